@@ -1,0 +1,193 @@
+# libbiomedclip — build, test, install.
+#
+#   make                  shared library (with soname), static archive, examples
+#   make check            every test: unit, parity, sanitizer build, header and ABI checks
+#   make demo             build, make the default model and run the example programs
+#   make bench            benchmarks against the reference peers (prints ratios)
+#   make install          honours PREFIX, DESTDIR, LIBDIR, INCLUDEDIR, PKGCONFIGDIR
+#   make uninstall / clean
+#
+# Another libtorch (the official zip, or the one inside a pip torch wheel, e.g. with CUDA):
+#   make LIBTORCH=/path/to/torch        (the folder holding include/ and lib/)
+# Dependencies in a private prefix (no pkg-config files): make DEPS_PREFIX=/path/to/prefix
+
+VERSION      := 0.1.0
+ABI_MAJOR    := 0
+PREFIX       ?= /usr/local
+LIBDIR       ?= $(PREFIX)/lib
+INCLUDEDIR   ?= $(PREFIX)/include
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+DESTDIR      ?=
+PYTHON       ?= /usr/bin/python3
+BUILD        ?= build
+
+CC       ?= cc
+CXX      ?= g++
+OPTFLAGS ?= -O2 -g
+WARN     := -Wall -Wextra -Wshadow -Wno-unused-parameter
+CFLAGS   ?=
+CXXFLAGS ?=
+LDFLAGS  ?=
+
+# ---- third-party libraries ------------------------------------------------------------------
+ifeq ($(DEPS_PREFIX),)
+DEPS_CFLAGS := $(shell pkg-config --cflags libpng libturbojpeg libutf8proc)
+DEPS_LIBS   := $(shell pkg-config --libs libpng libturbojpeg libutf8proc)
+else
+DEPS_CFLAGS := -I$(DEPS_PREFIX)/include -I$(DEPS_PREFIX)/include/libpng16
+DEPS_LIBS   := -L$(DEPS_PREFIX)/lib -L$(DEPS_PREFIX)/lib/x86_64-linux-gnu \
+               -Wl,-rpath,$(DEPS_PREFIX)/lib/x86_64-linux-gnu -lpng16 -lturbojpeg -lutf8proc
+endif
+
+ifeq ($(LIBTORCH),)
+# Debian's libtorch-dev
+TORCH_CXXFLAGS := -I/usr/include/torch/csrc/api/include
+TORCH_LIBS     := -Wl,--no-as-needed -ltorch -ltorch_cpu -lc10 -Wl,--as-needed
+else
+TORCH_CUDA     := $(if $(wildcard $(LIBTORCH)/lib/libtorch_cuda.so),-ltorch_cuda -lc10_cuda)
+TORCH_CXXFLAGS := -I$(LIBTORCH)/include -I$(LIBTORCH)/include/torch/csrc/api/include
+TORCH_LIBS     := -L$(LIBTORCH)/lib -Wl,-rpath,$(LIBTORCH)/lib \
+                  -Wl,--no-as-needed -ltorch -ltorch_cpu $(TORCH_CUDA) -lc10 -Wl,--as-needed
+endif
+
+LIB_CFLAGS   = -std=c11 $(OPTFLAGS) $(WARN) -fPIC -fvisibility=hidden -DBMC_BUILDING_LIBRARY \
+               -D_GNU_SOURCE -Iinclude $(DEPS_CFLAGS) $(CFLAGS)
+SHIM_FLAGS   = -std=c++17 $(OPTFLAGS) -Wall -Wextra -Wno-unused-parameter -fPIC \
+               -fvisibility=hidden -fvisibility-inlines-hidden -DBMC_BUILDING_LIBRARY -Iinclude \
+               $(TORCH_CXXFLAGS) $(CXXFLAGS)
+LINK_LIBS    = $(DEPS_LIBS) $(TORCH_LIBS) -lpthread -lm
+TEST_CFLAGS  = -std=c11 $(OPTFLAGS) $(WARN) -D_GNU_SOURCE -Iinclude -Ilib -Itests $(CFLAGS)
+
+# ---- sources ----------------------------------------------------------------------------------
+LIB_SRC   := $(wildcard lib/*.c)
+SHIM_SRC  := $(wildcard shim/*.cpp)
+TEST_SRC  := $(wildcard tests/test_*.c)
+EX_SRC    := $(wildcard examples/*.c)
+FIXTURE_GENERATORS := $(wildcard tools/make_*_fixtures.py)
+
+SONAME    := libbiomedclip.so.$(ABI_MAJOR)
+SHARED    := $(BUILD)/libbiomedclip.so.$(VERSION)
+STATIC    := $(BUILD)/libbiomedclip.a
+LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(SHIM_SRC:%.cpp=$(BUILD)/obj/%.o)
+TESTS     := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+EXAMPLES  := $(EX_SRC:examples/%.c=$(BUILD)/examples/%)
+FIXTURES  := $(FIXTURE_GENERATORS:tools/make_%_fixtures.py=$(BUILD)/fixtures/%/.done)
+
+# The sanitizer build: the same sources and tests, with AddressSanitizer and UBSan.
+ASAN_BUILD  := $(BUILD)/asan
+SAN_FLAGS   := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+ASAN_OBJ    := $(LIB_SRC:%.c=$(ASAN_BUILD)/obj/%.o) $(SHIM_SRC:%.cpp=$(ASAN_BUILD)/obj/%.o)
+ASAN_STATIC := $(ASAN_BUILD)/libbiomedclip.a
+ASAN_TESTS  := $(TEST_SRC:tests/%.c=$(ASAN_BUILD)/tests/%)
+
+.PHONY: all check demo bench install uninstall clean fixtures tests asan-tests examples
+.DELETE_ON_ERROR:
+
+all: $(SHARED) $(BUILD)/libbiomedclip.so $(STATIC) $(BUILD)/biomedclip.pc examples
+
+# ---- library ------------------------------------------------------------------------------
+$(BUILD)/obj/%.o: %.c $(wildcard lib/*.h) include/biomedclip.h
+	@mkdir -p $(@D)
+	$(CC) $(LIB_CFLAGS) -c $< -o $@
+
+$(BUILD)/obj/%.o: %.cpp $(wildcard shim/*.h) $(wildcard lib/*.h) include/biomedclip.h
+	@mkdir -p $(@D)
+	$(CXX) $(SHIM_FLAGS) -c $< -o $@
+
+$(SHARED): $(LIB_OBJ)
+	$(CXX) -shared -Wl,-soname,$(SONAME) -Wl,--no-undefined -o $@ $^ $(LDFLAGS) $(LINK_LIBS)
+
+$(BUILD)/libbiomedclip.so: $(SHARED)
+	ln -sf libbiomedclip.so.$(VERSION) $(BUILD)/$(SONAME)
+	ln -sf libbiomedclip.so.$(VERSION) $@
+
+$(STATIC): $(LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+# pkg-config file for the build tree, so examples and bindings can find it uninstalled.
+$(BUILD)/biomedclip.pc: pkgconfig/biomedclip.pc.in Makefile
+	@mkdir -p $(@D)
+	sed -e 's|@PREFIX_FROM_PC@|$${pcfiledir}|' -e 's|@LIBDIR_FROM_PC@|$${pcfiledir}|' \
+	    -e 's|@INCLUDEDIR_FROM_PC@|$${pcfiledir}/../include|' -e 's|@VERSION@|$(VERSION)|' \
+	    -e 's|@PRIVATE_LIBS@|$(strip $(LINK_LIBS))|' $< > $@
+
+# ---- examples ---------------------------------------------------------------------------------
+examples: $(EXAMPLES)
+
+$(BUILD)/examples/%: examples/%.c include/biomedclip.h $(BUILD)/libbiomedclip.so
+	@mkdir -p $(@D)
+	$(CC) -std=c99 $(OPTFLAGS) $(WARN) -Iinclude $< -o $@ -L$(BUILD) -lbiomedclip \
+	    -Wl,-rpath,'$$ORIGIN/..' $(LDFLAGS)
+
+# ---- tests ------------------------------------------------------------------------------------
+# Tests link the static archive so they can also reach internal functions.
+tests: $(TESTS)
+
+$(BUILD)/tests/%: tests/%.c tests/harness.h $(STATIC)
+	@mkdir -p $(@D)
+	$(CXX) -x c $(TEST_CFLAGS) -c $< -o $@.o
+	$(CXX) $@.o -o $@ $(STATIC) $(LDFLAGS) $(LINK_LIBS)
+
+asan-tests: $(ASAN_TESTS)
+
+$(ASAN_BUILD)/obj/%.o: %.c $(wildcard lib/*.h) include/biomedclip.h
+	@mkdir -p $(@D)
+	$(CC) $(LIB_CFLAGS) $(SAN_FLAGS) -c $< -o $@
+
+$(ASAN_BUILD)/obj/%.o: %.cpp $(wildcard shim/*.h) $(wildcard lib/*.h) include/biomedclip.h
+	@mkdir -p $(@D)
+	$(CXX) $(SHIM_FLAGS) $(SAN_FLAGS) -c $< -o $@
+
+$(ASAN_STATIC): $(ASAN_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(ASAN_BUILD)/tests/%: tests/%.c tests/harness.h $(ASAN_STATIC)
+	@mkdir -p $(@D)
+	$(CXX) -x c $(TEST_CFLAGS) $(SAN_FLAGS) -c $< -o $@.o
+	$(CXX) $(SAN_FLAGS) $@.o -o $@ $(ASAN_STATIC) $(LDFLAGS) $(LINK_LIBS)
+
+# Fixtures are generated, not committed: tools/make_NAME_fixtures.py OUTDIR.
+fixtures: $(FIXTURES)
+
+$(BUILD)/fixtures/%/.done: tools/make_%_fixtures.py
+	@mkdir -p $(@D)
+	$(PYTHON) $< $(@D)
+	@touch $@
+
+check: all tests asan-tests fixtures
+	@BUILD=$(BUILD) PYTHON=$(PYTHON) MAKE="$(MAKE)" tests/run-all.sh
+
+# ---- demo and benchmarks --------------------------------------------------------------------
+demo: all
+	@BUILD=$(BUILD) PYTHON=$(PYTHON) tools/demo.sh
+
+bench: all
+	@BUILD=$(BUILD) PYTHON=$(PYTHON) tools/bench.sh
+
+# ---- install ----------------------------------------------------------------------------------
+# The installed .pc file locates everything relative to itself, so a tree installed with
+# DESTDIR and moved elsewhere still works.
+rel = $(shell realpath -m --relative-to='$(PKGCONFIGDIR)' '$(1)')
+
+install: all
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR)
+	install -m 755 $(SHARED) $(DESTDIR)$(LIBDIR)/
+	ln -sf libbiomedclip.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf libbiomedclip.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libbiomedclip.so
+	install -m 644 $(STATIC) $(DESTDIR)$(LIBDIR)/
+	install -m 644 include/biomedclip.h $(DESTDIR)$(INCLUDEDIR)/
+	sed -e 's|@PREFIX_FROM_PC@|$${pcfiledir}/$(call rel,$(PREFIX))|' \
+	    -e 's|@LIBDIR_FROM_PC@|$${pcfiledir}/$(call rel,$(LIBDIR))|' \
+	    -e 's|@INCLUDEDIR_FROM_PC@|$${pcfiledir}/$(call rel,$(INCLUDEDIR))|' \
+	    -e 's|@VERSION@|$(VERSION)|' -e 's|@PRIVATE_LIBS@|$(strip $(LINK_LIBS))|' \
+	    pkgconfig/biomedclip.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/biomedclip.pc
+
+uninstall:
+	rm -f $(DESTDIR)$(LIBDIR)/libbiomedclip.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME) \
+	      $(DESTDIR)$(LIBDIR)/libbiomedclip.so $(DESTDIR)$(LIBDIR)/libbiomedclip.a \
+	      $(DESTDIR)$(INCLUDEDIR)/biomedclip.h $(DESTDIR)$(PKGCONFIGDIR)/biomedclip.pc
+
+clean:
+	rm -rf $(BUILD)

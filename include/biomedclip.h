@@ -1,0 +1,299 @@
+/*
+ * biomedclip.h — the public interface of libbiomedclip.
+ *
+ * libbiomedclip runs the BiomedCLIP vision-language model (ViT-B/16 image tower, PubMedBERT
+ * text tower, one joint embedding space) and its task heads for host programs written in any
+ * language. This header is the whole public surface: C99, usable from C and C++.
+ *
+ * Conventions that hold for every function below
+ * -----------------------------------------------
+ *  - Every fallible call returns a bmc_status. BMC_OK (0) is success; other values are pinned
+ *    and never change meaning. bmc_status_string() names a code; bmc_last_error() gives the
+ *    detailed message of the last failure on the calling thread.
+ *  - On failure, out-parameters are left untouched.
+ *  - Handles are opaque. Whatever the library allocates for the caller has its own bmc_*_free()
+ *    function, and every free function accepts NULL.
+ *  - Outputs go into caller buffers whose required size can be queried first.
+ *  - Option structs start with a `struct_size` field, are filled by their *_init() function
+ *    and only ever grow at the end: always call the init function before setting fields.
+ *  - The library never prints, never calls abort() or exit(), and lets no C++ exception
+ *    escape. Messages go to the log callback set with bmc_configure(), if any.
+ *  - Strings are UTF-8 and NUL-terminated unless a length is given.
+ *
+ * Thread-safety is stated per function. "Thread-safe" means any number of threads may call it
+ * at once, also on the same handle. "Not thread-safe on the same handle" means calls on one
+ * handle must be serialised by the caller, while different handles are independent.
+ */
+#ifndef BIOMEDCLIP_H
+#define BIOMEDCLIP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------------------------ */
+/* Export macro and versions                                                                  */
+/* ------------------------------------------------------------------------------------------ */
+
+#if defined(_WIN32)
+#  if defined(BMC_BUILDING_LIBRARY)
+#    define BMC_API __declspec(dllexport)
+#  else
+#    define BMC_API
+#  endif
+#elif defined(__GNUC__) && __GNUC__ >= 4
+#  define BMC_API __attribute__((visibility("default")))
+#else
+#  define BMC_API
+#endif
+
+#define BMC_VERSION_MAJOR 0
+#define BMC_VERSION_MINOR 1
+#define BMC_VERSION_PATCH 0
+/* The version as one number: major * 10000 + minor * 100 + patch. */
+#define BMC_VERSION_NUMBER (BMC_VERSION_MAJOR * 10000 + BMC_VERSION_MINOR * 100 + BMC_VERSION_PATCH)
+#define BMC_VERSION_STRING "0.1.0"
+
+/* The run-time library's version as BMC_VERSION_NUMBER computes it. Compare with the macro to
+ * detect a header/library mismatch. Thread-safe. */
+BMC_API uint32_t bmc_version(void);
+
+/* The run-time library's version as "MAJOR.MINOR.PATCH", a static string. Thread-safe. */
+BMC_API const char *bmc_version_string(void);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Status codes and errors                                                                    */
+/* ------------------------------------------------------------------------------------------ */
+
+/* A status is an int32_t in the ABI; the values below are pinned forever. */
+typedef int32_t bmc_status;
+
+#define BMC_OK                     0  /* success */
+#define BMC_ERR_INVALID_ARGUMENT   1  /* NULL pointer, bad size, out-of-range value */
+#define BMC_ERR_OUT_OF_MEMORY      2  /* an allocation failed */
+#define BMC_ERR_IO                 3  /* a file could not be opened, read or written */
+#define BMC_ERR_CORRUPT_DATA       4  /* truncated or malformed input (image, index, bundle) */
+#define BMC_ERR_UNSUPPORTED        5  /* well-formed input of a kind the library does not handle */
+#define BMC_ERR_LIMIT              6  /* input exceeds a configured limit (image size, text length) */
+#define BMC_ERR_BUFFER_TOO_SMALL   7  /* a caller buffer is smaller than needed */
+#define BMC_ERR_INVALID_UTF8       8  /* text is not valid UTF-8 */
+#define BMC_ERR_MODEL              9  /* a model bundle is missing pieces or of the wrong architecture */
+#define BMC_ERR_VERSION           10  /* a file's format version is not one this library reads */
+#define BMC_ERR_DEVICE            11  /* the requested device or dtype is not available */
+#define BMC_ERR_CANCELLED         12  /* the operation was cancelled through its cancel flag */
+#define BMC_ERR_INTERNAL          13  /* a bug or an unexpected failure inside the library or libtorch */
+#define BMC_ERR_NOT_FOUND         14  /* a named item (token, label, file entry) does not exist */
+
+/* A short static English description of a status code ("invalid argument", ...). Unknown codes
+ * give "unknown status". Never NULL. Thread-safe. */
+BMC_API const char *bmc_status_string(bmc_status status);
+
+/* The detailed message of the last failure on the calling thread, e.g.
+ * "png: file 'a.png' is truncated (read 812 of 1024 bytes)". Each failing call replaces it;
+ * successful calls leave it as it was. Returns "" if no call on this thread has failed.
+ * The pointer stays valid until the next library call on the same thread; copy the string
+ * to keep it. Thread-safe (the message is thread-local). */
+BMC_API const char *bmc_last_error(void);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Runtime configuration                                                                      */
+/* ------------------------------------------------------------------------------------------ */
+
+/* Log levels passed to the log callback. */
+#define BMC_LOG_ERROR 0
+#define BMC_LOG_WARN  1
+#define BMC_LOG_INFO  2
+#define BMC_LOG_DEBUG 3
+
+/* A log callback. `message` is valid only during the call. It may be called from any thread
+ * that calls into the library, so it must be thread-safe itself. */
+typedef void (*bmc_log_fn)(void *user_data, int32_t level, const char *message);
+
+/* Process-wide settings. libtorch's thread pools are process-wide, so these are too. */
+typedef struct bmc_runtime_config {
+    size_t struct_size;        /* sizeof(bmc_runtime_config), set by bmc_runtime_config_init */
+    int32_t cpu_threads;       /* intra-op threads for CPU inference; 0 keeps libtorch's default */
+    bmc_log_fn log_fn;         /* NULL: the library logs nothing (the default) */
+    void *log_user_data;       /* passed back to log_fn untouched */
+    int32_t log_level;         /* messages above this level are dropped; default BMC_LOG_WARN */
+    int64_t max_image_width;   /* images wider than this are rejected before decoding; default 65535 */
+    int64_t max_image_height;  /* likewise for height; default 65535 */
+    int64_t max_image_pixels;  /* width * height limit; default 1 << 27 (134 million) */
+} bmc_runtime_config;
+
+/* Fill `config` with the defaults listed above. Thread-safe. */
+BMC_API void bmc_runtime_config_init(bmc_runtime_config *config);
+
+/* Copy the current process-wide settings into `config` (which must have been initialised with
+ * bmc_runtime_config_init). Errors: BMC_ERR_INVALID_ARGUMENT for NULL or a struct_size this
+ * library does not know. Thread-safe. */
+BMC_API bmc_status bmc_runtime_config_get(bmc_runtime_config *config);
+
+/* Apply process-wide settings. Call it once at start-up, before other threads use the
+ * library: the image limits and the log callback take effect at once for every thread, while
+ * cpu_threads is handed to libtorch, which applies it to its process-wide pool.
+ * Errors: BMC_ERR_INVALID_ARGUMENT for NULL, an unknown struct_size, negative threads, a log
+ * level outside BMC_LOG_ERROR..BMC_LOG_DEBUG, or limits below 1. On error nothing changes.
+ * Thread-safe, but settings applied while other threads run calls may affect those calls. */
+BMC_API bmc_status bmc_configure(const bmc_runtime_config *config);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Images                                                                                     */
+/* ------------------------------------------------------------------------------------------ */
+
+/* A decoded image. It keeps the pixel layout of its source the way Pillow would open it
+ * (grayscale, grayscale+alpha, palette, RGB, RGBA, CMYK, 16-bit grayscale, 1-bit), because the
+ * exact preprocessing of BiomedCLIP depends on it. Immutable once created: any number of
+ * threads may read one image at once. */
+typedef struct bmc_image bmc_image;
+
+/* Pixel layouts reported by bmc_image_info(); the names are Pillow's modes. */
+#define BMC_IMAGE_MODE_1     1  /* 1-bit bilevel, stored as 0/255 */
+#define BMC_IMAGE_MODE_L     2  /* 8-bit grayscale */
+#define BMC_IMAGE_MODE_LA    3  /* 8-bit grayscale + alpha */
+#define BMC_IMAGE_MODE_P     4  /* 8-bit palette indices with an RGB(A) palette */
+#define BMC_IMAGE_MODE_RGB   5  /* 8-bit RGB */
+#define BMC_IMAGE_MODE_RGBA  6  /* 8-bit RGB + alpha */
+#define BMC_IMAGE_MODE_CMYK  7  /* 8-bit CMYK (from CMYK/YCCK JPEG) */
+#define BMC_IMAGE_MODE_I     8  /* 32-bit signed integer grayscale (from 16-bit grayscale PNG) */
+
+/* Decode a PNG or JPEG file (the format is detected from its first bytes).
+ * PNG: bit depths 1/2/4/8/16, gray, gray+alpha, palette (with or without transparency), RGB,
+ * RGBA, interlaced. JPEG: baseline, progressive, grayscale, RGB, CMYK, YCCK.
+ * The size limits of bmc_configure() are checked from the header, before pixels are allocated.
+ * On success *out owns a new image; free it with bmc_image_free().
+ * Errors: BMC_ERR_INVALID_ARGUMENT (NULL), BMC_ERR_IO (cannot open/read), BMC_ERR_CORRUPT_DATA
+ * (truncated or malformed), BMC_ERR_UNSUPPORTED (neither PNG nor JPEG), BMC_ERR_LIMIT (too
+ * large), BMC_ERR_OUT_OF_MEMORY. Thread-safe. */
+BMC_API bmc_status bmc_image_load_file(const char *path, bmc_image **out);
+
+/* As bmc_image_load_file(), from `size` bytes at `data` (not retained after the call). */
+BMC_API bmc_status bmc_image_load_memory(const void *data, size_t size, bmc_image **out);
+
+/* Sample types of a raw pixel view. */
+#define BMC_SAMPLE_U8  1  /* uint8_t */
+#define BMC_SAMPLE_U16 2  /* uint16_t, native byte order */
+#define BMC_SAMPLE_S16 3  /* int16_t, native byte order */
+#define BMC_SAMPLE_F32 4  /* float */
+
+/* A description of pixels in the caller's memory, e.g. a DICOM frame in a PACS viewer.
+ * Interleaved samples, `channels` per pixel (1 gray, 3 RGB, 4 RGBA), rows `row_stride` bytes
+ * apart (0 means tightly packed; negative strides walk bottom-up from `data`, which then
+ * points at the first row to read).
+ *
+ * 8-bit views are taken as they are (the display pipeline fields are ignored). Views of
+ * other sample types go through the DICOM grayscale display pipeline, channel by channel,
+ * to make an 8-bit image:
+ *   1. modality LUT: v = stored * rescale_slope + rescale_intercept (if has_rescale);
+ *   2. VOI LUT, the linear function of DICOM PS3.3 C.11.2.1.2.1 with output 0..255
+ *      (if has_window; window_width must be >= 1):
+ *        v <= c - 0.5 - (w - 1) / 2  ->  0
+ *        v >  c - 0.5 + (w - 1) / 2  ->  255
+ *        else ((v - (c - 0.5)) / (w - 1) + 0.5) * 255, rounded to nearest;
+ *      without a window, the view's own minimum..maximum is stretched linearly to 0..255
+ *      (a constant image gives 0);
+ *   3. MONOCHROME1 (if monochrome1 is non-zero): y = 255 - y, for 1-channel views only.
+ * f32 samples that are NaN become 0 after the pipeline. */
+typedef struct bmc_pixels {
+    size_t struct_size;        /* sizeof(bmc_pixels), set by bmc_pixels_init */
+    const void *data;          /* first sample of the first row to read */
+    int32_t width;             /* pixels per row, >= 1 */
+    int32_t height;            /* rows, >= 1 */
+    int32_t channels;          /* 1, 3 or 4 */
+    int32_t sample_type;       /* BMC_SAMPLE_* */
+    int64_t row_stride;        /* bytes between rows; 0 = width * channels * sample size */
+    int32_t has_rescale;       /* non-zero: apply rescale_slope/intercept */
+    double rescale_slope;      /* DICOM (0028,1053); default 1 */
+    double rescale_intercept;  /* DICOM (0028,1052); default 0 */
+    int32_t has_window;        /* non-zero: apply window_center/width */
+    double window_center;      /* DICOM (0028,1050) */
+    double window_width;       /* DICOM (0028,1051), >= 1 */
+    int32_t monochrome1;       /* non-zero: photometric interpretation MONOCHROME1 (invert) */
+} bmc_pixels;
+
+/* Fill `pixels` with defaults: everything zero/NULL, slope 1, intercept 0. Thread-safe. */
+BMC_API void bmc_pixels_init(bmc_pixels *pixels);
+
+/* Make an image from a pixel view, copying the pixels (the view is not retained).
+ * 1-channel views become BMC_IMAGE_MODE_L, 3-channel RGB, 4-channel RGBA.
+ * Errors: BMC_ERR_INVALID_ARGUMENT (NULL, unknown struct_size, bad width/height/channels/type,
+ * |row_stride| smaller than a row, window_width < 1, non-finite rescale or window values),
+ * BMC_ERR_LIMIT (larger than the configured limits), BMC_ERR_OUT_OF_MEMORY. Thread-safe. */
+BMC_API bmc_status bmc_image_from_pixels(const bmc_pixels *pixels, bmc_image **out);
+
+/* Report an image's width, height and mode (BMC_IMAGE_MODE_*). Any out-pointer may be NULL.
+ * Errors: BMC_ERR_INVALID_ARGUMENT if image is NULL. Thread-safe. */
+BMC_API bmc_status bmc_image_info(const bmc_image *image, int32_t *width, int32_t *height,
+                                  int32_t *mode);
+
+/* Copy the image's pixels, converted to 8-bit RGB the way Pillow's convert('RGB') does,
+ * into `rgb` (width * height * 3 bytes, rows packed top to bottom). `size` is the buffer's
+ * size in bytes. Errors: BMC_ERR_INVALID_ARGUMENT (NULL), BMC_ERR_BUFFER_TOO_SMALL.
+ * Thread-safe. */
+BMC_API bmc_status bmc_image_to_rgb8(const bmc_image *image, uint8_t *rgb, size_t size);
+
+/* Free an image. NULL is allowed. Not thread-safe on the same image (no other call may be
+ * using it). */
+BMC_API void bmc_image_free(bmc_image *image);
+
+/* Write 8-bit pixels (1 gray, 3 RGB or 4 RGBA channels, rows packed) to a PNG file.
+ * Errors: BMC_ERR_INVALID_ARGUMENT, BMC_ERR_IO. Thread-safe. */
+BMC_API bmc_status bmc_png_write_file(const char *path, const uint8_t *pixels, int32_t width,
+                                      int32_t height, int32_t channels);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Preprocessing                                                                              */
+/* ------------------------------------------------------------------------------------------ */
+
+/* How an image is brought to image_size x image_size. */
+#define BMC_RESIZE_SHORTEST_CROP 1 /* open_clip: resize the short side, then centre-crop */
+#define BMC_RESIZE_SQUASH        2 /* resize both sides to image_size, ignoring aspect ratio */
+
+/* Pillow resampling filters, with Pillow's numbering. */
+#define BMC_FILTER_NEAREST  0
+#define BMC_FILTER_BILINEAR 2
+#define BMC_FILTER_BICUBIC  3
+
+/* The transform from an image to the model's input tensor. The defaults reproduce
+ * open_clip's inference transform for BiomedCLIP; a model bundle carries its own values
+ * (see the model section). */
+typedef struct bmc_preprocess_options {
+    size_t struct_size;   /* sizeof(bmc_preprocess_options), set by the init function */
+    int32_t image_size;   /* output side in pixels; default 224 */
+    int32_t resize_mode;  /* BMC_RESIZE_*; default BMC_RESIZE_SHORTEST_CROP */
+    int32_t filter;       /* BMC_FILTER_*; default BMC_FILTER_BICUBIC */
+    float mean[3];        /* per-channel mean after scaling to 0..1; default open_clip's */
+    float std[3];         /* per-channel std; default open_clip's */
+} bmc_preprocess_options;
+
+/* Fill `options` with BiomedCLIP's transform: 224, shortest-side resize + centre crop,
+ * bicubic, mean (0.48145466, 0.4578275, 0.40821073), std (0.26862954, 0.26130258,
+ * 0.27577711). Thread-safe. */
+BMC_API void bmc_preprocess_options_init(bmc_preprocess_options *options);
+
+/* Resize and crop an image exactly as Pillow's Resize + CenterCrop (or the squash resize)
+ * followed by convert('RGB') would, writing image_size * image_size * 3 bytes (rows packed,
+ * RGB interleaved) to `rgb`. `size` is the buffer size in bytes. `options` may be NULL for
+ * the defaults. Bit-exact with Pillow 9.4 for every image mode.
+ * Errors: BMC_ERR_INVALID_ARGUMENT (NULL image/rgb, bad options), BMC_ERR_BUFFER_TOO_SMALL,
+ * BMC_ERR_OUT_OF_MEMORY. Thread-safe. */
+BMC_API bmc_status bmc_preprocess_rgb8(const bmc_image *image,
+                                       const bmc_preprocess_options *options,
+                                       uint8_t *rgb, size_t size);
+
+/* The full transform: bmc_preprocess_rgb8(), then x / 255, then (x - mean) / std, written as
+ * a 3 x image_size x image_size float tensor (channel planes, CHW) to `tensor`; `count` is the
+ * buffer's length in floats. `options` may be NULL for the defaults.
+ * Errors: as bmc_preprocess_rgb8(), with BMC_ERR_BUFFER_TOO_SMALL if count is short.
+ * Thread-safe. */
+BMC_API bmc_status bmc_preprocess(const bmc_image *image, const bmc_preprocess_options *options,
+                                  float *tensor, size_t count);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* BIOMEDCLIP_H */

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs the Debian packages libbiomedclip needs to build, test and run its demo.
+# Run as root (or with sudo) on Debian 12 or later.
+set -euo pipefail
+packages=(
+    build-essential pkg-config clang libclang-rt-14-dev  # compilers, sanitizer and fuzzer runtimes
+    libtorch-dev libopenblas0-pthread                    # libtorch 1.13 (CPU) with an optimised BLAS
+    libpng-dev libturbojpeg0-dev libjpeg62-turbo-dev     # image decoding
+    libutf8proc-dev                                      # Unicode for the tokenizer
+    python3 python3-torch python3-numpy python3-pil      # tools/: reference model, exporter, fixtures
+    python3-pytest python3-pydicom                       # Python binding tests, DICOM samples
+)
+# The reference tokenizer for the differential tests runs on Node.js; keep an existing one.
+command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
+export DEBIAN_FRONTEND=noninteractive
+apt-get update
+apt-get install -y --no-install-recommends "${packages[@]}"
