@@ -80,7 +80,7 @@ ASAN_OBJ    := $(LIB_SRC:%.c=$(ASAN_BUILD)/obj/%.o) $(SHIM_SRC:%.cpp=$(ASAN_BUIL
 ASAN_STATIC := $(ASAN_BUILD)/libbiomedclip.a
 ASAN_TESTS  := $(TEST_SRC:tests/%.c=$(ASAN_BUILD)/tests/%)
 
-.PHONY: all check demo bench install uninstall clean fixtures tests asan-tests examples
+.PHONY: all check demo bench install uninstall clean fixtures tests asan-tests examples fuzzers
 .DELETE_ON_ERROR:
 
 all: $(SHARED) $(BUILD)/libbiomedclip.so $(STATIC) $(BUILD)/biomedclip.pc examples
@@ -148,6 +148,23 @@ $(ASAN_BUILD)/tests/%: tests/%.c tests/harness.h $(ASAN_STATIC)
 	$(CXX) -x c $(TEST_CFLAGS) $(SAN_FLAGS) -c $< -o $@.o
 	$(CXX) $(SAN_FLAGS) $@.o -o $@ $(ASAN_STATIC) $(LDFLAGS) $(LINK_LIBS)
 
+# Fuzz targets (libFuzzer): tests/fuzz_NAME.c defines LLVMFuzzerTestOneInput. The C sources are
+# compiled into each target with clang's coverage and sanitizers; the shim is linked as built.
+FUZZ_SRC   := $(wildcard tests/fuzz_*.c)
+FUZZERS    := $(FUZZ_SRC:tests/%.c=$(BUILD)/fuzz/%)
+FUZZ_FLAGS := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -g -O1
+
+fuzzers: $(FUZZERS)
+
+$(BUILD)/fuzz/%: tests/%.c $(LIB_SRC) $(wildcard lib/*.h) $(SHIM_SRC:%.cpp=$(BUILD)/obj/%.o)
+	@mkdir -p $(@D)
+	clang -std=c11 $(FUZZ_FLAGS) -D_GNU_SOURCE -Iinclude -Ilib -Itests $(DEPS_CFLAGS) -c $< -o $@.o
+	cd $(@D) && for f in $(LIB_SRC:%=$(CURDIR)/%); do \
+	    clang -std=c11 $(FUZZ_FLAGS) -D_GNU_SOURCE -I$(CURDIR)/include $(DEPS_CFLAGS) -c $$f \
+	        -o $*.$$(basename $$f .c).o || exit 1; done
+	clang++ $(FUZZ_FLAGS) $@.o $(LIB_SRC:lib/%.c=$(@D)/$*.%.o) $(SHIM_SRC:%.cpp=$(BUILD)/obj/%.o) \
+	    -o $@ $(LDFLAGS) $(LINK_LIBS)
+
 # Fixtures are generated, not committed: tools/make_NAME_fixtures.py OUTDIR.
 fixtures: $(FIXTURES)
 
@@ -156,7 +173,7 @@ $(BUILD)/fixtures/%/.done: tools/make_%_fixtures.py
 	$(PYTHON) $< $(@D)
 	@touch $@
 
-check: all tests asan-tests fixtures
+check: all tests asan-tests fuzzers fixtures
 	@BUILD=$(BUILD) PYTHON=$(PYTHON) MAKE="$(MAKE)" tests/run-all.sh
 
 # ---- demo and benchmarks --------------------------------------------------------------------

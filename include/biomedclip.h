@@ -292,6 +292,36 @@ BMC_API bmc_status bmc_preprocess_rgb8(const bmc_image *image,
 BMC_API bmc_status bmc_preprocess(const bmc_image *image, const bmc_preprocess_options *options,
                                   float *tensor, size_t count);
 
+/* ------------------------------------------------------------------------------------------ */
+/* Tokenizer                                                                                  */
+/* ------------------------------------------------------------------------------------------ */
+
+/* @section tokenizer: declarations go here */
+
+/* ------------------------------------------------------------------------------------------ */
+/* Model bundles and encoders                                                                 */
+/* ------------------------------------------------------------------------------------------ */
+
+/* @section model bundles and encoders: declarations go here */
+
+/* ------------------------------------------------------------------------------------------ */
+/* Scoring and zero-shot classification                                                       */
+/* ------------------------------------------------------------------------------------------ */
+
+/* @section scoring and zero-shot classification: declarations go here */
+
+/* ------------------------------------------------------------------------------------------ */
+/* Embedding index and retrieval                                                              */
+/* ------------------------------------------------------------------------------------------ */
+
+/* @section embedding index and retrieval: declarations go here */
+
+/* ------------------------------------------------------------------------------------------ */
+/* Caption metrics                                                                            */
+/* ------------------------------------------------------------------------------------------ */
+
+/* @section caption metrics: declarations go here */
+
 #ifdef __cplusplus
 }
 #endif
