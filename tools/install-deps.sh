@@ -7,6 +7,7 @@ packages=(
     libtorch-dev libopenblas0-pthread                    # libtorch 1.13 (CPU) with an optimised BLAS
     libpng-dev libturbojpeg0-dev libjpeg62-turbo-dev     # image decoding
     libutf8proc-dev                                      # Unicode for the tokenizer
+    libcjson-dev                                         # model bundle metadata (JSON)
     python3 python3-torch python3-numpy python3-pil      # tools/: reference model, exporter, fixtures
     python3-pytest python3-pydicom                       # Python binding tests, DICOM samples
 )
