@@ -302,13 +302,214 @@ BMC_API bmc_status bmc_preprocess(const bmc_image *image, const bmc_preprocess_o
 /* Model bundles and encoders                                                                 */
 /* ------------------------------------------------------------------------------------------ */
 
-/* @section model bundles and encoders: declarations go here */
+/* A loaded model bundle: the two encoders as TorchScript on one device, plus the metadata that
+ * describes them (embedding size, preprocessing, context length, logit scale) and the
+ * vocabulary of their tokenizer. See docs/model-bundle.md for the file format.
+ * Immutable once loaded: any number of threads may use one model at once, each through its own
+ * encoder handles. */
+typedef struct bmc_model bmc_model;
+
+/* Numeric types the networks can run in. */
+#define BMC_DTYPE_F32  1  /* float32, every device (the default) */
+#define BMC_DTYPE_F16  2  /* float16, CUDA only */
+#define BMC_DTYPE_BF16 3  /* bfloat16, CUDA only */
+
+typedef struct bmc_model_options {
+    size_t struct_size;   /* sizeof(bmc_model_options), set by bmc_model_options_init */
+    const char *device;   /* "cpu" (default when NULL), "cuda" or "cuda:N"; copied at load */
+    int32_t dtype;        /* BMC_DTYPE_*; default BMC_DTYPE_F32 */
+} bmc_model_options;
+
+/* Fill `options` with the defaults: CPU, float32. Thread-safe. */
+BMC_API void bmc_model_options_init(bmc_model_options *options);
+
+/* Load a model bundle (a file written by tools/export_bundle.py) onto a device.
+ * `options` may be NULL for the defaults. On success *out owns the model; free it with
+ * bmc_model_free() after every encoder made from it has been freed.
+ * Errors: BMC_ERR_INVALID_ARGUMENT (NULL path/out, bad options), BMC_ERR_IO (missing or
+ * unreadable file), BMC_ERR_CORRUPT_DATA (not a TorchScript archive, or damaged),
+ * BMC_ERR_VERSION (a bundle format version this library does not read), BMC_ERR_MODEL (not a
+ * BiomedCLIP bundle, metadata missing or inconsistent, an encoder method missing),
+ * BMC_ERR_DEVICE (no such device, or a dtype the device cannot run), BMC_ERR_OUT_OF_MEMORY.
+ * Thread-safe. */
+BMC_API bmc_status bmc_model_load(const char *path, const bmc_model_options *options,
+                                  bmc_model **out);
+
+/* Free a model. NULL is allowed. No other call may be using it, and no encoder made from it
+ * may be used afterwards. */
+BMC_API void bmc_model_free(bmc_model *model);
+
+/* The joint embedding size (512 for BiomedCLIP); 0 if model is NULL. Thread-safe. */
+BMC_API int32_t bmc_model_embed_dim(const bmc_model *model);
+
+/* The text context length in tokens, [CLS] and [SEP] included (256 for BiomedCLIP); 0 if model
+ * is NULL. Thread-safe. */
+BMC_API int32_t bmc_model_context_length(const bmc_model *model);
+
+/* The trained logit scale as the multiplier exp(logit_scale) applied to cosine similarities
+ * (about 100 for CLIP models); 0 if model is NULL. Thread-safe. */
+BMC_API float bmc_model_logit_scale(const bmc_model *model);
+
+/* The bundle's name as recorded by the exporter, and where its weights came from (a checkpoint
+ * digest or "random seed N" for the project's stand-in models). Static strings owned by the
+ * model; "" if model is NULL. Thread-safe. */
+BMC_API const char *bmc_model_name(const bmc_model *model);
+BMC_API const char *bmc_model_source(const bmc_model *model);
+
+/* Copy the model's own preprocessing (image size, resize mode, mean and std) into `options`,
+ * which must have been initialised with bmc_preprocess_options_init(). Pass the result to
+ * bmc_preprocess() to get exactly the tensors the image encoder uses.
+ * Errors: BMC_ERR_INVALID_ARGUMENT. Thread-safe. */
+BMC_API bmc_status bmc_model_preprocess_options(const bmc_model *model,
+                                                bmc_preprocess_options *options);
+
+/* The tokenizer built from the bundle's vocabulary, owned by the model (do not free it).
+ * NULL if model is NULL. Thread-safe. */
+BMC_API const struct bmc_tokenizer *bmc_model_tokenizer(const bmc_model *model);
+
+/* Called between batches with the number of items done so far and the total; return
+ * non-zero to cancel the call (it then fails with BMC_ERR_CANCELLED). A forward pass that has
+ * started is never interrupted, so cancellation takes effect at the next batch boundary. */
+typedef int32_t (*bmc_progress_fn)(void *user_data, size_t done, size_t total);
+
+/* Flags for the encode calls. */
+#define BMC_ENCODE_RAW 1u  /* return the projection's raw output instead of L2-normalised vectors */
+
+typedef struct bmc_encoder_options {
+    size_t struct_size;          /* sizeof(bmc_encoder_options), set by bmc_encoder_options_init */
+    int32_t batch_size;          /* items per forward pass; default 32 */
+    int32_t truncate;            /* text encoders: non-zero (default) truncates texts longer
+                                  * than the context like open_clip; zero makes them an error */
+    bmc_progress_fn progress_fn; /* NULL for none */
+    void *progress_user_data;
+} bmc_encoder_options;
+
+/* Fill `options` with the defaults listed above. Thread-safe. */
+BMC_API void bmc_encoder_options_init(bmc_encoder_options *options);
+
+/* An image encoder: a per-thread context (batch scratch space, options) over a shared model.
+ * One encoder must not be used by two threads at once; make one per thread. */
+typedef struct bmc_image_encoder bmc_image_encoder;
+
+/* Make an image encoder for `model` (which must outlive it). `options` may be NULL.
+ * Errors: BMC_ERR_INVALID_ARGUMENT, BMC_ERR_OUT_OF_MEMORY. Thread-safe. */
+BMC_API bmc_status bmc_image_encoder_create(const bmc_model *model,
+                                            const bmc_encoder_options *options,
+                                            bmc_image_encoder **out);
+
+/* Encode `count` images: each is preprocessed with the model's transform and run through the
+ * image tower in batches of batch_size. Writes count x embed_dim floats to `embeddings`
+ * (`capacity` is its length in floats), L2-normalised unless `flags` has BMC_ENCODE_RAW.
+ * Errors: BMC_ERR_INVALID_ARGUMENT (NULL, count 0), BMC_ERR_BUFFER_TOO_SMALL, BMC_ERR_CANCELLED,
+ * BMC_ERR_OUT_OF_MEMORY, BMC_ERR_INTERNAL (libtorch failed; the message says why). On error
+ * the contents of `embeddings` are unspecified. Not thread-safe on the same encoder. */
+BMC_API bmc_status bmc_image_encoder_encode(bmc_image_encoder *encoder,
+                                            const bmc_image *const *images, size_t count,
+                                            uint32_t flags, float *embeddings, size_t capacity);
+
+/* As bmc_image_encoder_encode(), from already preprocessed tensors: `count` consecutive
+ * 3 x S x S float32 tensors (S = the model's image size), as bmc_preprocess() makes them.
+ * `tensor_count` is the number of floats at `tensors`. */
+BMC_API bmc_status bmc_image_encoder_encode_tensors(bmc_image_encoder *encoder,
+                                                    const float *tensors, size_t tensor_count,
+                                                    size_t count, uint32_t flags,
+                                                    float *embeddings, size_t capacity);
+
+/* Free an image encoder. NULL is allowed. */
+BMC_API void bmc_image_encoder_free(bmc_image_encoder *encoder);
+
+/* A text encoder: tokenizes with the model's tokenizer and runs the text tower, padding each
+ * batch only to its longest text (the result equals padding to the full context, because
+ * padded positions are masked). One encoder must not be used by two threads at once. */
+typedef struct bmc_text_encoder bmc_text_encoder;
+
+/* Make a text encoder for `model` (which must outlive it). `options` may be NULL.
+ * Errors: BMC_ERR_INVALID_ARGUMENT, BMC_ERR_OUT_OF_MEMORY. Thread-safe. */
+BMC_API bmc_status bmc_text_encoder_create(const bmc_model *model,
+                                           const bmc_encoder_options *options,
+                                           bmc_text_encoder **out);
+
+/* Encode `count` UTF-8 texts, writing count x embed_dim floats to `embeddings` (`capacity`
+ * floats), L2-normalised unless `flags` has BMC_ENCODE_RAW.
+ * Errors: BMC_ERR_INVALID_ARGUMENT (NULL, count 0), BMC_ERR_INVALID_UTF8 (the message names
+ * the text and byte offset), BMC_ERR_LIMIT (a text longer than the context when truncate is
+ * off), BMC_ERR_BUFFER_TOO_SMALL, BMC_ERR_CANCELLED, BMC_ERR_OUT_OF_MEMORY, BMC_ERR_INTERNAL.
+ * Not thread-safe on the same encoder. */
+BMC_API bmc_status bmc_text_encoder_encode(bmc_text_encoder *encoder,
+                                           const char *const *texts, size_t count,
+                                           uint32_t flags, float *embeddings, size_t capacity);
+
+/* Free a text encoder. NULL is allowed. */
+BMC_API void bmc_text_encoder_free(bmc_text_encoder *encoder);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Scoring and zero-shot classification                                                       */
 /* ------------------------------------------------------------------------------------------ */
 
-/* @section scoring and zero-shot classification: declarations go here */
+/* Cosine similarities between every row of `a` (rows_a x dim) and every row of `b`
+ * (rows_b x dim), written row-major to `out` (rows_a x rows_b floats; `capacity` floats).
+ * Rows need not be normalised; a zero row gives similarity 0.
+ * Errors: BMC_ERR_INVALID_ARGUMENT (NULL, zero dim), BMC_ERR_BUFFER_TOO_SMALL. Thread-safe. */
+BMC_API bmc_status bmc_cosine_similarity(const float *a, size_t rows_a, const float *b,
+                                         size_t rows_b, size_t dim, float *out, size_t capacity);
+
+/* Softmax of each row of a rows x cols matrix, in place (numerically stable: the row maximum
+ * is subtracted first). Errors: BMC_ERR_INVALID_ARGUMENT. Thread-safe. */
+BMC_API bmc_status bmc_softmax(float *values, size_t rows, size_t cols);
+
+/* CLIP logits: model's logit scale x cosine similarity of image and text embeddings
+ * (rows_images x rows_texts, row-major, `capacity` floats). Follow with bmc_softmax() for
+ * probabilities over the texts. Errors: as bmc_cosine_similarity(). Thread-safe. */
+BMC_API bmc_status bmc_model_logits(const bmc_model *model, const float *image_embeddings,
+                                    size_t rows_images, const float *text_embeddings,
+                                    size_t rows_texts, float *out, size_t capacity);
+
+/* Indices of the k largest values in descending order (ties: the lower index first), written
+ * to `indices` (k entries; k <= count). Errors: BMC_ERR_INVALID_ARGUMENT. Thread-safe. */
+BMC_API bmc_status bmc_top_k(const float *values, size_t count, size_t k, int32_t *indices);
+
+/* A zero-shot classifier: one embedding per label, the ensemble over prompt templates.
+ * Immutable once made: any number of threads may use it at once. */
+typedef struct bmc_classifier bmc_classifier;
+
+/* The template BiomedCLIP's authors use for zero-shot classification. */
+#define BMC_DEFAULT_TEMPLATE "this is a photo of {}"
+
+/* Build a classifier for `label_count` labels. Each template holds "{}" once, where the
+ * label goes ("a chest X-ray showing {}."); with several templates, a label's embedding is the
+ * mean of its normalised template embeddings, normalised again (CLIP's template ensembling).
+ * `templates` may be NULL (with template_count 0) for BMC_DEFAULT_TEMPLATE. Labels and
+ * templates are copied. Runs the text tower (label_count x template_count texts).
+ * Errors: BMC_ERR_INVALID_ARGUMENT (NULL, no labels, a template without exactly one "{}"),
+ * the errors of bmc_text_encoder_encode(). Not thread-safe on the same encoder. */
+BMC_API bmc_status bmc_classifier_create(bmc_text_encoder *encoder, const char *const *labels,
+                                         size_t label_count, const char *const *templates,
+                                         size_t template_count, bmc_classifier **out);
+
+/* The number of labels; 0 if classifier is NULL. Thread-safe. */
+BMC_API size_t bmc_classifier_label_count(const bmc_classifier *classifier);
+
+/* Label `index` as given at creation, owned by the classifier; NULL if out of range.
+ * Thread-safe. */
+BMC_API const char *bmc_classifier_label(const bmc_classifier *classifier, size_t index);
+
+/* Probabilities over the labels (softmax of logit scale x cosine) for `count` image
+ * embeddings (count x embed_dim, normalised or not), written count x label_count, row-major,
+ * in label order. Errors: BMC_ERR_INVALID_ARGUMENT, BMC_ERR_BUFFER_TOO_SMALL. Thread-safe. */
+BMC_API bmc_status bmc_classifier_probabilities(const bmc_classifier *classifier,
+                                                const float *image_embeddings, size_t count,
+                                                float *probabilities, size_t capacity);
+
+/* Classify one image: encode it with `encoder` (made from the same model), and write the k
+ * best labels' indices (descending probability) and their probabilities. k may be at most the
+ * label count. Errors: those of bmc_image_encoder_encode() and BMC_ERR_INVALID_ARGUMENT.
+ * Not thread-safe on the same encoder. */
+BMC_API bmc_status bmc_classify(const bmc_classifier *classifier, bmc_image_encoder *encoder,
+                                const bmc_image *image, size_t k, int32_t *label_indices,
+                                float *probabilities);
+
+/* Free a classifier. NULL is allowed. */
+BMC_API void bmc_classifier_free(bmc_classifier *classifier);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Embedding index and retrieval                                                              */
