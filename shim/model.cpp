@@ -1,0 +1,197 @@
+// Loading a TorchScript bundle and running its two encoders.
+#include <torch/script.h>
+#include <torch/cuda.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <string>
+
+#include "guard.h"
+#include "shim.h"
+
+struct bmci_torch_model {
+    torch::jit::script::Module module;
+    c10::Device device{c10::kCPU};
+    c10::ScalarType dtype = c10::kFloat;
+};
+
+namespace {
+
+const char *const required_methods[] = {"encode_image", "encode_text"};
+
+bmc_status parse_device(const char *name, c10::Device *device)
+{
+    std::string text = name ? name : "cpu";
+    if (text != "cpu" && text != "cuda" && text.rfind("cuda:", 0) != 0)
+        return bmci_fail(BMC_ERR_DEVICE, "device '%s' is not one of cpu, cuda, cuda:N", text.c_str());
+    try {
+        *device = c10::Device(text);
+    } catch (const c10::Error &) {
+        return bmci_fail(BMC_ERR_DEVICE, "device '%s' is not one of cpu, cuda, cuda:N", text.c_str());
+    }
+    if (device->is_cuda()) {
+        if (!torch::cuda::is_available())
+            return bmci_fail(BMC_ERR_DEVICE, "device '%s': this libtorch has no usable CUDA device",
+                             text.c_str());
+        int64_t count = (int64_t)torch::cuda::device_count();
+        if (device->has_index() && device->index() >= count)
+            return bmci_fail(BMC_ERR_DEVICE, "device '%s': only %lld CUDA device(s) present",
+                             text.c_str(), (long long)count);
+    }
+    return BMC_OK;
+}
+
+bmc_status parse_dtype(int32_t dtype, const c10::Device &device, c10::ScalarType *out)
+{
+    switch (dtype) {
+    case BMC_DTYPE_F32: *out = c10::kFloat; return BMC_OK;
+    case BMC_DTYPE_F16: *out = c10::kHalf; break;
+    case BMC_DTYPE_BF16: *out = c10::kBFloat16; break;
+    default: return bmci_fail(BMC_ERR_INVALID_ARGUMENT, "dtype %d is not a BMC_DTYPE_* value", dtype);
+    }
+    if (!device.is_cuda())
+        return bmci_fail(BMC_ERR_DEVICE, "float16 and bfloat16 run on CUDA devices only; use float32 on %s",
+                         device.str().c_str());
+    return BMC_OK;
+}
+
+char *copy_string(const std::string &text)
+{
+    char *copy = static_cast<char *>(std::malloc(text.size() + 1));
+    if (!copy)
+        throw std::bad_alloc();
+    std::memcpy(copy, text.data(), text.size());
+    copy[text.size()] = '\0';
+    return copy;
+}
+
+// A zip archive starts with a local file header; anything else cannot be TorchScript.
+bmc_status check_readable_archive(const char *path)
+{
+    std::ifstream file(path, std::ios::binary);
+    if (!file)
+        return bmci_fail(BMC_ERR_IO, "model: cannot open '%s': %s", path, std::strerror(errno));
+    char magic[4] = {0};
+    file.read(magic, 4);
+    if (file.gcount() < 4 || std::memcmp(magic, "PK\x03\x04", 4) != 0)
+        return bmci_fail(BMC_ERR_CORRUPT_DATA, "model: '%s' is not a TorchScript archive (no zip header)",
+                         path);
+    return BMC_OK;
+}
+
+bmc_status load_archive(const char *path, const c10::Device &device, bmci_torch_model *model,
+                        bmci_bundle_files *files)
+{
+    torch::jit::ExtraFilesMap extra{{"bundle.json", ""}, {"vocab.txt", ""}};
+    try {
+        model->module = torch::jit::load(path, device, extra);
+    } catch (const c10::Error &e) {
+        return bmci_fail(BMC_ERR_CORRUPT_DATA, "model: '%s' could not be read as TorchScript: %s", path,
+                         e.what_without_backtrace());
+    }
+    if (extra["bundle.json"].empty())
+        return bmci_fail(BMC_ERR_MODEL, "model: '%s' is TorchScript but not a biomedclip bundle "
+                         "(it has no bundle.json; write bundles with tools/export_bundle.py)", path);
+    if (extra["vocab.txt"].empty())
+        return bmci_fail(BMC_ERR_MODEL, "model: '%s' has no vocab.txt", path);
+    for (const char *name : required_methods)
+        if (!model->module.find_method(name))
+            return bmci_fail(BMC_ERR_MODEL, "model: '%s' has no %s method", path, name);
+    files->bundle_json = copy_string(extra["bundle.json"]);
+    files->vocab = copy_string(extra["vocab.txt"]);
+    files->vocab_size = extra["vocab.txt"].size();
+    return BMC_OK;
+}
+
+// Runs `method` on `input` (moved to the model's device and dtype) and copies the [count, dim]
+// float32 result to host memory.
+bmc_status run_encoder(const bmci_torch_model *model, const char *method, torch::Tensor input,
+                       int64_t count, float *out, int64_t dim)
+{
+    c10::InferenceMode inference;
+    auto &module = const_cast<torch::jit::script::Module &>(model->module);
+    torch::Tensor features = module.get_method(method)({input}).toTensor();
+    if (features.dim() != 2 || features.size(0) != count || features.size(1) != dim)
+        return bmci_fail(BMC_ERR_MODEL, "model: %s returned shape %s, expected [%lld, %lld]", method,
+                         c10::str(features.sizes()).c_str(), (long long)count, (long long)dim);
+    features = features.to(c10::kCPU, c10::kFloat).contiguous();
+    std::memcpy(out, features.data_ptr<float>(), sizeof(float) * count * dim);
+    return BMC_OK;
+}
+
+} // namespace
+
+extern "C" bmc_status bmci_torch_load(const char *path, const char *device_name, int32_t dtype,
+                                      bmci_torch_model **out, bmci_bundle_files *files)
+{
+    return bmci_guard("model load", [&]() -> bmc_status {
+        c10::InferenceMode inference;
+        c10::Device device(c10::kCPU);
+        c10::ScalarType scalar_type = c10::kFloat;
+        bmc_status status = parse_device(device_name, &device);
+        if (status == BMC_OK)
+            status = parse_dtype(dtype, device, &scalar_type);
+        if (status == BMC_OK)
+            status = check_readable_archive(path);
+        if (status != BMC_OK)
+            return status;
+        auto model = std::make_unique<bmci_torch_model>();
+        bmci_bundle_files loaded = {nullptr, nullptr, 0};
+        status = load_archive(path, device, model.get(), &loaded);
+        if (status != BMC_OK) {
+            std::free(loaded.bundle_json);
+            std::free(loaded.vocab);
+            return status;
+        }
+        model->device = device;
+        model->dtype = scalar_type;
+        model->module.eval();
+        if (scalar_type != c10::kFloat)
+            model->module.to(scalar_type);
+        *files = loaded;
+        *out = model.release();
+        return BMC_OK;
+    });
+}
+
+extern "C" int bmci_torch_has_method(const bmci_torch_model *model, const char *name)
+{
+    try {
+        return model && name && model->module.find_method(name) ? 1 : 0;
+    } catch (...) {
+        return 0;
+    }
+}
+
+extern "C" bmc_status bmci_torch_encode_image(const bmci_torch_model *model, const float *pixels,
+                                              int64_t count, int64_t image_size, float *out, int64_t dim)
+{
+    return bmci_guard("encode_image", [&] {
+        c10::InferenceMode inference;
+        auto host = torch::from_blob(const_cast<float *>(pixels), {count, 3, image_size, image_size},
+                                     torch::kFloat);
+        return run_encoder(model, "encode_image", host.to(model->device, model->dtype), count, out, dim);
+    });
+}
+
+extern "C" bmc_status bmci_torch_encode_text(const bmci_torch_model *model, const int64_t *ids,
+                                             int64_t count, int64_t length, float *out, int64_t dim)
+{
+    return bmci_guard("encode_text", [&] {
+        c10::InferenceMode inference;
+        auto host = torch::from_blob(const_cast<int64_t *>(ids), {count, length}, torch::kLong);
+        return run_encoder(model, "encode_text", host.to(model->device), count, out, dim);
+    });
+}
+
+extern "C" void bmci_torch_free(bmci_torch_model *model)
+{
+    try {
+        delete model;
+    } catch (...) {
+        // A destructor that throws has nowhere to report to; the memory is released regardless.
+    }
+}
