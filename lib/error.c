@@ -58,7 +58,8 @@ bmc_status bmci_fail(bmc_status status, const char *fmt, ...)
 
 bmc_status bmci_fail_context(bmc_status status, const char *context)
 {
-    char message[MESSAGE_CAPACITY];
+    /* Room for both parts; bmci_fail_text cuts the result to capacity. */
+    char message[2 * MESSAGE_CAPACITY + 2];
     snprintf(message, sizeof message, "%s: %s", context, last_error);
     return bmci_fail_text(status, message);
 }
