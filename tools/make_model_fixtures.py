@@ -1,0 +1,177 @@
+#!/usr/bin/python3
+"""Model parity fixtures: a tiny BiomedCLIP bundle and what the reference computes with it.
+
+    /usr/bin/python3 tools/make_model_fixtures.py OUTDIR
+
+Everything is made here, deterministically (seeded), in about ten seconds. Layout of OUTDIR
+(all binary files raw little-endian, row-major, no header):
+
+  model.bmc.pt                  the tiny bundle (make_test_models.py --size tiny --seed 0)
+  open_clip_pytorch_model.bin   the checkpoint it was converted from, and the same tensors as
+  open_clip_model.safetensors   safetensors
+  manifest.txt                  what follows, as "key value..." lines ('#' starts a comment):
+                                  embed_dim E / image_size S / context_length C / logit_scale X /
+                                  images N / texts T, then one line per image
+                                  "image INDEX FILE WIDTH HEIGHT MODE" (MODE as Pillow names it)
+                                  and one per text "text INDEX LENGTH" (tokens incl. [CLS]/[SEP])
+  images/FILE                   the test PNGs (8-bit gray, RGB, RGBA; several sizes)
+  image_pixels.f32              float32 [N, 3, S, S]: each image through Pillow as open_clip
+                                preprocesses it (Resize(S, BICUBIC) of the short side,
+                                CenterCrop(S), convert('RGB'), /255, normalise with the bundle's
+                                mean and std)
+  image_embeddings.f32          float32 [N, E]: encode_image of the eager reference model (loaded
+                                from the .bin, not the TorchScript) on image_pixels, raw
+  texts.txt                     T lines, one ASCII text each (tabs may occur inside a line)
+  text_ids.i32                  int32 [T, C]: [CLS] ... [SEP] truncated to C and padded with
+                                [PAD] (0) to C, as open_clip feeds the model
+  text_lengths.i32              int32 [T]: tokens before the padding (= LENGTH above)
+  text_embeddings_padded.f32    float32 [T, E]: eager encode_text on text_ids (the reference)
+  text_embeddings_unpadded.f32  float32 [T, E]: eager encode_text on each text's first LENGTH
+                                ids alone (what the library runs); equal to the padded ones up to
+                                float rounding
+  logits.f32                    float32 [N, T]: exp(logit_scale) * cosine(image, text padded),
+                                computed in float64
+"""
+import os
+import sys
+
+import numpy as np
+import torch
+from PIL import Image
+
+import bert_tokenizer
+from checkpoint import load_model
+from export_bundle import IMAGE_MEAN, IMAGE_STD, pad_id_of, read_vocab, vocab_tokens
+from make_test_models import BUNDLE, CHECKPOINT_BIN, DEFAULT_VOCAB, make_test_model
+
+# (file name, width, height, Pillow mode). Sizes cover downscaling, upscaling, an image whose
+# short side is already the model's (no resize) and a centre crop offset of 2.5 (Python's
+# round() gives 2).
+IMAGES = [
+    ("rgb_320x240.png", 320, 240, "RGB"),
+    ("gray_200x300.png", 200, 300, "L"),
+    ("rgb_224x229.png", 224, 229, "RGB"),
+    ("rgb_97x61.png", 97, 61, "RGB"),
+    ("gray_512x384.png", 512, 384, "L"),
+    ("rgba_256x200.png", 256, 200, "RGBA"),
+]
+
+_LONG_TEXT = " ".join(
+    ["Findings: the heart is normal in size and the mediastinal contours are unremarkable.",
+     "There is a small left pleural effusion with adjacent atelectasis, and no pneumothorax.",
+     "Impression: interval improvement of the right lower lobe consolidation since 2019-03-14,",
+     "consistent with resolving pneumonia (follow-up radiograph recommended in 6 weeks)."] * 4)
+
+TEXTS = [
+    "a chest X-ray showing pneumothorax",
+    "This is a photo of adenocarcinoma histopathology.",
+    "CT scan of the abdomen: liver, spleen & kidneys (axial view).",
+    "MRI",
+    "  Multiple   spaces\tand tabs  around   WORDS  ",
+    "Dr. O'Neil's report: 3.5cm mass in the right upper lobe; no effusion!",
+    "hematoxylin and eosin stained section demonstrating granulomatous inflammation "
+    "with multinucleated giant cells",
+    "tumor &amp; edema, see " + "pneumonoultramicroscopicsilicovolcanoconiosis" * 3,
+    "segment the liver in the abdominal CT image",
+    _LONG_TEXT,
+]
+
+
+def make_image(width: int, height: int, mode: str, seed: int) -> Image.Image:
+    """Smooth gradients, a disc and noise: structure for the resampler and the model."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:height, 0:width].astype(np.float64)
+    r = 128 + 100 * np.sin(x / (7 + seed) + y / 23)
+    g = 255 * x / max(width - 1, 1)
+    disc = (x - width * 0.6) ** 2 + (y - height * 0.4) ** 2 < (min(width, height) * 0.3) ** 2
+    b = np.where(disc, 220.0, 40.0) + 30 * np.cos(y / 5)
+    a = 255 * (0.3 + 0.7 * y / max(height - 1, 1))
+    channels = np.stack([r, g, b, a], axis=-1) + rng.normal(0, 12, (height, width, 4))
+    pixels = np.clip(np.rint(channels), 0, 255).astype(np.uint8)
+    if mode == "L":
+        return Image.fromarray(pixels[..., 0], "L")
+    return Image.fromarray(pixels[..., :len(mode)], mode)
+
+
+def preprocess(image: Image.Image, size: int) -> torch.Tensor:
+    """open_clip's inference transform for BiomedCLIP, as torchvision does it on a PIL image."""
+    width, height = image.size
+    short, long = min(width, height), max(width, height)
+    if short != size:
+        scaled = int(size * long / short)
+        image = image.resize((size, scaled) if width <= height else (scaled, size),
+                             Image.BICUBIC)
+    width, height = image.size
+    top, left = int(round((height - size) / 2.0)), int(round((width - size) / 2.0))
+    image = image.crop((left, top, left + size, top + size)).convert("RGB")
+    x = torch.from_numpy(np.array(image, dtype=np.uint8)).permute(2, 0, 1).float().div(255)
+    mean = torch.tensor(IMAGE_MEAN, dtype=torch.float32)[:, None, None]
+    std = torch.tensor(IMAGE_STD, dtype=torch.float32)[:, None, None]
+    return x.sub(mean).div(std)
+
+
+def write_raw(path: str, array: np.ndarray, dtype: str) -> None:
+    np.ascontiguousarray(array, dtype=np.dtype(dtype)).tofile(path)
+
+
+def main(argv) -> int:
+    if len(argv) != 2:
+        print(__doc__.split("\n\n")[1].strip(), file=sys.stderr)
+        return 2
+    out = argv[1]
+    os.makedirs(os.path.join(out, "images"), exist_ok=True)
+    info = make_test_model("tiny", out, seed=0)
+    meta = info["metadata"]
+    vocab_bytes = read_vocab(DEFAULT_VOCAB)
+    model, cfg = load_model(os.path.join(out, CHECKPOINT_BIN), context_length=meta["context_length"],
+                            pad_id=pad_id_of(vocab_tokens(vocab_bytes)))
+    size, context = cfg.image_size, cfg.context_length
+
+    pixels = []
+    for seed, (name, width, height, mode) in enumerate(IMAGES):
+        path = os.path.join(out, "images", name)
+        make_image(width, height, mode, seed).save(path)
+        with Image.open(path) as image:
+            pixels.append(preprocess(image, size))
+    pixels = torch.stack(pixels)
+
+    vocab = bert_tokenizer.load_vocab(DEFAULT_VOCAB)
+    ids = torch.tensor([bert_tokenizer.encode(t, vocab, context) for t in TEXTS])
+    lengths = (ids != cfg.pad_id).sum(dim=1)
+
+    with torch.no_grad():
+        image_emb = model.encode_image(pixels)
+        text_padded = model.encode_text(ids)
+        text_unpadded = torch.cat([model.encode_text(ids[i:i + 1, :int(n)])
+                                   for i, n in enumerate(lengths)])
+    img = image_emb.double() / image_emb.double().norm(dim=1, keepdim=True)
+    txt = text_padded.double() / text_padded.double().norm(dim=1, keepdim=True)
+    logits = float(np.exp(meta["logit_scale"])) * img @ txt.T
+
+    write_raw(os.path.join(out, "image_pixels.f32"), pixels.numpy(), "<f4")
+    write_raw(os.path.join(out, "image_embeddings.f32"), image_emb.numpy(), "<f4")
+    write_raw(os.path.join(out, "text_ids.i32"), ids.numpy(), "<i4")
+    write_raw(os.path.join(out, "text_lengths.i32"), lengths.numpy(), "<i4")
+    write_raw(os.path.join(out, "text_embeddings_padded.f32"), text_padded.numpy(), "<f4")
+    write_raw(os.path.join(out, "text_embeddings_unpadded.f32"), text_unpadded.numpy(), "<f4")
+    write_raw(os.path.join(out, "logits.f32"), logits.numpy(), "<f4")
+    with open(os.path.join(out, "texts.txt"), "w", encoding="ascii", newline="\n") as f:
+        f.writelines(t + "\n" for t in TEXTS)
+
+    lines = ["# model parity fixtures from tools/make_model_fixtures.py (layout: its docstring)",
+             f"bundle {BUNDLE}", f"embed_dim {cfg.embed_dim}", f"image_size {size}",
+             f"context_length {context}", f"logit_scale {meta['logit_scale']!r}",
+             f"images {len(IMAGES)}", f"texts {len(TEXTS)}"]
+    lines += [f"image {i} {n} {w} {h} {m}" for i, (n, w, h, m) in enumerate(IMAGES)]
+    lines += [f"text {i} {int(n)}" for i, n in enumerate(lengths)]
+    with open(os.path.join(out, "manifest.txt"), "w", newline="\n") as f:
+        f.write("\n".join(lines) + "\n")
+
+    gap = (text_padded - text_unpadded).abs().max().item()
+    print(f"model fixtures in {out}: {len(IMAGES)} images, {len(TEXTS)} texts "
+          f"(lengths {lengths.tolist()}); padded vs unpadded text max abs diff {gap:.3g}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
