@@ -41,7 +41,13 @@ const char *bmc_last_error(void)
 
 bmc_status bmci_fail_text(bmc_status status, const char *message)
 {
-    snprintf(last_error, sizeof last_error, "%s", message ? message : "");
+    /* Cut to capacity on purpose; memmove because callers may pass bmc_last_error() itself. */
+    size_t length = message ? strlen(message) : 0;
+    if (length >= sizeof last_error)
+        length = sizeof last_error - 1;
+    if (length)
+        memmove(last_error, message, length);
+    last_error[length] = '\0';
     bmci_log(BMC_LOG_DEBUG, "%s: %s", bmc_status_string(status), last_error);
     return status;
 }

@@ -89,8 +89,9 @@ bmc_status load_archive(const char *path, const c10::Device &device, bmci_torch_
     try {
         model->module = torch::jit::load(path, device, extra);
     } catch (const c10::Error &e) {
-        return bmci_fail(BMC_ERR_CORRUPT_DATA, "model: '%s' could not be read as TorchScript: %s", path,
-                         e.what_without_backtrace());
+        return bmci_fail(BMC_ERR_CORRUPT_DATA, "model: '%s' could not be read as TorchScript (%s); "
+                         "an open_clip checkpoint must first be converted with tools/export_bundle.py",
+                         path, e.what_without_backtrace());
     }
     if (extra["bundle.json"].empty())
         return bmci_fail(BMC_ERR_MODEL, "model: '%s' is TorchScript but not a biomedclip bundle "
