@@ -173,6 +173,10 @@ $(BUILD)/fixtures/%/.done: tools/make_%_fixtures.py
 	$(PYTHON) $< $(@D)
 	@touch $@
 
+# The model fixtures also depend on the modules their generator imports.
+$(BUILD)/fixtures/model/.done: tools/biomedclip_model.py tools/checkpoint.py \
+    tools/export_bundle.py tools/make_test_models.py tools/bert_tokenizer.py
+
 check: all tests asan-tests fuzzers fixtures
 	@BUILD=$(BUILD) PYTHON=$(PYTHON) MAKE="$(MAKE)" tests/run-all.sh
 
