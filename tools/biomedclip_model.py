@@ -47,7 +47,8 @@ class ModelConfig:
             value = getattr(self, field.name)
             minimum = 0 if field.name == "pad_id" else 1
             if not isinstance(value, int) or value < minimum:
-                raise ValueError(f"config: {field.name} must be an integer >= {minimum}, got {value!r}")
+                raise ValueError(f"config: {field.name} must be an integer >= {minimum}, "
+                                 f"got {value!r}")
         if self.image_size % self.patch_size:
             raise ValueError(f"config: image_size {self.image_size} is not a multiple of "
                              f"patch_size {self.patch_size}")

@@ -102,9 +102,8 @@ def random_inputs(cfg: ModelConfig, seed: int = 0):
     sends them (the longest row fills the batch)."""
     gen = torch.Generator().manual_seed(seed)
     pixels = torch.randn(2, 3, cfg.image_size, cfg.image_size, generator=gen)
-    low = 1 if cfg.pad_id == 0 else 0
-    ids = torch.randint(low, cfg.vocab_size, (3, min(cfg.context_length, 40)), generator=gen)
-    ids[ids == cfg.pad_id] = (cfg.pad_id + 1) % cfg.vocab_size
+    ids = torch.randint(0, cfg.vocab_size, (3, min(cfg.context_length, 40)), generator=gen)
+    ids[ids == cfg.pad_id] = (cfg.pad_id + 1) % cfg.vocab_size  # no padding inside a text
     ids[1, 25:] = cfg.pad_id
     ids[2, 3:] = cfg.pad_id
     return pixels, ids

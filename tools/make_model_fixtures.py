@@ -41,7 +41,7 @@ from PIL import Image
 
 import bert_tokenizer
 from checkpoint import load_model
-from export_bundle import IMAGE_MEAN, IMAGE_STD, pad_id_of, read_vocab, vocab_tokens
+from export_bundle import IMAGE_MEAN, IMAGE_STD
 from make_test_models import BUNDLE, CHECKPOINT_BIN, DEFAULT_VOCAB, make_test_model
 
 # (file name, width, height, Pillow mode). Sizes cover downscaling, upscaling, an image whose
@@ -122,9 +122,8 @@ def main(argv) -> int:
     os.makedirs(os.path.join(out, "images"), exist_ok=True)
     info = make_test_model("tiny", out, seed=0)
     meta = info["metadata"]
-    vocab_bytes = read_vocab(DEFAULT_VOCAB)
-    model, cfg = load_model(os.path.join(out, CHECKPOINT_BIN), context_length=meta["context_length"],
-                            pad_id=pad_id_of(vocab_tokens(vocab_bytes)))
+    model, cfg = load_model(os.path.join(out, CHECKPOINT_BIN),
+                            context_length=meta["context_length"], pad_id=meta["pad_id"])
     size, context = cfg.image_size, cfg.context_length
 
     pixels = []

@@ -15,7 +15,7 @@ import math
 import os
 import sys
 import time
-from typing import Dict
+from typing import Dict, Optional
 
 import torch
 
@@ -56,8 +56,9 @@ def random_state_dict(cfg: ModelConfig, seed: int) -> Dict[str, torch.Tensor]:
 
 
 def make_test_model(size: str, out_dir: str, seed: int = 0, vocab_path: str = DEFAULT_VOCAB,
-                    safetensors: bool = None) -> Dict:
-    """Write the checkpoint(s) and the bundle into out_dir; returns the exporter's facts."""
+                    safetensors: Optional[bool] = None) -> Dict:
+    """Write the checkpoint(s) and the bundle into out_dir; returns the exporter's facts.
+    safetensors: also write the .safetensors copy (default: for the tiny size only)."""
     vocab = read_vocab(vocab_path)
     tokens = vocab_tokens(vocab)
     cfg = tiny_config() if size == "tiny" else full_config()
@@ -66,7 +67,9 @@ def make_test_model(size: str, out_dir: str, seed: int = 0, vocab_path: str = DE
     state = random_state_dict(cfg, seed)
     checkpoint = os.path.join(out_dir, CHECKPOINT_BIN)
     torch.save(state, checkpoint)
-    if safetensors if safetensors is not None else size == "tiny":
+    if safetensors is None:
+        safetensors = size == "tiny"
+    if safetensors:
         write_safetensors(os.path.join(out_dir, CHECKPOINT_SAFETENSORS), state,
                           {"format": "pt"})
     del state

@@ -300,7 +300,6 @@ def test_bundle(tmp):
     module, meta, vocab = read_bundle(os.path.join(tmp, "model.bmc.pt"))
     with open(DEFAULT_VOCAB, "rb") as f:
         check(vocab == f.read(), "vocab.txt in the bundle is not the input, byte for byte")
-    cfg = tiny_config()
     expected = {
         "format": "biomedclip-bundle", "format_version": 1, "name": "biomedclip-tiny-random",
         "source": "random seed 2", "embed_dim": 64, "image_size": 224,
