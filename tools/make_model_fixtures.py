@@ -31,9 +31,20 @@ Everything is made here, deterministically (seeded), in about ten seconds. Layou
                                 float rounding
   logits.f32                    float32 [N, T]: exp(logit_scale) * cosine(image, text padded),
                                 computed in float64
+  zeroshot_labels.txt           L labels and M prompt templates ("{}" marks the label), a line
+  zeroshot_templates.txt        each
+  zeroshot_probs.f32            float32 [N, L]: zero-shot probabilities of each image: every
+                                label's M prompts through the eager text tower, normalised,
+                                averaged, normalised again; softmax of exp(logit_scale) * cosine
+  broken/                       bundles that must be refused: bad_version.bmc.pt (format_version
+                                99), no_metadata.bmc.pt (TorchScript without bundle.json),
+                                truncated.bmc.pt (the first half of the bundle), bad_json.bmc.pt
+                                (bundle.json that is not JSON), no_text.bmc.pt (no encode_text)
 """
+import json
 import os
 import sys
+from typing import List
 
 import numpy as np
 import torch
@@ -110,6 +121,55 @@ def preprocess(image: Image.Image, size: int) -> torch.Tensor:
     return x.sub(mean).div(std)
 
 
+ZEROSHOT_LABELS = ["pneumothorax", "pleural effusion", "normal lungs", "adenocarcinoma"]
+ZEROSHOT_TEMPLATES = ["this is a photo of {}", "a chest X-ray showing {}.", "{} on a radiograph"]
+
+
+class _ImageOnly(torch.nn.Module):
+    """A scripted module with encode_image but no encode_text: a bundle missing a method."""
+
+    @torch.jit.export
+    def encode_image(self, pixels: torch.Tensor) -> torch.Tensor:
+        return pixels.flatten(1)
+
+
+def zeroshot_probabilities(model, cfg, vocab, image_emb: torch.Tensor, logit_scale: float):
+    """CLIP template ensembling, computed in float64 from the eager text tower."""
+    classes = []
+    for label in ZEROSHOT_LABELS:
+        prompts = [t.replace("{}", label) for t in ZEROSHOT_TEMPLATES]
+        ids = torch.tensor([bert_tokenizer.encode(p, vocab, cfg.context_length) for p in prompts])
+        with torch.no_grad():
+            emb = model.encode_text(ids).double()
+        emb = emb / emb.norm(dim=1, keepdim=True)
+        mean = emb.mean(dim=0)
+        classes.append(mean / mean.norm())
+    classes = torch.stack(classes)
+    img = image_emb.double() / image_emb.double().norm(dim=1, keepdim=True)
+    return torch.softmax(float(np.exp(logit_scale)) * img @ classes.T, dim=1)
+
+
+def write_broken_bundles(bundle: str, out: str) -> List[str]:
+    """Variants of a good bundle that the loader must refuse, each for one reason."""
+    os.makedirs(out, exist_ok=True)
+    extra = {"bundle.json": "", "vocab.txt": ""}
+    scripted = torch.jit.load(bundle, map_location="cpu", _extra_files=extra)
+    meta = json.loads(extra["bundle.json"])
+    variants = {
+        "bad_version.bmc.pt": (scripted, dict(extra, **{"bundle.json": json.dumps(dict(meta, format_version=99))})),
+        "no_metadata.bmc.pt": (scripted, {"vocab.txt": extra["vocab.txt"]}),
+        "bad_json.bmc.pt": (scripted, dict(extra, **{"bundle.json": "{ not json"})),
+        "no_text.bmc.pt": (torch.jit.script(_ImageOnly()), extra),
+    }
+    for name, (module, files) in variants.items():
+        torch.jit.save(module, os.path.join(out, name), _extra_files=files)
+    with open(bundle, "rb") as f:
+        data = f.read()
+    with open(os.path.join(out, "truncated.bmc.pt"), "wb") as f:
+        f.write(data[:len(data) // 2])
+    return sorted(variants) + ["truncated.bmc.pt"]
+
+
 def write_raw(path: str, array: np.ndarray, dtype: str) -> None:
     np.ascontiguousarray(array, dtype=np.dtype(dtype)).tofile(path)
 
@@ -154,6 +214,13 @@ def main(argv) -> int:
     write_raw(os.path.join(out, "text_embeddings_padded.f32"), text_padded.numpy(), "<f4")
     write_raw(os.path.join(out, "text_embeddings_unpadded.f32"), text_unpadded.numpy(), "<f4")
     write_raw(os.path.join(out, "logits.f32"), logits.numpy(), "<f4")
+    probs = zeroshot_probabilities(model, cfg, vocab, image_emb, meta["logit_scale"])
+    write_raw(os.path.join(out, "zeroshot_probs.f32"), probs.numpy(), "<f4")
+    for name, lines_ in (("zeroshot_labels.txt", ZEROSHOT_LABELS),
+                         ("zeroshot_templates.txt", ZEROSHOT_TEMPLATES)):
+        with open(os.path.join(out, name), "w", encoding="ascii", newline="\n") as f:
+            f.writelines(line + "\n" for line in lines_)
+    write_broken_bundles(os.path.join(out, BUNDLE), os.path.join(out, "broken"))
     with open(os.path.join(out, "texts.txt"), "w", encoding="ascii", newline="\n") as f:
         f.writelines(t + "\n" for t in TEXTS)
 
