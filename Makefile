@@ -177,14 +177,24 @@ $(BUILD)/fixtures/%/.done: tools/make_%_fixtures.py
 $(BUILD)/fixtures/model/.done: tools/biomedclip_model.py tools/checkpoint.py \
     tools/export_bundle.py tools/make_test_models.py tools/bert_tokenizer.py
 
-check: all tests asan-tests fuzzers fixtures
+# Helper programs of check and bench suites (tests/tool_NAME.c -> $(BUILD)/tools/tool_NAME),
+# linked like the tests so they can reach internal functions.
+TOOL_SRC := $(wildcard tests/tool_*.c)
+TOOLS    := $(TOOL_SRC:tests/%.c=$(BUILD)/tools/%)
+
+$(BUILD)/tools/%: tests/%.c $(STATIC)
+	@mkdir -p $(@D)
+	$(CXX) -x c $(TEST_CFLAGS) $(DEPS_CFLAGS) -c $< -o $@.o
+	$(CXX) $@.o -o $@ $(STATIC) $(LDFLAGS) $(LINK_LIBS)
+
+check: all tests asan-tests fuzzers fixtures $(TOOLS)
 	@BUILD=$(BUILD) PYTHON=$(PYTHON) MAKE="$(MAKE)" tests/run-all.sh
 
 # ---- demo and benchmarks --------------------------------------------------------------------
 demo: all
 	@BUILD=$(BUILD) PYTHON=$(PYTHON) tools/demo.sh
 
-bench: all
+bench: all $(TOOLS)
 	@BUILD=$(BUILD) PYTHON=$(PYTHON) tools/bench.sh
 
 # ---- install ----------------------------------------------------------------------------------

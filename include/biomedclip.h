@@ -296,7 +296,127 @@ BMC_API bmc_status bmc_preprocess(const bmc_image *image, const bmc_preprocess_o
 /* Tokenizer                                                                                  */
 /* ------------------------------------------------------------------------------------------ */
 
-/* @section tokenizer: declarations go here */
+/* Turns text into the token ids BiomedCLIP's text tower reads, exactly as open_clip's
+ * HFTokenizer does for BiomedCLIP: open_clip's text cleaning (clean='whitespace'), then the
+ * Hugging Face BERT uncased WordPiece pipeline built from a vocab.txt (BertNormalizer with
+ * clean_text, CJK spacing, accent stripping and lowercase; BertPreTokenizer; WordPiece with "##"
+ * continuations, [UNK] for words over 100 characters or that cannot be matched), with the
+ * vocabulary's special tokens ([CLS], [SEP], [PAD], [UNK], [MASK]) recognised where they appear
+ * verbatim in the text, then [CLS] ... [SEP] truncated to the context length.
+ *
+ * The cleaning step reproduces ftfy.fix_text's deterministic fixes (NFC, curly quotes to
+ * straight ones, Latin ligatures, half/full-width forms, line breaks, C1 controls read as
+ * Windows-1252, terminal escapes, control characters, HTML entities) and Python's
+ * html.unescape and whitespace rules. ftfy's mojibake repair (text that was UTF-8 decoded as
+ * Latin-1 or Windows-1252, such as "cafÃ©") is a heuristic and is NOT reproduced: such text is
+ * tokenized as it is. docs/tokenizer.md has the details and the tests that pin them.
+ *
+ * A tokenizer is immutable once created: any number of threads may use one at once. */
+typedef struct bmc_tokenizer bmc_tokenizer;
+
+/* What to do with text that is not valid UTF-8. */
+#define BMC_INVALID_UTF8_ERROR   0 /* fail with BMC_ERR_INVALID_UTF8 and the byte offset */
+#define BMC_INVALID_UTF8_REPLACE 1 /* read each invalid byte as U+FFFD (which the tokenizer drops) */
+
+/* What to do with text that needs more than context_length tokens. */
+#define BMC_OVERFLOW_TRUNCATE 0 /* keep [CLS], the first context_length - 2 tokens, [SEP] */
+#define BMC_OVERFLOW_ERROR    1 /* fail with BMC_ERR_LIMIT */
+
+/* Special tokens, for bmc_tokenizer_special_id(). */
+#define BMC_TOKEN_PAD  0 /* [PAD] */
+#define BMC_TOKEN_UNK  1 /* [UNK] */
+#define BMC_TOKEN_CLS  2 /* [CLS] */
+#define BMC_TOKEN_SEP  3 /* [SEP] */
+#define BMC_TOKEN_MASK 4 /* [MASK], the only one a vocabulary may lack */
+
+typedef struct bmc_tokenizer_options {
+    size_t struct_size;     /* sizeof(bmc_tokenizer_options), set by bmc_tokenizer_options_init */
+    int32_t context_length; /* ids per text, [CLS] and [SEP] included; default 256, 2..1048576 */
+    int32_t lowercase;      /* non-zero: lowercase and strip accents (an uncased model); default 1 */
+    int32_t clean;          /* non-zero: open_clip's cleaning step first; default 1 */
+    int32_t invalid_utf8;   /* BMC_INVALID_UTF8_*; default BMC_INVALID_UTF8_ERROR */
+    int32_t overflow;       /* BMC_OVERFLOW_*; default BMC_OVERFLOW_TRUNCATE */
+    int32_t special_tokens; /* non-zero: "[CLS]", "[SEP]", "[PAD]", "[UNK]", "[MASK]" written in
+                               the text (exactly so, case included) are those tokens, as in the
+                               Hugging Face tokenizers; zero: they are ordinary text; default 1 */
+} bmc_tokenizer_options;
+
+/* Fill `options` with the defaults above (BiomedCLIP's). Thread-safe. */
+BMC_API void bmc_tokenizer_options_init(bmc_tokenizer_options *options);
+
+/* Create a tokenizer from a vocab.txt file: one token per line, the id of a token is its
+ * 0-based line number (a token listed twice gets its last line's id; "\r\n" line ends are
+ * accepted). The vocabulary must contain [CLS], [SEP], [PAD] and [UNK]; their ids are read
+ * from it, never assumed. `options` may be NULL for the defaults; it is copied. On success
+ * *out owns a new tokenizer; free it with bmc_tokenizer_free().
+ * Errors: BMC_ERR_INVALID_ARGUMENT (NULL path/out, unknown struct_size, option out of range),
+ * BMC_ERR_IO (cannot open or read), BMC_ERR_CORRUPT_DATA (empty, not UTF-8, NUL bytes, a
+ * required special token missing), BMC_ERR_OUT_OF_MEMORY. Thread-safe. */
+BMC_API bmc_status bmc_tokenizer_create_file(const char *vocab_path,
+                                             const bmc_tokenizer_options *options,
+                                             bmc_tokenizer **out);
+
+/* As bmc_tokenizer_create_file(), from the vocab.txt text in vocab[0..size) (not retained
+ * after the call). Thread-safe. */
+BMC_API bmc_status bmc_tokenizer_create_memory(const char *vocab, size_t size,
+                                               const bmc_tokenizer_options *options,
+                                               bmc_tokenizer **out);
+
+/* Free a tokenizer. NULL is allowed. Not thread-safe on the same tokenizer (no other call may
+ * be using it). */
+BMC_API void bmc_tokenizer_free(bmc_tokenizer *tokenizer);
+
+/* Tokenize text[0..length) (UTF-8; NUL bytes are characters like any other) into
+ * [CLS] tokens... [SEP], without padding: at most context_length ids.
+ * Size query: with ids == NULL, *count receives the number of ids needed and nothing else is
+ * written. Otherwise `capacity` is the length of `ids`; the ids are written and *count set.
+ * `truncated` may be NULL; if not, it is set to 1 when the text needed more tokens than fit
+ * (and were dropped, with BMC_OVERFLOW_TRUNCATE), else 0.
+ * Errors: BMC_ERR_INVALID_ARGUMENT (NULL tokenizer/count, NULL text with length > 0),
+ * BMC_ERR_INVALID_UTF8 (the message gives the byte offset), BMC_ERR_LIMIT (too long, with
+ * BMC_OVERFLOW_ERROR), BMC_ERR_BUFFER_TOO_SMALL (capacity below the count needed, which the
+ * message gives), BMC_ERR_OUT_OF_MEMORY. Thread-safe. */
+BMC_API bmc_status bmc_tokenizer_encode(const bmc_tokenizer *tokenizer, const char *text,
+                                        size_t length, int32_t *ids, size_t capacity,
+                                        size_t *count, int32_t *truncated);
+
+/* Tokenize `n` NUL-terminated texts into a n x context_length matrix, row-major, each row
+ * [CLS] tokens... [SEP] then [PAD] ids up to context_length: the tensor open_clip's tokenizer
+ * returns. `capacity` is the length of `ids` in elements (at least n * context_length).
+ * `lengths` (n entries: ids before the padding) and `truncated` (n flags) may be NULL.
+ * On failure nothing is written; the message names the index of the failing text.
+ * Errors: as bmc_tokenizer_encode(), and BMC_ERR_INVALID_ARGUMENT for a NULL text.
+ * Thread-safe. */
+BMC_API bmc_status bmc_tokenizer_encode_batch(const bmc_tokenizer *tokenizer,
+                                              const char *const *texts, size_t n, int32_t *ids,
+                                              size_t capacity, int32_t *lengths,
+                                              int32_t *truncated);
+
+/* The id of a special token (BMC_TOKEN_*), as found in the vocabulary.
+ * Errors: BMC_ERR_INVALID_ARGUMENT (NULL, unknown `which`), BMC_ERR_NOT_FOUND ([MASK] absent).
+ * Thread-safe. */
+BMC_API bmc_status bmc_tokenizer_special_id(const bmc_tokenizer *tokenizer, int32_t which,
+                                            int32_t *id);
+
+/* The token string of `id` (NUL-terminated UTF-8, e.g. "##s"), valid until the tokenizer is
+ * freed. Errors: BMC_ERR_INVALID_ARGUMENT (NULL), BMC_ERR_NOT_FOUND (id outside
+ * 0..vocab size - 1). Thread-safe. */
+BMC_API bmc_status bmc_tokenizer_token(const bmc_tokenizer *tokenizer, int32_t id,
+                                       const char **token);
+
+/* The id of the token string `token` (exactly, "##" included for continuations).
+ * Errors: BMC_ERR_INVALID_ARGUMENT (NULL), BMC_ERR_NOT_FOUND. Thread-safe. */
+BMC_API bmc_status bmc_tokenizer_token_id(const bmc_tokenizer *tokenizer, const char *token,
+                                          int32_t *id);
+
+/* The number of ids in the vocabulary (its line count). Errors: BMC_ERR_INVALID_ARGUMENT
+ * (NULL). Thread-safe. */
+BMC_API bmc_status bmc_tokenizer_vocab_size(const bmc_tokenizer *tokenizer, int32_t *size);
+
+/* The context length the tokenizer was created with. Errors: BMC_ERR_INVALID_ARGUMENT (NULL).
+ * Thread-safe. */
+BMC_API bmc_status bmc_tokenizer_context_length(const bmc_tokenizer *tokenizer,
+                                                int32_t *context_length);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Model bundles and encoders                                                                 */
@@ -365,7 +485,7 @@ BMC_API bmc_status bmc_model_preprocess_options(const bmc_model *model,
 
 /* The tokenizer built from the bundle's vocabulary, owned by the model (do not free it).
  * NULL if model is NULL. Thread-safe. */
-BMC_API const struct bmc_tokenizer *bmc_model_tokenizer(const bmc_model *model);
+BMC_API const bmc_tokenizer *bmc_model_tokenizer(const bmc_model *model);
 
 /* Called between batches with the number of items done so far and the total; return
  * non-zero to cancel the call (it then fails with BMC_ERR_CANCELLED). A forward pass that has
