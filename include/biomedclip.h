@@ -262,7 +262,7 @@ BMC_API bmc_status bmc_png_write_file(const char *path, const uint8_t *pixels, i
  * (see the model section). */
 typedef struct bmc_preprocess_options {
     size_t struct_size;   /* sizeof(bmc_preprocess_options), set by the init function */
-    int32_t image_size;   /* output side in pixels; default 224 */
+    int32_t image_size;   /* output side in pixels, 1 to 4096; default 224 */
     int32_t resize_mode;  /* BMC_RESIZE_*; default BMC_RESIZE_SHORTEST_CROP */
     int32_t filter;       /* BMC_FILTER_*; default BMC_FILTER_BICUBIC */
     float mean[3];        /* per-channel mean after scaling to 0..1; default open_clip's */
