@@ -118,7 +118,7 @@ examples: $(EXAMPLES)
 $(BUILD)/examples/%: examples/%.c include/biomedclip.h $(BUILD)/libbiomedclip.so
 	@mkdir -p $(@D)
 	$(CC) -std=c99 $(OPTFLAGS) $(WARN) -Iinclude $< -o $@ -L$(BUILD) -lbiomedclip \
-	    -Wl,-rpath,'$$ORIGIN/..' $(LDFLAGS)
+	    -Wl,-rpath,'$$ORIGIN/..' $(LDFLAGS) -lm
 
 # ---- tests ------------------------------------------------------------------------------------
 # Tests link the static archive so they can also reach internal functions.

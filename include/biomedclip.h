@@ -192,11 +192,13 @@ BMC_API bmc_status bmc_image_load_memory(const void *data, size_t size, bmc_imag
  *      (if has_window; window_width must be >= 1):
  *        v <= c - 0.5 - (w - 1) / 2  ->  0
  *        v >  c - 0.5 + (w - 1) / 2  ->  255
- *        else ((v - (c - 0.5)) / (w - 1) + 0.5) * 255, rounded to nearest;
- *      without a window, the view's own minimum..maximum is stretched linearly to 0..255
- *      (a constant image gives 0);
+ *        else ((v - (c - 0.5)) / (w - 1) + 0.5) * 255, rounded to nearest, halves up;
+ *      without a window, the view's own finite minimum..maximum (one range over all its
+ *      channels, so colours keep their balance) is stretched: (v - min) * 255 / (max - min),
+ *      rounded the same way (a constant image gives 0);
  *   3. MONOCHROME1 (if monochrome1 is non-zero): y = 255 - y, for 1-channel views only.
- * f32 samples that are NaN become 0 after the pipeline. */
+ * The arithmetic is in double precision. f32 samples that are NaN become 0 after the
+ * pipeline; infinities go to 0 or 255. */
 typedef struct bmc_pixels {
     size_t struct_size;        /* sizeof(bmc_pixels), set by bmc_pixels_init */
     const void *data;          /* first sample of the first row to read */

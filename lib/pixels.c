@@ -75,13 +75,15 @@ static uint8_t apply_voi(const struct voi *voi, double v)
             return 0;
         if (v > c + half)
             return 255; /* also when width is 1: then no value falls in between */
-        y = ((v - c) / (voi->width - 1.0) + 0.5) * 255.0;
+        /* ((v - c') / (w - 1) + 0.5) * 255 with a single rounding at the division, so that
+         * results that are exactly halves stay exact and round up */
+        y = (255.0 * (v - c) + 127.5 * (voi->width - 1.0)) / (voi->width - 1.0);
     } else {
         if (v <= voi->lo || !(voi->hi > voi->lo))
             return 0;
         if (v >= voi->hi)
             return 255;
-        y = (v - voi->lo) / (voi->hi - voi->lo) * 255.0;
+        y = (v - voi->lo) * 255.0 / (voi->hi - voi->lo);
     }
     y = floor(y + 0.5);
     return (uint8_t)(y < 0.0 ? 0.0 : y > 255.0 ? 255.0 : y);
