@@ -1,7 +1,8 @@
 // Reference tokenizers for libbiomedclip's differential tests and benchmark.
 //
 //   node reference.cjs json VOCAB OUT.json        tokenizer.json for a BERT uncased WordPiece vocab
-//   node reference.cjs encode rust|js TOKENIZER.json CORPUS   ids of each corpus line, one line each
+//   node reference.cjs encode rust|js TOKENIZER.json CORPUS [MAX]  ids of each corpus line, one line
+//                                                 each (truncated to MAX ids, Rust only)
 //   node reference.cjs bench rust|js TOKENIZER.json CORPUS    sentences per second (single thread)
 //   node reference.cjs probe                      per-code-point behaviour of the Rust tokenizers
 //
@@ -66,8 +67,8 @@ function load(impl, jsonPath, truncateTo) {
     throw new Error(`unknown implementation ${impl}`);
 }
 
-async function encode(impl, jsonPath, corpusPath) {
-    const run = load(impl, jsonPath, 0);
+async function encode(impl, jsonPath, corpusPath, truncateTo) {
+    const run = load(impl, jsonPath, truncateTo);
     const lines = readCorpus(corpusPath);
     const out = [];
     for (let i = 0; i < lines.length; i += 1000) {
@@ -132,7 +133,7 @@ function probe() {
 async function main() {
     const [mode, ...args] = process.argv.slice(2);
     if (mode === 'json') fs.writeFileSync(args[1], JSON.stringify(tokenizerJson(args[0])));
-    else if (mode === 'encode') await encode(args[0], args[1], args[2]);
+    else if (mode === 'encode') await encode(args[0], args[1], args[2], Number(args[3] || 0));
     else if (mode === 'bench') await bench(args[0], args[1], args[2]);
     else if (mode === 'probe') probe();
     else { console.error('usage: reference.cjs json|encode|bench|probe ...'); process.exit(2); }
