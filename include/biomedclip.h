@@ -637,7 +637,164 @@ BMC_API void bmc_classifier_free(bmc_classifier *classifier);
 /* Embedding index and retrieval                                                              */
 /* ------------------------------------------------------------------------------------------ */
 
-/* @section embedding index and retrieval: declarations go here */
+/* An in-memory collection of embedding vectors for exact nearest-neighbour search by cosine
+ * similarity: image embeddings of an archive (text-to-image search), caption embeddings of a
+ * caption bank (captioning by retrieval), or any other vectors of one dimension.
+ *
+ * Every entry has a caller-chosen id (a non-negative int64, unique within the index), its
+ * vector, L2-normalised when added, and an optional UTF-8 text (a caption, a file name) that
+ * comes back with the search results. Entries keep the order in which they were added; that
+ * position breaks ties between equal scores (the earlier entry ranks first), so results are
+ * deterministic and do not depend on the number of threads.
+ *
+ * Vectors are stored as float32 (BMC_DTYPE_F32) or float16 (BMC_DTYPE_F16, half the memory,
+ * scores within about 1e-3 of float32). Searches compute exact dot products with SIMD kernels
+ * chosen at run time (AVX2/FMA/F16C where the CPU has them, portable C otherwise; the two may
+ * differ in the last bits of a score).
+ *
+ * Thread-safety: searches, lookups and saves only read the index, so any number of threads
+ * may run them at once on one index. Adding, removing, appending and freeing need exclusive
+ * access: no other call may use the index meanwhile (serialise them, e.g. with a rwlock).
+ *
+ * The file format (bmc_index_save, bmc_index_load, bmc_index_map) is little-endian:
+ *   bytes  0..7   magic "BMCINDEX"
+ *          8..11  format version, uint32 (1)
+ *         12..15  dtype, uint32 (BMC_DTYPE_F32 or BMC_DTYPE_F16)
+ *         16..19  dim, uint32
+ *         20..23  zero
+ *         24..31  count, uint64: the number of entries
+ *         32..39  text_bytes, uint64: the size of the text section
+ *         40..55  CRC-32 (as zlib's crc32) of each section: vectors, ids, text offsets, texts
+ *         56..59  zero
+ *         60..63  CRC-32 of bytes 0..59
+ * followed by four sections, each starting at the next multiple of 64 bytes (zero padding in
+ * between), the last one ending the file:
+ *   vectors       count x dim values of the dtype, row-major, normalised
+ *   ids           count int64
+ *   text offsets  count + 1 uint64: entry i's text is bytes offsets[i]..offsets[i+1] of the
+ *                 text section; offsets[0] = 0 and offsets[count] = text_bytes
+ *   texts         text_bytes bytes of UTF-8 without terminators (and without NUL bytes)
+ * See docs/index-format.md. */
+typedef struct bmc_index bmc_index;
+
+/* Make an empty index for vectors of `dim` floats (1..65536), stored as `dtype`
+ * (BMC_DTYPE_F32 or BMC_DTYPE_F16). On success *out owns the index; free it with
+ * bmc_index_free(). Errors: BMC_ERR_INVALID_ARGUMENT (NULL out, dim out of range),
+ * BMC_ERR_UNSUPPORTED (another dtype), BMC_ERR_OUT_OF_MEMORY. Thread-safe. */
+BMC_API bmc_status bmc_index_create(int32_t dim, int32_t dtype, bmc_index **out);
+
+/* Free an index (and unmap its file if it was opened with bmc_index_map()). NULL is
+ * allowed. No other call may be using it. */
+BMC_API void bmc_index_free(bmc_index *index);
+
+/* Add `count` entries: `vectors` holds count x dim floats (row-major), `ids` their ids
+ * (non-negative, unique, and not already in the index), and `texts` their texts: NULL for
+ * none, or `count` NUL-terminated UTF-8 strings (a NULL entry stands for ""). Each vector is
+ * copied and scaled to unit length (then rounded to float16 for BMC_DTYPE_F16); the texts
+ * are copied. All or nothing: on error the index is unchanged.
+ * Errors: BMC_ERR_INVALID_ARGUMENT (NULL index/vectors/ids, count 0, a negative or duplicate
+ * id, a vector that is zero or not finite; the message names the entry),
+ * BMC_ERR_INVALID_UTF8 (a text), BMC_ERR_UNSUPPORTED (a memory-mapped index is read-only),
+ * BMC_ERR_OUT_OF_MEMORY. Needs exclusive access to the index. */
+BMC_API bmc_status bmc_index_add(bmc_index *index, const float *vectors, size_t count,
+                                 const int64_t *ids, const char *const *texts);
+
+/* Remove the entries with the given ids; ids not in the index are skipped. The others keep
+ * their order. `removed` (may be NULL) receives the number of entries removed. Takes time
+ * proportional to the size of the index, so remove many ids in one call.
+ * Errors: BMC_ERR_INVALID_ARGUMENT (NULL index, NULL ids with count > 0),
+ * BMC_ERR_UNSUPPORTED (memory-mapped), BMC_ERR_OUT_OF_MEMORY. Needs exclusive access. */
+BMC_API bmc_status bmc_index_remove(bmc_index *index, const int64_t *ids, size_t count,
+                                    size_t *removed);
+
+/* Append every entry of `other` (in its order, with its ids and texts) to `index`, e.g. to
+ * merge shards built in parallel. The dims must match; the dtypes may differ (vectors are
+ * converted). All or nothing. `other` is only read.
+ * Errors: BMC_ERR_INVALID_ARGUMENT (NULL, the same index twice, different dims, an id of
+ * `other` already in `index`), BMC_ERR_UNSUPPORTED (index is memory-mapped),
+ * BMC_ERR_OUT_OF_MEMORY. Needs exclusive access to `index`. */
+BMC_API bmc_status bmc_index_append(bmc_index *index, const bmc_index *other);
+
+/* The index's vector dimension, storage dtype (BMC_DTYPE_*) and number of entries; 0 if
+ * index is NULL. Thread-safe. */
+BMC_API int32_t bmc_index_dim(const bmc_index *index);
+BMC_API int32_t bmc_index_dtype(const bmc_index *index);
+BMC_API size_t bmc_index_count(const bmc_index *index);
+
+/* The id of the entry at `position` (0 .. count - 1, in the order entries were added), to
+ * walk the whole index. Errors: BMC_ERR_INVALID_ARGUMENT (NULL), BMC_ERR_NOT_FOUND (position
+ * past the end). Thread-safe. */
+BMC_API bmc_status bmc_index_id_at(const bmc_index *index, size_t position, int64_t *id);
+
+/* Copy the stored (normalised, for float16 rounded) vector of entry `id` as dim floats to
+ * `vector` (`capacity` floats). Errors: BMC_ERR_INVALID_ARGUMENT (NULL), BMC_ERR_NOT_FOUND,
+ * BMC_ERR_BUFFER_TOO_SMALL. Thread-safe. */
+BMC_API bmc_status bmc_index_get_vector(const bmc_index *index, int64_t id, float *vector,
+                                        size_t capacity);
+
+/* The text of entry `id`. `needed` (may be NULL) receives its size in bytes including the
+ * terminating NUL. With text == NULL only the size is reported (a size query); otherwise the
+ * text and a NUL are copied to `text`, which holds `capacity` bytes.
+ * Errors: BMC_ERR_INVALID_ARGUMENT (NULL index), BMC_ERR_NOT_FOUND (no such id),
+ * BMC_ERR_BUFFER_TOO_SMALL (capacity < needed; nothing is written). Thread-safe. */
+BMC_API bmc_status bmc_index_get_text(const bmc_index *index, int64_t id, char *text,
+                                      size_t capacity, size_t *needed);
+
+typedef struct bmc_index_search_options {
+    size_t struct_size; /* sizeof(bmc_index_search_options), set by the init function */
+    int32_t threads;    /* worker threads; 0 (default): one per online CPU, fewer for small
+                         * indexes; 1: only the calling thread. The results are the same for
+                         * every value. */
+} bmc_index_search_options;
+
+/* Fill `options` with the defaults listed above. Thread-safe. */
+BMC_API void bmc_index_search_options_init(bmc_index_search_options *options);
+
+/* Exact top-k search for `query_count` queries (query_count x dim floats, row-major; each is
+ * normalised, so the score is the cosine similarity). For query q, rank r (0-based, best
+ * first) goes to ids[q * k + r] and scores[q * k + r]; equal scores rank the entry added
+ * earlier first. When the index has fewer than k entries, the remaining slots get id -1 and
+ * score -INFINITY. `capacity` is the number of entries `ids` and `scores` can each hold (at
+ * least query_count x k); `scores` may be NULL. `options` may be NULL for the defaults.
+ * Many queries at once are much faster than one at a time (blocked matrix products).
+ * Errors: BMC_ERR_INVALID_ARGUMENT (NULL index/queries/ids, query_count 0, k < 1, a query
+ * that is zero or not finite, bad options), BMC_ERR_BUFFER_TOO_SMALL, BMC_ERR_OUT_OF_MEMORY.
+ * On error the contents of ids and scores are unspecified. Thread-safe (concurrent searches
+ * on one index are fine; none may overlap an add, remove, append or free). */
+BMC_API bmc_status bmc_index_search(const bmc_index *index, const float *queries,
+                                    size_t query_count, int32_t k,
+                                    const bmc_index_search_options *options, int64_t *ids,
+                                    float *scores, size_t capacity);
+
+/* Write the index to `path` in the format described above. The file is written under a
+ * temporary name next to it and renamed into place, so readers (and mappings) of an older
+ * file at `path` never see a half-written one. Errors: BMC_ERR_INVALID_ARGUMENT (NULL),
+ * BMC_ERR_IO (the message has the system's reason). Thread-safe (reads the index). */
+BMC_API bmc_status bmc_index_save(const bmc_index *index, const char *path);
+
+/* Read an index file written by bmc_index_save() into memory, checking its structure and
+ * every checksum. On success *out owns a new, modifiable index.
+ * Errors: BMC_ERR_INVALID_ARGUMENT (NULL), BMC_ERR_IO (cannot open or read),
+ * BMC_ERR_CORRUPT_DATA (not an index file, truncated, a checksum mismatch, inconsistent
+ * sections; the message says which), BMC_ERR_VERSION (a newer format version),
+ * BMC_ERR_UNSUPPORTED (a dtype this library does not know), BMC_ERR_OUT_OF_MEMORY.
+ * Thread-safe. */
+BMC_API bmc_status bmc_index_load(const char *path, bmc_index **out);
+
+/* Flags for bmc_index_map(). */
+#define BMC_INDEX_MAP_SKIP_VECTOR_CHECKSUM 1u /* trust the vector section: open in time
+                                               * independent of its size */
+
+/* Open an index file read-only by memory-mapping it, for collections larger than RAM: the
+ * operating system pages vectors in as searches touch them. Ids, text offsets and texts are
+ * checked as by bmc_index_load(); the vector section's checksum too unless `flags` has
+ * BMC_INDEX_MAP_SKIP_VECTOR_CHECKSUM (which avoids reading the whole file at open). Only an
+ * id lookup table is built in memory (16 bytes per entry, more with padding). The result
+ * supports every read-only call; add, remove and append into it fail with
+ * BMC_ERR_UNSUPPORTED (copy it with bmc_index_create() + bmc_index_append() to modify it).
+ * The file must not be modified or truncated while mapped (bmc_index_save() replaces files by
+ * renaming, which is safe). Errors: as bmc_index_load(). Thread-safe. */
+BMC_API bmc_status bmc_index_map(const char *path, uint32_t flags, bmc_index **out);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Caption metrics                                                                            */
