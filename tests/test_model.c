@@ -19,7 +19,7 @@ static bmc_model *model;
 
 static char *path_of(const char *name)
 {
-    static char path[2048];
+    static char path[8192];
     snprintf(path, sizeof path, "%s/%s", dir, name);
     return path;
 }
