@@ -1,9 +1,10 @@
 #!/usr/bin/python3
 """Model parity fixtures: a tiny BiomedCLIP bundle and what the reference computes with it.
 
-    /usr/bin/python3 tools/make_model_fixtures.py OUTDIR
+    /usr/bin/python3 tools/make_model_fixtures.py [--size full] OUTDIR
 
-Everything is made here, deterministically (seeded), in about ten seconds. Layout of OUTDIR
+The tiny model is the default (make check's fixtures); --size full makes the same fixtures for
+the full-size stand-in (ViT-B/16 + BERT-base), without the broken bundles. Everything is made here, deterministically (seeded), in about ten seconds. Layout of OUTDIR
 (all binary files raw little-endian, row-major, no header):
 
   model.bmc.pt                  the tiny bundle (make_test_models.py --size tiny --seed 0)
@@ -175,12 +176,15 @@ def write_raw(path: str, array: np.ndarray, dtype: str) -> None:
 
 
 def main(argv) -> int:
+    size_name = "tiny"
+    if len(argv) == 4 and argv[1] == "--size" and argv[2] in ("tiny", "full"):
+        size_name, argv = argv[2], argv[:1] + argv[3:]
     if len(argv) != 2:
         print(__doc__.split("\n\n")[1].strip(), file=sys.stderr)
         return 2
     out = argv[1]
     os.makedirs(os.path.join(out, "images"), exist_ok=True)
-    info = make_test_model("tiny", out, seed=0)
+    info = make_test_model(size_name, out, seed=0, safetensors=size_name == "tiny")
     meta = info["metadata"]
     model, cfg = load_model(os.path.join(out, CHECKPOINT_BIN),
                             context_length=meta["context_length"], pad_id=meta["pad_id"])
@@ -220,11 +224,13 @@ def main(argv) -> int:
                          ("zeroshot_templates.txt", ZEROSHOT_TEMPLATES)):
         with open(os.path.join(out, name), "w", encoding="ascii", newline="\n") as f:
             f.writelines(line + "\n" for line in lines_)
-    write_broken_bundles(os.path.join(out, BUNDLE), os.path.join(out, "broken"))
+    if size_name == "tiny":
+        write_broken_bundles(os.path.join(out, BUNDLE), os.path.join(out, "broken"))
     with open(os.path.join(out, "texts.txt"), "w", encoding="ascii", newline="\n") as f:
         f.writelines(t + "\n" for t in TEXTS)
 
     lines = ["# model parity fixtures from tools/make_model_fixtures.py (layout: its docstring)",
+             f"size {size_name}",
              f"bundle {BUNDLE}", f"embed_dim {cfg.embed_dim}", f"image_size {size}",
              f"context_length {context}", f"logit_scale {meta['logit_scale']!r}",
              f"images {len(IMAGES)}", f"texts {len(TEXTS)}"]

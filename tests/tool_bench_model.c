@@ -1,0 +1,138 @@
+/* The library side of tools/bench_model.py: time image files -> embeddings and texts ->
+ * embeddings through the public API, and print one line "RATE items/s".
+ *
+ *   tool_bench_model images MODEL BATCH ROUNDS IMAGE...   (decode + preprocess + encode)
+ *   tool_bench_model texts MODEL BATCH ROUNDS TEXTFILE    (tokenize + encode, one text a line)
+ *
+ * Each round encodes every input once, in batches of BATCH; one untimed warm-up round first.
+ * CPU threads: BMC_BENCH_THREADS (default: libtorch's own). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "biomedclip.h"
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static int fail(const char *what)
+{
+    fprintf(stderr, "tool_bench_model: %s: %s\n", what, bmc_last_error());
+    return 1;
+}
+
+/* One round over the files: each batch is decoded, preprocessed and encoded. */
+static bmc_status image_round(bmc_image_encoder *encoder, char **paths, int count, int batch,
+                              float *out, size_t dim)
+{
+    bmc_image *images[1024];
+    for (int start = 0; start < count; start += batch) {
+        int n = count - start < batch ? count - start : batch;
+        bmc_status status = BMC_OK;
+        int loaded = 0;
+        for (; loaded < n && status == BMC_OK; loaded++)
+            status = bmc_image_load_file(paths[start + loaded], &images[loaded]);
+        if (status != BMC_OK)
+            loaded--;
+        if (status == BMC_OK)
+            status = bmc_image_encoder_encode(encoder, (const bmc_image *const *)images, (size_t)n, 0,
+                                              out, (size_t)n * dim);
+        for (int i = 0; i < loaded; i++)
+            bmc_image_free(images[i]);
+        if (status != BMC_OK)
+            return status;
+    }
+    return BMC_OK;
+}
+
+static int bench_images(bmc_model *model, int batch, int rounds, char **paths, int count)
+{
+    bmc_encoder_options options;
+    bmc_encoder_options_init(&options);
+    options.batch_size = batch;
+    bmc_image_encoder *encoder;
+    if (count > 1024 || batch > 1024 || bmc_image_encoder_create(model, &options, &encoder) != BMC_OK)
+        return fail("image encoder");
+    size_t dim = (size_t)bmc_model_embed_dim(model);
+    float *out = malloc((size_t)batch * dim * sizeof *out);
+    int result = 0;
+    double start = 0;
+    for (int round = 0; round <= rounds && result == 0; round++) {
+        if (round == 1)
+            start = now();
+        if (image_round(encoder, paths, count, batch, out, dim) != BMC_OK)
+            result = fail("encode");
+    }
+    if (result == 0)
+        printf("%.3f items/s\n", (double)count * rounds / (now() - start));
+    free(out);
+    bmc_image_encoder_free(encoder);
+    return result;
+}
+
+static int bench_texts(bmc_model *model, int batch, int rounds, const char *path)
+{
+    static char buffer[1 << 22];
+    const char *texts[4096];
+    FILE *file = fopen(path, "r");
+    size_t used = 0, count = 0;
+    if (!file)
+        return fail(path);
+    while (count < 4096 && used + 65536 < sizeof buffer && fgets(buffer + used, 65536, file)) {
+        texts[count++] = buffer + used;
+        buffer[used + strcspn(buffer + used, "\n")] = '\0';
+        used += strlen(buffer + used) + 1;
+    }
+    fclose(file);
+    bmc_encoder_options options;
+    bmc_encoder_options_init(&options);
+    options.batch_size = batch;
+    bmc_text_encoder *encoder;
+    if (count == 0 || bmc_text_encoder_create(model, &options, &encoder) != BMC_OK)
+        return fail("text encoder");
+    size_t dim = (size_t)bmc_model_embed_dim(model);
+    float *out = malloc(count * dim * sizeof *out);
+    int result = 0;
+    double start = 0;
+    for (int round = 0; round <= rounds && result == 0; round++) {
+        if (round == 1)
+            start = now();
+        if (bmc_text_encoder_encode(encoder, texts, count, 0, out, count * dim) != BMC_OK)
+            result = fail("encode");
+    }
+    if (result == 0)
+        printf("%.3f items/s\n", (double)count * rounds / (now() - start));
+    free(out);
+    bmc_text_encoder_free(encoder);
+    return result;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 6 || (strcmp(argv[1], "images") && strcmp(argv[1], "texts"))) {
+        fprintf(stderr, "usage: %s images|texts MODEL BATCH ROUNDS INPUT...\n", argv[0]);
+        return 2;
+    }
+    const char *threads = getenv("BMC_BENCH_THREADS");
+    if (threads) {
+        bmc_runtime_config config;
+        bmc_runtime_config_init(&config);
+        config.cpu_threads = atoi(threads);
+        if (bmc_configure(&config) != BMC_OK)
+            return fail("configure");
+    }
+    bmc_model *model;
+    if (bmc_model_load(argv[2], NULL, &model) != BMC_OK)
+        return fail(argv[2]);
+    int batch = atoi(argv[3]), rounds = atoi(argv[4]);
+    int result = batch < 1 || rounds < 1 ? 2
+                 : strcmp(argv[1], "images") == 0 ? bench_images(model, batch, rounds, argv + 5, argc - 5)
+                                                   : bench_texts(model, batch, rounds, argv[5]);
+    bmc_model_free(model);
+    return result;
+}
