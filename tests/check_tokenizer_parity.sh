@@ -6,7 +6,8 @@
 #     the Rust tokenizers, untruncated and truncated to 256; and vs the pure-JS port
 #     @huggingface/tokenizers on every line where the two references agree (the JS port differs
 #     from Rust on some characters; the library follows Rust, which open_clip runs);
-#   - html.unescape cases vs Python's html.unescape, and cleaning cases vs the Python reference.
+#   - html.unescape cases vs Python's html.unescape, cleaning cases vs the Python reference, and
+#     the two together (cleaning on) vs the Rust tokenizers on the Python-cleaned text.
 # Installs the reference packages with `npm ci` when they are missing.
 set -u
 BUILD=${BUILD:-build}
@@ -74,6 +75,13 @@ result "html.unescape vs Python" "$work/bad" "$(wc -l <"$FIXTURES/unescape.txt")
 "$TOOL" clean "$FIXTURES/clean.txt" >"$work/clean.lib"
 differ "$FIXTURES/clean.expected.txt" "$work/clean.lib" "python vs lib" >"$work/bad"
 result "open_clip cleaning vs the Python reference" "$work/bad" "$(wc -l <"$FIXTURES/clean.txt")"
+
+# Cleaning and tokenizing together: the library with cleaning on vs the Rust tokenizers on the
+# Python-cleaned text.
+node "$REF/reference.cjs" encode rust "$work/tokenizer.json" "$FIXTURES/clean.expected.txt" 256 >"$work/clean.rust.ids"
+"$TOOL" ids "$VOCAB" "$FIXTURES/clean.txt" 256 clean >"$work/clean.lib.ids"
+differ "$work/clean.rust.ids" "$work/clean.lib.ids" "rust vs lib" >"$work/bad"
+result "cleaning + ids vs Python cleaning + Rust tokenizers" "$work/bad" "$(wc -l <"$FIXTURES/clean.txt")"
 
 echo "tokenizer_parity: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
