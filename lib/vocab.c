@@ -25,7 +25,7 @@ static int token_equals(const bmci_vocab *v, int32_t id, const char *prefix, siz
 {
     const char *t = bmci_vocab_token(v, id);
     size_t tlen = v->offsets[id + 1] - v->offsets[id] - 1;
-    return tlen == prefix_len + len && memcmp(t, prefix, prefix_len) == 0 &&
+    return tlen == prefix_len + len && (prefix_len == 0 || memcmp(t, prefix, prefix_len) == 0) &&
            memcmp(t + prefix_len, bytes, len) == 0;
 }
 
