@@ -12,12 +12,7 @@
 #include "guard.h"
 #include "../lib/log.h"
 #include "shim.h"
-
-struct bmci_torch_model {
-    torch::jit::script::Module module;
-    c10::Device device{c10::kCPU};
-    c10::ScalarType dtype = c10::kFloat;
-};
+#include "torch_model.h"
 
 namespace {
 
@@ -108,14 +103,11 @@ bmc_status load_archive(const char *path, const c10::Device &device, bmci_torch_
     return BMC_OK;
 }
 
-// Runs `method` on `input` (moved to the model's device and dtype) and copies the [count, dim]
-// float32 result to host memory.
+// Runs `method` on `input` and copies the [count, dim] float32 result to host memory.
 bmc_status run_encoder(const bmci_torch_model *model, const char *method, torch::Tensor input,
                        int64_t count, float *out, int64_t dim)
 {
-    c10::InferenceMode inference;
-    auto &module = const_cast<torch::jit::script::Module &>(model->module);
-    torch::Tensor features = module.get_method(method)({input}).toTensor();
+    torch::Tensor features = bmci_torch_call(model, method, {input}).toTensor();
     if (features.dim() != 2 || features.size(0) != count || features.size(1) != dim)
         return bmci_fail(BMC_ERR_MODEL, "model: %s returned shape %s, expected [%lld, %lld]", method,
                          c10::str(features.sizes()).c_str(), (long long)count, (long long)dim);
@@ -140,6 +132,28 @@ void freeze_for_inference(torch::jit::script::Module &module)
 }
 
 } // namespace
+
+torch::Tensor bmci_torch_pixels(const bmci_torch_model *model, const float *pixels, int64_t count,
+                                int64_t image_size)
+{
+    auto host = torch::from_blob(const_cast<float *>(pixels), {count, 3, image_size, image_size},
+                                 torch::kFloat);
+    return host.to(model->device, model->dtype);
+}
+
+torch::Tensor bmci_torch_ids(const bmci_torch_model *model, const int64_t *ids, int64_t count,
+                             int64_t length)
+{
+    auto host = torch::from_blob(const_cast<int64_t *>(ids), {count, length}, torch::kLong);
+    return host.to(model->device);
+}
+
+c10::IValue bmci_torch_call(const bmci_torch_model *model, const char *method,
+                            std::vector<c10::IValue> inputs)
+{
+    auto &module = const_cast<torch::jit::script::Module &>(model->module);
+    return module.get_method(method)(std::move(inputs));
+}
 
 extern "C" bmc_status bmci_torch_load(const char *path, const char *device_name, int32_t dtype,
                                       bmci_torch_model **out, bmci_bundle_files *files)
@@ -189,9 +203,8 @@ extern "C" bmc_status bmci_torch_encode_image(const bmci_torch_model *model, con
 {
     return bmci_guard("encode_image", [&] {
         c10::InferenceMode inference;
-        auto host = torch::from_blob(const_cast<float *>(pixels), {count, 3, image_size, image_size},
-                                     torch::kFloat);
-        return run_encoder(model, "encode_image", host.to(model->device, model->dtype), count, out, dim);
+        return run_encoder(model, "encode_image", bmci_torch_pixels(model, pixels, count, image_size),
+                           count, out, dim);
     });
 }
 
@@ -200,8 +213,8 @@ extern "C" bmc_status bmci_torch_encode_text(const bmci_torch_model *model, cons
 {
     return bmci_guard("encode_text", [&] {
         c10::InferenceMode inference;
-        auto host = torch::from_blob(const_cast<int64_t *>(ids), {count, length}, torch::kLong);
-        return run_encoder(model, "encode_text", host.to(model->device), count, out, dim);
+        return run_encoder(model, "encode_text", bmci_torch_ids(model, ids, count, length), count, out,
+                           dim);
     });
 }
 

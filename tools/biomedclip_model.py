@@ -13,7 +13,7 @@ TorchScript only ever compiles the one that exists.
 """
 import dataclasses
 import math
-from typing import Optional, Tuple
+from typing import List, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -205,12 +205,29 @@ class VisionTrunk(nn.Module):
              for _ in range(cfg.vision_layers)])
         self.norm = nn.LayerNorm(cfg.vision_width, eps=1e-6)
 
-    def forward(self, pixels: Tensor) -> Tensor:
+    def embed(self, pixels: Tensor) -> Tensor:
         x = self.patch_embed(pixels)
-        x = torch.cat([self.cls_token.expand(x.shape[0], -1, -1), x], dim=1) + self.pos_embed
+        return torch.cat([self.cls_token.expand(x.shape[0], -1, -1), x], dim=1) + self.pos_embed
+
+    def tokens(self, pixels: Tensor) -> Tensor:
+        """Every token after the final LayerNorm: [N, 1 + grid^2, width], class token first."""
+        x = self.embed(pixels)
         for block in self.blocks:
             x = block(x)
-        return self.norm(x)[:, 0]
+        return self.norm(x)
+
+    def hidden_states(self, pixels: Tensor, layers: List[int]) -> List[Tensor]:
+        """Hugging Face's hidden_states numbering: 0 is the embeddings, k the output of block k
+        (before the final norm). Returned in the order asked."""
+        x = self.embed(pixels)
+        states = [x]
+        for block in self.blocks:
+            x = block(x)
+            states.append(x)
+        return [states[layer] for layer in layers]
+
+    def forward(self, pixels: Tensor) -> Tensor:
+        return self.tokens(pixels)[:, 0]
 
 
 class VisionHead(nn.Module):
@@ -381,6 +398,24 @@ class BiomedCLIP(nn.Module):
     @torch.jit.export
     def encode_text(self, ids: Tensor) -> Tensor:
         return self.text(ids)
+
+    # Features for task heads (VQA, segmentation): what the towers compute before pooling.
+
+    @torch.jit.export
+    def encode_image_tokens(self, pixels: Tensor) -> Tensor:
+        """[N, 3, S, S] -> [N, 1 + grid^2, vision width], after the trunk's final LayerNorm."""
+        return self.visual.trunk.tokens(pixels)
+
+    @torch.jit.export
+    def image_hidden_states(self, pixels: Tensor, layers: List[int]) -> List[Tensor]:
+        """[N, 3, S, S] -> the outputs of the given ViT blocks (0 = embeddings, k = block k),
+        each [N, 1 + grid^2, vision width]: the taps of a CLIPSeg-style decoder."""
+        return self.visual.trunk.hidden_states(pixels, layers)
+
+    @torch.jit.export
+    def encode_text_tokens(self, ids: Tensor) -> Tensor:
+        """[N, L] -> [N, L, text width], BERT's last hidden state (padding rows included)."""
+        return self.text.transformer(ids)
 
     def forward(self, pixels: Tensor, ids: Tensor) -> Tuple[Tensor, Tensor]:
         return self.encode_image(pixels), self.encode_text(ids)
