@@ -189,63 +189,110 @@ static void store_wide(uint8_t *p, int kind, double sum)
     }
 }
 
-/* out row y = in row (row0 + y), resampled along x with c (out->width == c->count). */
-static void horizontal_pass(const struct plane *in, int32_t row0, const struct plane *out, const struct coeffs *c)
+/* One output row of the 8-bit horizontal pass. `bands` is a constant at each call site, so
+ * the compiler specialises the loop per band count, as Pillow does by hand. */
+static inline void horizontal_row_u8(const uint8_t *src, uint8_t *dst, int32_t width, const struct coeffs *c,
+                                     const int bands)
 {
-    int32_t bands = in->bands;
-    size_t bytes = kind_bytes(in->kind);
-    for (int32_t y = 0; y < out->height; y++) {
-        const uint8_t *src = plane_row(in, row0 + y);
-        uint8_t *dst = plane_row(out, y);
-        for (int32_t i = 0; i < out->width; i++) {
-            size_t first = (size_t)c->start[i] * (size_t)bands;
-            int32_t n = c->length[i];
-            for (int32_t b = 0; b < bands; b++) {
-                size_t at = ((size_t)i * (size_t)bands + (size_t)b) * bytes;
-                if (in->kind == KIND_U8) {
-                    const int32_t *k = c->k8 + (size_t)i * (size_t)c->ksize;
-                    int32_t sum = 1 << (PRECISION_BITS - 1);
-                    for (int32_t x = 0; x < n; x++)
-                        sum += src[first + (size_t)x * (size_t)bands + (size_t)b] * k[x];
-                    dst[at] = clip8(sum);
-                } else {
-                    const double *k = c->k + (size_t)i * (size_t)c->ksize;
-                    double sum = 0.0;
-                    for (int32_t x = 0; x < n; x++)
-                        sum += load_wide(src + (first + (size_t)x * (size_t)bands + (size_t)b) * bytes, in->kind) * k[x];
-                    store_wide(dst + at, in->kind, sum);
-                }
-            }
+    for (int32_t i = 0; i < width; i++) {
+        const int32_t *k = c->k8 + (size_t)i * (size_t)c->ksize;
+        const uint8_t *s = src + (size_t)c->start[i] * (size_t)bands;
+        const int32_t half = 1 << (PRECISION_BITS - 1);
+        int32_t s0 = half, s1 = half, s2 = half, s3 = half; /* scalars: kept in registers */
+        for (int32_t x = 0; x < c->length[i]; x++, s += bands) {
+            s0 += s[0] * k[x];
+            if (bands > 1)
+                s1 += s[1] * k[x];
+            if (bands > 2)
+                s2 += s[2] * k[x];
+            if (bands > 3)
+                s3 += s[3] * k[x];
         }
+        uint8_t *d = dst + (size_t)i * (size_t)bands;
+        d[0] = clip8(s0);
+        if (bands > 1)
+            d[1] = clip8(s1);
+        if (bands > 2)
+            d[2] = clip8(s2);
+        if (bands > 3)
+            d[3] = clip8(s3);
     }
 }
 
-/* out row y = rows c->start[y] - row0 ... of in combined with c (out->height == c->count). */
-static void vertical_pass(const struct plane *in, int32_t row0, const struct plane *out, const struct coeffs *c)
+/* One output row of the 32-bit horizontal pass (modes I and F have one band). */
+static void horizontal_row_wide(const uint8_t *src, uint8_t *dst, int32_t width, const struct coeffs *c, int kind)
+{
+    for (int32_t i = 0; i < width; i++) {
+        const double *k = c->k + (size_t)i * (size_t)c->ksize;
+        const uint8_t *s = src + (size_t)c->start[i] * 4;
+        double sum = 0.0;
+        for (int32_t x = 0; x < c->length[i]; x++)
+            sum += load_wide(s + 4 * (size_t)x, kind) * k[x];
+        store_wide(dst + 4 * (size_t)i, kind, sum);
+    }
+}
+
+/* out row y = in row (row0 + y), resampled along x with c (out->width == c->count). */
+static void horizontal_pass(const struct plane *in, int32_t row0, const struct plane *out, const struct coeffs *c)
+{
+    for (int32_t y = 0; y < out->height; y++) {
+        const uint8_t *src = plane_row(in, row0 + y);
+        uint8_t *dst = plane_row(out, y);
+        if (in->kind != KIND_U8)
+            horizontal_row_wide(src, dst, out->width, c, in->kind);
+        else if (in->bands == 1)
+            horizontal_row_u8(src, dst, out->width, c, 1);
+        else if (in->bands == 2)
+            horizontal_row_u8(src, dst, out->width, c, 2);
+        else if (in->bands == 3)
+            horizontal_row_u8(src, dst, out->width, c, 3);
+        else
+            horizontal_row_u8(src, dst, out->width, c, 4);
+    }
+}
+
+/* out row y = rows c->start[y] - row0 ... of in combined with c (out->height == c->count).
+ * Whole rows are accumulated at once, which vectorises; every sample still sums its terms in
+ * Pillow's order (exact for the integer path, the same rounding for the double path). */
+static bmc_status vertical_pass(const struct plane *in, int32_t row0, const struct plane *out, const struct coeffs *c)
 {
     size_t samples = (size_t)out->width * (size_t)out->bands;
-    size_t bytes = kind_bytes(in->kind);
+    int wide = in->kind != KIND_U8;
+    void *scratch = malloc(samples * (wide ? sizeof(double) : sizeof(int32_t)));
+    if (!scratch)
+        return bmci_fail(BMC_ERR_OUT_OF_MEMORY, "resize: cannot allocate a row of %zu samples", samples);
     for (int32_t y = 0; y < out->height; y++) {
         int32_t first = c->start[y] - row0, n = c->length[y];
         uint8_t *dst = plane_row(out, y);
-        if (in->kind == KIND_U8) {
+        if (!wide) {
+            int32_t *sum = scratch;
             const int32_t *k = c->k8 + (size_t)y * (size_t)c->ksize;
-            for (size_t s = 0; s < samples; s++) {
-                int32_t sum = 1 << (PRECISION_BITS - 1);
-                for (int32_t r = 0; r < n; r++)
-                    sum += plane_row(in, first + r)[s] * k[r];
-                dst[s] = clip8(sum);
+            for (size_t s = 0; s < samples; s++)
+                sum[s] = 1 << (PRECISION_BITS - 1);
+            for (int32_t r = 0; r < n; r++) {
+                const uint8_t *src = plane_row(in, first + r);
+                int32_t weight = k[r];
+                for (size_t s = 0; s < samples; s++)
+                    sum[s] += src[s] * weight;
             }
+            for (size_t s = 0; s < samples; s++)
+                dst[s] = clip8(sum[s]);
         } else {
+            double *sum = scratch;
             const double *k = c->k + (size_t)y * (size_t)c->ksize;
-            for (size_t s = 0; s < samples; s++) {
-                double sum = 0.0;
-                for (int32_t r = 0; r < n; r++)
-                    sum += load_wide(plane_row(in, first + r) + s * bytes, in->kind) * k[r];
-                store_wide(dst + s * bytes, in->kind, sum);
+            for (size_t s = 0; s < samples; s++)
+                sum[s] = 0.0;
+            for (int32_t r = 0; r < n; r++) {
+                const uint8_t *src = plane_row(in, first + r);
+                for (size_t s = 0; s < samples; s++)
+                    sum[s] += load_wide(src + 4 * s, in->kind) * k[r];
             }
+            for (size_t s = 0; s < samples; s++)
+                store_wide(dst + 4 * s, in->kind, sum[s]);
         }
     }
+    free(scratch);
+    return BMC_OK;
 }
 
 static void copy_rows(const struct plane *in, const struct plane *out)
@@ -298,7 +345,7 @@ static bmc_status resample(const struct plane *in, int32_t out_w, int32_t out_h,
 
     if (status == BMC_OK) {
         if (need_vertical)
-            vertical_pass(&mid, row0, out, &vc);
+            status = vertical_pass(&mid, row0, out, &vc);
         else
             copy_rows(&mid, out);
     }
