@@ -4,7 +4,7 @@
 #   make check            every test: unit, parity, sanitizer build, header and ABI checks
 #   make demo             build, make the default model and run the example programs
 #   make bench            benchmarks against the reference peers (prints ratios)
-#   make install          honours PREFIX, DESTDIR, LIBDIR, INCLUDEDIR, PKGCONFIGDIR
+#   make install          honours PREFIX, DESTDIR, BINDIR, LIBDIR, INCLUDEDIR, PKGCONFIGDIR
 #   make uninstall / clean
 #
 # Another libtorch (the official zip, or the one inside a pip torch wheel, e.g. with CUDA):
@@ -14,6 +14,7 @@
 VERSION      := 0.1.0
 ABI_MAJOR    := 0
 PREFIX       ?= /usr/local
+BINDIR       ?= $(PREFIX)/bin
 LIBDIR       ?= $(PREFIX)/lib
 INCLUDEDIR   ?= $(PREFIX)/include
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
@@ -64,6 +65,7 @@ SHIM_SRC  := $(wildcard shim/*.cpp)
 TEST_SRC  := $(wildcard tests/test_*.c)
 EX_SRC    := $(wildcard examples/*.c)
 FIXTURE_GENERATORS := $(wildcard tools/make_*_fixtures.py)
+CLI_SRC   := $(wildcard cli/*.c)
 
 SONAME    := libbiomedclip.so.$(ABI_MAJOR)
 SHARED    := $(BUILD)/libbiomedclip.so.$(VERSION)
@@ -72,6 +74,7 @@ LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(SHIM_SRC:%.cpp=$(BUILD)/obj/%.o)
 TESTS     := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 EXAMPLES  := $(EX_SRC:examples/%.c=$(BUILD)/examples/%)
 FIXTURES  := $(FIXTURE_GENERATORS:tools/make_%_fixtures.py=$(BUILD)/fixtures/%/.done)
+CLI       := $(BUILD)/biomedclip
 
 # The sanitizer build: the same sources and tests, with AddressSanitizer and UBSan.
 ASAN_BUILD  := $(BUILD)/asan
@@ -83,7 +86,7 @@ ASAN_TESTS  := $(TEST_SRC:tests/%.c=$(ASAN_BUILD)/tests/%)
 .PHONY: all check demo bench install uninstall clean fixtures tests asan-tests examples fuzzers
 .DELETE_ON_ERROR:
 
-all: $(SHARED) $(BUILD)/libbiomedclip.so $(STATIC) $(BUILD)/biomedclip.pc examples
+all: $(SHARED) $(BUILD)/libbiomedclip.so $(STATIC) $(BUILD)/biomedclip.pc examples $(CLI)
 
 # ---- library ------------------------------------------------------------------------------
 $(BUILD)/obj/%.o: %.c $(wildcard lib/*.h) include/biomedclip.h
@@ -120,6 +123,14 @@ $(BUILD)/examples/%: examples/%.c include/biomedclip.h $(BUILD)/libbiomedclip.so
 	$(CC) -std=c99 $(OPTFLAGS) $(WARN) -Iinclude $< -o $@ -L$(BUILD) -lbiomedclip \
 	    -Wl,-rpath,'$$ORIGIN/..' $(LDFLAGS) -lm
 
+# ---- command-line tool ------------------------------------------------------------------------
+# Linked against the shared library, which it finds next to itself in the build tree and at
+# LIBDIR relative to BINDIR once installed.
+$(CLI): $(CLI_SRC) cli/cli.h include/biomedclip.h $(BUILD)/libbiomedclip.so
+	$(CC) -std=c11 $(OPTFLAGS) $(WARN) -D_GNU_SOURCE -Iinclude $(CLI_SRC) -o $@ -L$(BUILD) \
+	    -lbiomedclip -Wl,-rpath,'$$ORIGIN:$$ORIGIN/$(shell realpath -m --relative-to='$(BINDIR)' '$(LIBDIR)')' \
+	    $(LDFLAGS)
+
 # ---- tests ------------------------------------------------------------------------------------
 # Tests link the static archive so they can also reach internal functions.
 tests: $(TESTS)
@@ -149,21 +160,26 @@ $(ASAN_BUILD)/tests/%: tests/%.c tests/harness.h $(ASAN_STATIC)
 	$(CXX) $(SAN_FLAGS) $@.o -o $@ $(ASAN_STATIC) $(LDFLAGS) $(LINK_LIBS)
 
 # Fuzz targets (libFuzzer): tests/fuzz_NAME.c defines LLVMFuzzerTestOneInput. The C sources are
-# compiled into each target with clang's coverage and sanitizers; the shim is linked as built.
-FUZZ_SRC   := $(wildcard tests/fuzz_*.c)
-FUZZERS    := $(FUZZ_SRC:tests/%.c=$(BUILD)/fuzz/%)
-FUZZ_FLAGS := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -g -O1
+# compiled once with clang's coverage and sanitizers and linked into every target; the shim is
+# linked as built.
+FUZZ_SRC      := $(wildcard tests/fuzz_*.c)
+FUZZERS       := $(FUZZ_SRC:tests/%.c=$(BUILD)/fuzz/%)
+FUZZ_SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=undefined -g -O1
+FUZZ_CFLAGS   := -std=c11 $(FUZZ_SANITIZE) -fsanitize=fuzzer-no-link -D_GNU_SOURCE -Iinclude -Ilib \
+                 -Itests $(DEPS_CFLAGS)
+FUZZ_LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/fuzz/obj/%.o)
 
 fuzzers: $(FUZZERS)
 
-$(BUILD)/fuzz/%: tests/%.c $(LIB_SRC) $(wildcard lib/*.h) $(SHIM_SRC:%.cpp=$(BUILD)/obj/%.o)
+# Keep the objects between builds (make would delete them as intermediate files).
+.SECONDARY: $(FUZZ_LIB_OBJ) $(FUZZ_SRC:%.c=$(BUILD)/fuzz/obj/%.o)
+
+$(BUILD)/fuzz/obj/%.o: %.c $(wildcard lib/*.h) include/biomedclip.h
 	@mkdir -p $(@D)
-	clang -std=c11 $(FUZZ_FLAGS) -D_GNU_SOURCE -Iinclude -Ilib -Itests $(DEPS_CFLAGS) -c $< -o $@.o
-	cd $(@D) && for f in $(LIB_SRC:%=$(CURDIR)/%); do \
-	    clang -std=c11 $(FUZZ_FLAGS) -D_GNU_SOURCE -I$(CURDIR)/include $(DEPS_CFLAGS) -c $$f \
-	        -o $*.$$(basename $$f .c).o || exit 1; done
-	clang++ $(FUZZ_FLAGS) $@.o $(LIB_SRC:lib/%.c=$(@D)/$*.%.o) $(SHIM_SRC:%.cpp=$(BUILD)/obj/%.o) \
-	    -o $@ $(LDFLAGS) $(LINK_LIBS)
+	clang $(FUZZ_CFLAGS) -c $< -o $@
+
+$(BUILD)/fuzz/%: $(BUILD)/fuzz/obj/tests/%.o $(FUZZ_LIB_OBJ) $(SHIM_SRC:%.cpp=$(BUILD)/obj/%.o)
+	clang++ $(FUZZ_SANITIZE) -fsanitize=fuzzer $^ -o $@ $(LDFLAGS) $(LINK_LIBS)
 
 # Fixtures are generated, not committed: tools/make_NAME_fixtures.py OUTDIR.
 fixtures: $(FIXTURES)
@@ -203,7 +219,8 @@ bench: all $(TOOLS)
 rel = $(shell realpath -m --relative-to='$(PKGCONFIGDIR)' '$(1)')
 
 install: all
-	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR)
+	install -m 755 $(CLI) $(DESTDIR)$(BINDIR)/
 	install -m 755 $(SHARED) $(DESTDIR)$(LIBDIR)/
 	ln -sf libbiomedclip.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sf libbiomedclip.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libbiomedclip.so
@@ -216,7 +233,7 @@ install: all
 	    pkgconfig/biomedclip.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/biomedclip.pc
 
 uninstall:
-	rm -f $(DESTDIR)$(LIBDIR)/libbiomedclip.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME) \
+	rm -f $(DESTDIR)$(BINDIR)/biomedclip $(DESTDIR)$(LIBDIR)/libbiomedclip.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME) \
 	      $(DESTDIR)$(LIBDIR)/libbiomedclip.so $(DESTDIR)$(LIBDIR)/libbiomedclip.a \
 	      $(DESTDIR)$(INCLUDEDIR)/biomedclip.h $(DESTDIR)$(PKGCONFIGDIR)/biomedclip.pc
 
