@@ -1,0 +1,37 @@
+"""biomedclip — Python bindings of libbiomedclip (BiomedCLIP on a stable C ABI).
+
+    import biomedclip as bmc
+
+    with bmc.Model("model.bmc.pt") as model:
+        texts = model.text_encoder()
+        images = model.image_encoder()
+        classifier = bmc.Classifier(texts, ["pneumothorax", "normal lungs"],
+                                    ["a chest X-ray showing {}."])
+        image = bmc.Image.open("chest.png")
+        print(classifier.classify(images, image))
+
+Numpy arrays go in and come out (float32 embeddings, uint8 pixels); DICOM frames enter through
+Image.from_array() with the modality and VOI LUT. Every library failure raises a
+BiomedclipError subclass carrying .status and .message. Objects that own library handles have
+close() and are context managers; closing a Model closes what was made from it.
+
+The shared library is found through BIOMEDCLIP_LIBRARY, then pkg-config, then the system loader
+(see biomedclip._library).
+"""
+from ._library import ABI_MAJOR
+from .classifier import DEFAULT_TEMPLATE, Classifier
+from .errors import (BiomedclipError, BufferTooSmallError, CancelledError, CorruptDataError,
+                     DeviceError, InternalError, InvalidArgumentError, InvalidUtf8Error, IoError,
+                     LimitError, ModelError, NotFoundError, OutOfMemoryError, UnsupportedError,
+                     VersionError)
+from .images import MODE_NAMES, Image, write_png
+from .index import Index
+from .model import ImageEncoder, Model, TextEncoder
+from .preprocess import (FILTER_BICUBIC, FILTER_BILINEAR, FILTER_NEAREST, RESIZE_SHORTEST_CROP,
+                         RESIZE_SQUASH, PreprocessOptions, preprocess, preprocess_rgb8)
+from .runtime import (LOG_DEBUG, LOG_ERROR, LOG_INFO, LOG_WARN, configure, library_version,
+                      runtime_config)
+from .scoring import cosine_similarity, softmax, top_k
+from .tokenizer import Tokenizer
+
+__version__ = "0.1.0"

@@ -1,0 +1,138 @@
+"""The embedding index: exact cosine top-k search over stored vectors (bmc_index_*)."""
+import ctypes
+from typing import Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from . import _capi
+from ._handle import Handle
+from ._util import PathLike, float32_rows, fspath, pointer, text_array
+from .errors import check
+
+_DTYPES = {"float32": _capi.BMC_DTYPE_F32, "float16": _capi.BMC_DTYPE_F16}
+_DTYPE_NAMES = {value: name for name, value in _DTYPES.items()}
+
+
+class Index(Handle):
+    """Vectors of one dimension with int64 ids and optional texts, searched by cosine similarity.
+
+    Index(dim, dtype="float32") makes an empty one ("float16" halves the memory; scores then
+    agree with float32 to about 1e-3); Index.load() reads a file, Index.map() memory-maps one
+    read-only. Searches and lookups may run in many threads at once; add(), remove(), append()
+    and close() need the index to themselves.
+    """
+
+    def __init__(self, dim: int, dtype: str = "float32", _pointer=None):
+        if _pointer is None:
+            if dtype not in _DTYPES:
+                raise ValueError("dtype must be float32 or float16, not %r" % (dtype,))
+            _pointer = ctypes.POINTER(_capi.bmc_index)()
+            check(_capi.bmc_index_create(dim, _DTYPES[dtype], ctypes.byref(_pointer)))
+        self._own(_pointer, _capi.bmc_index_free)
+
+    @classmethod
+    def load(cls, path: PathLike) -> "Index":
+        """Reads an index file into memory, checking every checksum (bmc_index_load)."""
+        out = ctypes.POINTER(_capi.bmc_index)()
+        check(_capi.bmc_index_load(fspath(path), ctypes.byref(out)))
+        return cls(0, _pointer=out)
+
+    @classmethod
+    def map(cls, path: PathLike, check_vectors: bool = True) -> "Index":
+        """Memory-maps an index file read-only (bmc_index_map); check_vectors=False skips the
+        vector section's checksum so that opening does not read the whole file."""
+        flags = 0 if check_vectors else _capi.BMC_INDEX_MAP_SKIP_VECTOR_CHECKSUM
+        out = ctypes.POINTER(_capi.bmc_index)()
+        check(_capi.bmc_index_map(fspath(path), flags, ctypes.byref(out)))
+        return cls(0, _pointer=out)
+
+    @property
+    def dim(self) -> int:
+        return _capi.bmc_index_dim(self._ptr)
+
+    @property
+    def dtype(self) -> str:
+        """"float32" or "float16": how the vectors are stored."""
+        return _DTYPE_NAMES.get(_capi.bmc_index_dtype(self._ptr), "?")
+
+    def __len__(self) -> int:
+        return _capi.bmc_index_count(self._ptr)
+
+    def add(self, vectors, ids, texts: Optional[Sequence[Union[str, bytes]]] = None) -> None:
+        """Adds entries: `vectors` (n, dim), `ids` n unique non-negative integers, `texts` None
+        or n strings. Vectors are normalised when stored. All or nothing (bmc_index_add)."""
+        vectors = float32_rows(vectors, "vectors", self.dim)
+        ids = np.ascontiguousarray(ids, dtype=np.int64).reshape(-1)
+        if ids.size != vectors.shape[0]:
+            raise ValueError("%d vectors but %d ids" % (vectors.shape[0], ids.size))
+        array = None
+        if texts is not None:
+            array, count = text_array(texts)
+            if count != ids.size:
+                raise ValueError("%d ids but %d texts" % (ids.size, count))
+        check(_capi.bmc_index_add(self._ptr, pointer(vectors, ctypes.c_float), ids.size,
+                                  pointer(ids, ctypes.c_int64), array))
+
+    def remove(self, ids) -> int:
+        """Removes the entries with these ids (others are skipped); returns how many went."""
+        ids = np.ascontiguousarray(ids, dtype=np.int64).reshape(-1)
+        removed = ctypes.c_size_t()
+        check(_capi.bmc_index_remove(self._ptr, pointer(ids, ctypes.c_int64), ids.size,
+                                     ctypes.byref(removed)))
+        return removed.value
+
+    def append(self, other: "Index") -> None:
+        """Appends every entry of `other` (bmc_index_append), e.g. to merge shards."""
+        check(_capi.bmc_index_append(self._ptr, other._ptr))
+
+    def ids(self) -> np.ndarray:
+        """Every id, in the order the entries were added."""
+        out = np.empty(len(self), np.int64)
+        value = ctypes.c_int64()
+        for position in range(out.size):
+            check(_capi.bmc_index_id_at(self._ptr, position, ctypes.byref(value)))
+            out[position] = value.value
+        return out
+
+    def vector(self, entry_id: int) -> np.ndarray:
+        """The stored (normalised) vector of an id; NotFoundError if absent."""
+        out = np.empty(self.dim, np.float32)
+        check(_capi.bmc_index_get_vector(self._ptr, entry_id, pointer(out, ctypes.c_float),
+                                         out.size))
+        return out
+
+    def text(self, entry_id: int) -> str:
+        """The text of an id ("" if it has none); NotFoundError if absent."""
+        needed = ctypes.c_size_t()
+        check(_capi.bmc_index_get_text(self._ptr, entry_id, None, 0, ctypes.byref(needed)))
+        buffer = ctypes.create_string_buffer(needed.value)
+        check(_capi.bmc_index_get_text(self._ptr, entry_id, buffer, len(buffer),
+                                       ctypes.byref(needed)))
+        return buffer.value.decode("utf-8")
+
+    def search(self, queries, k: int, threads: int = 0) -> Tuple[np.ndarray, np.ndarray]:
+        """Exact top-k by cosine similarity for each query row: (ids, scores), both shaped
+        (queries, k), best first; missing entries (k > len) get id -1 and score -inf.
+        `threads` 0 picks a count, 1 uses only this thread; the results do not depend on it."""
+        queries = float32_rows(queries, "queries", self.dim)
+        if k < 1:
+            raise ValueError("k must be at least 1, not %d" % k)
+        options = _capi.bmc_index_search_options()
+        _capi.bmc_index_search_options_init(ctypes.byref(options))
+        options.threads = threads
+        ids = np.empty((queries.shape[0], k), np.int64)
+        scores = np.empty((queries.shape[0], k), np.float32)
+        check(_capi.bmc_index_search(self._ptr, pointer(queries, ctypes.c_float),
+                                     queries.shape[0], k, ctypes.byref(options),
+                                     pointer(ids, ctypes.c_int64),
+                                     pointer(scores, ctypes.c_float), ids.size))
+        return ids, scores
+
+    def save(self, path: PathLike) -> None:
+        """Writes the index file (atomically: a temporary file renamed into place)."""
+        check(_capi.bmc_index_save(self._ptr, fspath(path)))
+
+    def __repr__(self) -> str:
+        if self.closed:
+            return "<biomedclip.Index (closed)>"
+        return "<biomedclip.Index %d x %d %s>" % (len(self), self.dim, self.dtype)

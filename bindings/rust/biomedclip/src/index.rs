@@ -1,0 +1,211 @@
+//! The embedding index: exact cosine top-k search over stored vectors (`bmc_index_*`).
+use std::os::raw::c_char;
+use std::path::Path;
+use std::ptr::{self, NonNull};
+
+use biomedclip_sys as sys;
+
+use crate::error::{c_path, c_strings, check, Error, Result};
+use crate::model::rows_of;
+
+/// How an index stores its vectors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IndexDtype {
+    F32,
+    /// Half the memory; scores within about 1e-3 of float32.
+    F16,
+}
+
+/// Vectors of one dimension with int64 ids and optional texts, searched by cosine similarity.
+///
+/// `Send` and `Sync`: searches and lookups (`&self`) may run in many threads at once, while
+/// adding, removing and appending take `&mut self`, which is exactly the header's rule.
+pub struct Index {
+    raw: NonNull<sys::bmc_index>,
+}
+
+// SAFETY: see above; the header allows concurrent read-only calls and requires exclusive
+// access for the modifying ones, which Rust's borrows enforce.
+unsafe impl Send for Index {}
+unsafe impl Sync for Index {}
+
+/// The results of [`Index::search`]: for query q, rank r (best first) is at q * k + r; slots
+/// beyond the index's size hold id -1 and score -inf.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchResults {
+    pub k: usize,
+    pub ids: Vec<i64>,
+    pub scores: Vec<f32>,
+}
+
+impl SearchResults {
+    /// The (ids, scores) of query `q`.
+    pub fn query(&self, q: usize) -> (&[i64], &[f32]) {
+        (&self.ids[q * self.k..(q + 1) * self.k], &self.scores[q * self.k..(q + 1) * self.k])
+    }
+}
+
+impl Index {
+    fn from_raw(raw: *mut sys::bmc_index) -> Index {
+        Index { raw: NonNull::new(raw).expect("BMC_OK and no index") }
+    }
+
+    /// An empty index for vectors of `dim` floats (`bmc_index_create`).
+    pub fn new(dim: usize, dtype: IndexDtype) -> Result<Index> {
+        let dim = i32::try_from(dim).map_err(|_| Error::invalid("dim too large"))?;
+        let dtype = match dtype {
+            IndexDtype::F32 => sys::BMC_DTYPE_F32,
+            IndexDtype::F16 => sys::BMC_DTYPE_F16,
+        };
+        let mut out = ptr::null_mut();
+        // SAFETY: an out-pointer.
+        check(unsafe { sys::bmc_index_create(dim, dtype, &mut out) })?;
+        Ok(Index::from_raw(out))
+    }
+
+    /// Reads an index file into memory, checking every checksum (`bmc_index_load`).
+    pub fn load<P: AsRef<Path>>(path: P) -> Result<Index> {
+        let path = c_path(path.as_ref())?;
+        let mut out = ptr::null_mut();
+        // SAFETY: a valid C string and out-pointer.
+        check(unsafe { sys::bmc_index_load(path.as_ptr(), &mut out) })?;
+        Ok(Index::from_raw(out))
+    }
+
+    /// Memory-maps an index file read-only (`bmc_index_map`); `check_vectors` false skips the
+    /// vector section's checksum. Modifying calls then fail with `Status::Unsupported`.
+    pub fn map<P: AsRef<Path>>(path: P, check_vectors: bool) -> Result<Index> {
+        let path = c_path(path.as_ref())?;
+        let flags = if check_vectors { 0 } else { sys::BMC_INDEX_MAP_SKIP_VECTOR_CHECKSUM };
+        let mut out = ptr::null_mut();
+        // SAFETY: a valid C string and out-pointer.
+        check(unsafe { sys::bmc_index_map(path.as_ptr(), flags, &mut out) })?;
+        Ok(Index::from_raw(out))
+    }
+
+    pub fn dim(&self) -> usize {
+        // SAFETY: a live index.
+        unsafe { sys::bmc_index_dim(self.raw.as_ptr()) as usize }
+    }
+
+    pub fn dtype(&self) -> IndexDtype {
+        // SAFETY: a live index.
+        match unsafe { sys::bmc_index_dtype(self.raw.as_ptr()) } {
+            sys::BMC_DTYPE_F16 => IndexDtype::F16,
+            _ => IndexDtype::F32,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        // SAFETY: a live index.
+        unsafe { sys::bmc_index_count(self.raw.as_ptr()) }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Adds entries: `vectors` holds one row of dim floats per id; `texts`, if given, one
+    /// text per id. All or nothing (`bmc_index_add`).
+    pub fn add(&mut self, vectors: &[f32], ids: &[i64], texts: Option<&[&str]>) -> Result<()> {
+        let count = rows_of(vectors, self.dim(), "vectors")?;
+        if count != ids.len() || texts.map_or(false, |t| t.len() != ids.len()) {
+            return Err(Error::invalid("vectors, ids and texts differ in number"));
+        }
+        let (_owned, pointers) = c_strings(texts.unwrap_or(&[]), "a text")?;
+        let texts_ptr: *const *const c_char =
+            if texts.is_some() { pointers.as_ptr() } else { ptr::null() };
+        // SAFETY: count rows, count ids and (if any) count C strings.
+        check(unsafe {
+            sys::bmc_index_add(self.raw.as_ptr(), vectors.as_ptr(), count, ids.as_ptr(), texts_ptr)
+        })
+    }
+
+    /// Removes the entries with these ids (others are skipped); returns how many were removed.
+    pub fn remove(&mut self, ids: &[i64]) -> Result<usize> {
+        let mut removed = 0usize;
+        // SAFETY: ids.len() ids and an out-pointer.
+        check(unsafe {
+            sys::bmc_index_remove(self.raw.as_ptr(), ids.as_ptr(), ids.len(), &mut removed)
+        })?;
+        Ok(removed)
+    }
+
+    /// Appends every entry of `other` (`bmc_index_append`).
+    pub fn append(&mut self, other: &Index) -> Result<()> {
+        // SAFETY: two live indexes; &mut self and &other cannot be the same one.
+        check(unsafe { sys::bmc_index_append(self.raw.as_ptr(), other.raw.as_ptr()) })
+    }
+
+    /// Every id, in the order the entries were added.
+    pub fn ids(&self) -> Result<Vec<i64>> {
+        (0..self.len())
+            .map(|position| {
+                let mut id = 0i64;
+                // SAFETY: an out-pointer.
+                check(unsafe { sys::bmc_index_id_at(self.raw.as_ptr(), position, &mut id) })?;
+                Ok(id)
+            })
+            .collect()
+    }
+
+    /// The stored (normalised) vector of an id; `Status::NotFound` if absent.
+    pub fn vector(&self, id: i64) -> Result<Vec<f32>> {
+        let mut vector = vec![0f32; self.dim()];
+        // SAFETY: vector holds dim floats.
+        check(unsafe {
+            sys::bmc_index_get_vector(self.raw.as_ptr(), id, vector.as_mut_ptr(), vector.len())
+        })?;
+        Ok(vector)
+    }
+
+    /// The text of an id ("" if none); `Status::NotFound` if absent.
+    pub fn text(&self, id: i64) -> Result<String> {
+        let mut needed = 0usize;
+        // SAFETY: a size query (NULL buffer).
+        check(unsafe {
+            sys::bmc_index_get_text(self.raw.as_ptr(), id, ptr::null_mut(), 0, &mut needed)
+        })?;
+        let mut buffer = vec![0u8; needed];
+        // SAFETY: buffer holds `needed` bytes.
+        check(unsafe {
+            sys::bmc_index_get_text(self.raw.as_ptr(), id, buffer.as_mut_ptr() as *mut c_char,
+                                    buffer.len(), &mut needed)
+        })?;
+        buffer.truncate(needed.saturating_sub(1)); // the NUL
+        String::from_utf8(buffer).map_err(|_| Error::invalid("the stored text is not UTF-8"))
+    }
+
+    /// Exact top-`k` by cosine similarity for each query row (`bmc_index_search`). `threads`
+    /// 0 picks a count, 1 uses only this thread; the results are the same for every value.
+    pub fn search(&self, queries: &[f32], k: usize, threads: usize) -> Result<SearchResults> {
+        let count = rows_of(queries, self.dim(), "queries")?;
+        let k32 = i32::try_from(k).map_err(|_| Error::invalid("k too large"))?;
+        let mut options: sys::bmc_index_search_options = unsafe { std::mem::zeroed() };
+        // SAFETY: a valid, writable struct.
+        unsafe { sys::bmc_index_search_options_init(&mut options) };
+        options.threads = i32::try_from(threads).map_err(|_| Error::invalid("too many threads"))?;
+        let mut ids = vec![0i64; count * k];
+        let mut scores = vec![0f32; count * k];
+        // SAFETY: count query rows; ids and scores hold count * k entries.
+        check(unsafe {
+            sys::bmc_index_search(self.raw.as_ptr(), queries.as_ptr(), count, k32, &options,
+                                  ids.as_mut_ptr(), scores.as_mut_ptr(), ids.len())
+        })?;
+        Ok(SearchResults { k, ids, scores })
+    }
+
+    /// Writes the index file (atomically, by renaming a temporary file into place).
+    pub fn save<P: AsRef<Path>>(&self, path: P) -> Result<()> {
+        let path = c_path(path.as_ref())?;
+        // SAFETY: a valid C string.
+        check(unsafe { sys::bmc_index_save(self.raw.as_ptr(), path.as_ptr()) })
+    }
+}
+
+impl Drop for Index {
+    fn drop(&mut self) {
+        // SAFETY: we own the index and nothing else uses it any more.
+        unsafe { sys::bmc_index_free(self.raw.as_ptr()) }
+    }
+}

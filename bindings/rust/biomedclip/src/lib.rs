@@ -1,0 +1,50 @@
+//! Safe Rust interface to libbiomedclip: BiomedCLIP image and text embeddings, zero-shot
+//! classification, Pillow-exact preprocessing, the BiomedBERT tokenizer, DICOM pixel data
+//! through the library's display pipeline, and the embedding index.
+//!
+//! ```no_run
+//! use biomedclip::{Classifier, Image, Model};
+//!
+//! let model = Model::load("model.bmc.pt")?;
+//! let mut texts = model.text_encoder()?;
+//! let mut images = model.image_encoder()?;
+//! let classifier = Classifier::new(&mut texts, &["pneumothorax", "normal lungs"],
+//!                                  &["a chest X-ray showing {}."])?;
+//! let image = Image::open("chest.png")?;
+//! for p in classifier.classify(&mut images, &image, 2)? {
+//!     println!("{:6.2}%  {}", 100.0 * p.probability, p.label);
+//! }
+//! # Ok::<(), biomedclip::Error>(())
+//! ```
+//!
+//! Every handle frees itself on drop. Thread-safety follows the header: a [`Model`], an
+//! [`Image`], a [`Tokenizer`], a [`Classifier`] and an [`Index`] are `Send + Sync`; encoders are
+//! per-thread contexts, `Send` but not `Sync`, and borrow their model, so the model outlives
+//! them. Every failure is an [`Error`] with the library's [`Status`] and message.
+//!
+//! Linking: build.rs of `biomedclip-sys` looks in `BIOMEDCLIP_LIB_DIR`, then asks pkg-config;
+//! at run time the loader must find `libbiomedclip.so.0` (installed, or `LD_LIBRARY_PATH`).
+
+pub use biomedclip_sys as sys;
+
+mod classifier;
+mod error;
+mod image;
+mod index;
+mod matrix;
+mod model;
+mod preprocess;
+mod runtime;
+mod scoring;
+mod tokenizer;
+
+pub use classifier::{Classifier, Prediction, DEFAULT_TEMPLATE};
+pub use error::{Error, Result, Status};
+pub use image::{write_png, Image, Mode, PixelView, Sample};
+pub use index::{Index, IndexDtype, SearchResults};
+pub use matrix::Matrix;
+pub use model::{Dtype, EncoderOptions, ImageEncoder, Model, ModelOptions, ProgressFn, TextEncoder};
+pub use preprocess::{preprocess, preprocess_rgb8, Filter, PreprocessOptions, ResizeMode};
+pub use runtime::{configure, runtime_config, version, RuntimeConfig};
+pub use scoring::{cosine_similarity, softmax, top_k};
+pub use tokenizer::{Encoding, ModelTokenizer, SpecialToken, Tokenizer, TokenizerOptions};
