@@ -10,6 +10,7 @@ packages=(
     libcjson-dev                                         # model bundle metadata (JSON)
     python3 python3-torch python3-numpy python3-pil      # tools/: reference model, exporter, fixtures
     python3-pytest python3-pydicom                       # Python binding tests, DICOM samples
+    cargo                                                # Rust binding tests (cargo test --offline)
 )
 # The reference tokenizer for the differential tests runs on Node.js; keep an existing one.
 command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
