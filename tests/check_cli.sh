@@ -1,0 +1,186 @@
+#!/usr/bin/env bash
+# The biomedclip command-line tool on the tiny model: its outputs against the Python references
+# (model fixtures, Pillow, the tokenizer reference) and the library's own results, raw pixel
+# input against hand-made buffers, and error handling. Comparisons: tools/cli_check.py.
+set -u
+BUILD=${BUILD:-build}
+PYTHON=${PYTHON:-/usr/bin/python3}
+FIXTURES=${BMC_FIXTURES:-$BUILD/fixtures}/model
+CLI=$BUILD/biomedclip
+CHECK="$PYTHON tools/cli_check.py"
+VOCAB=tests/data/bert-base-uncased-vocab.txt
+passed=0; failed=0
+work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+
+pass() { passed=$((passed + 1)); echo "ok   $1"; }
+flunk() { failed=$((failed + 1)); echo "FAIL $1"; [ -f "$work/err" ] && sed 's/^/     /' "$work/err" | head -n 5; }
+
+# run NAME COMMAND...: the command must succeed (its stderr goes to $work/err).
+run() { local name=$1; shift; if "$@" 2>"$work/err"; then return 0; fi; flunk "$name: exit $?"; return 1; }
+
+# compare NAME CHECK-ARGS...: a cli_check.py comparison.
+compare() {
+    local name=$1 out; shift
+    if out=$($CHECK "$@" 2>&1); then pass "$name: ${out#ok   }"; else rm -f "$work/err"; flunk "$name: $out"; fi
+}
+
+# refuse NAME EXIT PATTERN COMMAND...: the command must exit with EXIT and say PATTERN on stderr.
+refuse() {
+    local name=$1 want=$2 pattern=$3; shift 3
+    "$@" >"$work/out" 2>"$work/err" </dev/null
+    local rc=$?
+    if [ "$rc" -eq "$want" ] && grep -q -- "$pattern" "$work/err" && [ ! -s "$work/out" ]; then
+        pass "$name: exit $rc, $(head -n 1 "$work/err")"
+    else
+        flunk "$name: exit $rc (expected $want), stderr should say '$pattern'"
+    fi
+}
+
+if [ ! -x "$CLI" ] || [ ! -f "$FIXTURES/model.bmc.pt" ]; then
+    echo "missing $CLI or $FIXTURES (run make check)"; echo "cli: 0 passed, 1 failed"; exit 1
+fi
+MODEL=$FIXTURES/model.bmc.pt
+dim=$(awk '$1 == "embed_dim" {print $2}' "$FIXTURES/manifest.txt")
+scale=$(awk '$1 == "logit_scale" {print $2}' "$FIXTURES/manifest.txt")
+mapfile -t images < <(awk -v d="$FIXTURES/images/" '$1 == "image" {print d $3}' "$FIXTURES/manifest.txt")
+n=${#images[@]}
+ntexts=$(wc -l <"$FIXTURES/texts.txt")
+
+# ---- usage -------------------------------------------------------------------------------------
+for cmd in tokenize preprocess embed-image embed-text classify; do
+    if "$CLI" "$cmd" --help >"$work/out" 2>"$work/err" && grep -q "^Usage: biomedclip $cmd" "$work/out"; then
+        pass "$cmd --help"
+    else
+        flunk "$cmd --help"
+    fi
+done
+"$CLI" --version >"$work/out" 2>&1 && grep -qE '^biomedclip [0-9]+\.[0-9]+\.[0-9]+$' "$work/out" \
+    && pass "--version: $(cat "$work/out")" || flunk "--version"
+
+# ---- tokenize ----------------------------------------------------------------------------------
+run "tokenize --model" "$CLI" tokenize --model "$MODEL" <"$FIXTURES/texts.txt" >"$work/ids.txt" &&
+    compare "tokenize --model vs text_ids.i32" ids "$work/ids.txt" "$FIXTURES/text_ids.i32" "$FIXTURES/text_lengths.i32"
+
+# The BERT vocabulary of tests/data against the Python reference, full context and truncated.
+{
+    cat "$FIXTURES/texts.txt"
+    printf '%s\n' "" "the" "Café naïve résumé — Ünïcödé ACCENTS" "肺炎 chest radiograph 肺癌" \
+        "tumour &amp;lt; 3 cm;   margins: clear!!" "$(printf 'x%.0s' $(seq 1 120)) long word" \
+        "hyper-vascular, ill-defined (T2/FLAIR) lesion... ¿why?"
+    printf 'windows line end\r\n'
+    printf 'last line without a newline'
+} >"$work/texts.txt"
+for context in 256 12; do
+    $CHECK ref-ids "$VOCAB" "$context" "$work/texts.txt" >"$work/ref.ids" 2>"$work/err" || flunk "reference ids"
+    if run "tokenize --vocab --context $context" "$CLI" tokenize --vocab "$VOCAB" --context "$context" \
+           <"$work/texts.txt" >"$work/lib.ids"; then
+        if cmp -s "$work/ref.ids" "$work/lib.ids"; then
+            pass "tokenize --vocab --context $context: $(wc -l <"$work/ref.ids") lines equal the Python reference"
+        else
+            rm -f "$work/err"; flunk "tokenize --vocab --context $context differs from the reference:"
+            diff "$work/ref.ids" "$work/lib.ids" | head -n 6
+        fi
+    fi
+done
+
+# ---- preprocess --------------------------------------------------------------------------------
+run "preprocess" "$CLI" preprocess "${images[@]}" --out "$work/pixels.npy" &&
+    compare "preprocess vs image_pixels.f32" pixels "$work/pixels.npy" "$FIXTURES/image_pixels.f32" "$n"
+run "preprocess --model" "$CLI" preprocess --model "$MODEL" "${images[@]}" --out "$work/pixels_model.npy" &&
+    compare "preprocess --model vs image_pixels.f32" pixels "$work/pixels_model.npy" "$FIXTURES/image_pixels.f32" "$n"
+run "preprocess --uint8" "$CLI" preprocess --uint8 "${images[@]}" --out "$work/rgb.npy" &&
+    compare "preprocess --uint8 vs Pillow" pixels-u8 "$work/rgb.npy" "${images[@]}"
+
+# ---- embed-image / embed-text --------------------------------------------------------------------
+run "embed-image" "$CLI" embed-image --model "$MODEL" "${images[@]}" --out "$work/img.npy" &&
+    compare "embed-image vs reference" embeddings "$work/img.npy" "$FIXTURES/image_embeddings.f32" "$n" "$dim" unit
+run "embed-image --raw" "$CLI" embed-image --model "$MODEL" --raw "${images[@]}" --out "$work/img_raw.npy" &&
+    compare "embed-image --raw vs reference" embeddings "$work/img_raw.npy" "$FIXTURES/image_embeddings.f32" "$n" "$dim" raw
+# --batch 1 over the list twice: several batches and chunks, order kept.
+run "embed-image --batch 1" "$CLI" embed-image --model "$MODEL" --batch 1 --device cpu --dtype f32 \
+        "${images[@]}" "${images[@]}" --out "$work/img_b1.npy" &&
+    compare "embed-image --batch 1, 2 x $n images" embeddings "$work/img_b1.npy" "$FIXTURES/image_embeddings.f32" "$n" "$dim" unit 2
+run "embed-text" "$CLI" embed-text --model "$MODEL" --out "$work/txt.npy" <"$FIXTURES/texts.txt" &&
+    compare "embed-text vs reference" embeddings "$work/txt.npy" "$FIXTURES/text_embeddings_padded.f32" "$ntexts" "$dim" unit
+run "embed-text --raw --batch 3" "$CLI" embed-text --model "$MODEL" --raw --batch 3 --out "$work/txt_raw.npy" <"$FIXTURES/texts.txt" &&
+    compare "embed-text --raw --batch 3 vs reference" embeddings "$work/txt_raw.npy" "$FIXTURES/text_embeddings_padded.f32" "$ntexts" "$dim" raw
+
+# ---- classify ----------------------------------------------------------------------------------
+labels=$(paste -sd, "$FIXTURES/zeroshot_labels.txt")
+run "classify" "$CLI" classify --model "$MODEL" "${images[@]}" --labels "$labels" \
+        --templates "$FIXTURES/zeroshot_templates.txt" >"$work/classify.jsonl" &&
+    compare "classify vs zeroshot_probs.f32" classify "$work/classify.jsonl" "$FIXTURES/zeroshot_probs.f32" \
+        "$FIXTURES/zeroshot_labels.txt" 4 "${images[@]}"
+run "classify --top 2" "$CLI" classify --model "$MODEL" "${images[@]}" --labels "$labels" --top 2 \
+        --templates "$FIXTURES/zeroshot_templates.txt" --batch 2 >"$work/classify2.jsonl" &&
+    compare "classify --top 2 vs zeroshot_probs.f32" classify "$work/classify2.jsonl" "$FIXTURES/zeroshot_probs.f32" \
+        "$FIXTURES/zeroshot_labels.txt" 2 "${images[@]}"
+# The default template against the tool's own embeddings of the same prompts.
+own_labels="pneumothorax,pleural effusion,normal lungs"
+tr , '\n' <<<"$own_labels" | sed 's/^/this is a photo of /' >"$work/prompts.txt"
+run "classify (default template)" "$CLI" classify --model "$MODEL" "${images[@]}" --labels "$own_labels" >"$work/own.jsonl" &&
+    run "embed-text of the prompts" "$CLI" embed-text --model "$MODEL" --out "$work/prompts.npy" <"$work/prompts.txt" &&
+    compare "classify default template vs embed-image/embed-text" classify-own "$work/own.jsonl" "$work/img.npy" \
+        "$work/prompts.npy" "$scale" "$own_labels" "${images[@]}"
+# JSON escaping of odd image names and labels.
+odd="$work/odd \"quoted\" back\\slash tab	é.png"
+cp "${images[0]}" "$odd"
+run "classify odd names" "$CLI" classify --model "$MODEL" "$odd" --labels 'say "hi",back\slash,tab	here,ünï' >"$work/odd.jsonl" &&
+    compare "classify JSON escaping" json-strings "$work/odd.jsonl" "$odd" 'say "hi"' 'back\slash' 'tab	here' 'ünï'
+
+# ---- raw pixel input -----------------------------------------------------------------------------
+mkdir -p "$work/px"
+cases=$($CHECK make-pixels "$work/px")
+for name in $cases; do
+    read -r -a pargs <"$work/px/$name.args"
+    run "--pixels $name --uint8" "$CLI" preprocess --uint8 --pixels "$work/px/$name.raw" "${pargs[@]}" --out "$work/px/$name.u8.npy" &&
+        run "--pixels $name" "$CLI" preprocess --pixels "$work/px/$name.raw" "${pargs[@]}" --out "$work/px/$name.f32.npy" &&
+        compare "--pixels $name vs hand-made" pixel-case "$work/px" "$name" "$work/px/$name.u8.npy" "$work/px/$name.f32.npy"
+done
+# embed-image of a raw buffer equals embed-image of the same 8-bit image as PNG; mixed inputs
+# keep command-line order.
+read -r -a pargs <"$work/px/s16_ct.args"
+run "embed-image --pixels" "$CLI" embed-image --model "$MODEL" "${images[0]}" --pixels "$work/px/s16_ct.raw" \
+        "${images[1]}" "${pargs[@]}" --out "$work/px/mixed.npy" &&
+    run "embed-image PNG" "$CLI" embed-image --model "$MODEL" "${images[0]}" "$work/px/s16_ct.png" "${images[1]}" \
+        --out "$work/px/png.npy" &&
+    compare "embed-image --pixels = PNG of the expected image" same "$work/px/mixed.npy" "$work/px/png.npy" 0
+run "classify --pixels" "$CLI" classify --model "$MODEL" --pixels "$work/px/s16_ct.raw" "${pargs[@]}" \
+        --labels "$own_labels" >"$work/px/classify.jsonl" &&
+    { grep -q "\"image\": \"$work/px/s16_ct.raw\"" "$work/px/classify.jsonl" && pass "classify --pixels names the raw file" \
+        || flunk "classify --pixels output: $(head -c 200 "$work/px/classify.jsonl")"; }
+
+# ---- errors --------------------------------------------------------------------------------------
+refuse "missing image" 1 "missing.png" "$CLI" embed-image --model "$MODEL" "${images[0]}" "$work/missing.png" --out "$work/e1.npy"
+[ ! -e "$work/e1.npy" ] && pass "no output file left after a failure" || flunk "a failed run left $work/e1.npy"
+head -c 300 "${images[0]}" >"$work/truncated.png"
+refuse "truncated image" 1 "truncated.png" "$CLI" preprocess "$work/truncated.png" --out "$work/e2.npy"
+printf 'not an image' >"$work/text.png"
+refuse "not an image" 1 "not a PNG or JPEG" "$CLI" classify --model "$MODEL" "$work/text.png" --labels a,b
+refuse "missing model" 1 "nomodel.bmc.pt" "$CLI" embed-text --model "$work/nomodel.bmc.pt" --out "$work/e3.npy"
+refuse "bundle of a newer version" 1 "version" "$CLI" embed-image --model "$FIXTURES/broken/bad_version.bmc.pt" "${images[0]}" --out "$work/e4.npy"
+refuse "missing vocabulary" 1 "novocab.txt" "$CLI" tokenize --vocab "$work/novocab.txt"
+printf 'good line\nbad \xff byte\n' >"$work/bad_utf8.txt"
+refuse "invalid UTF-8" 1 "line 2" sh -c "\"$CLI\" tokenize --vocab $VOCAB <\"$work/bad_utf8.txt\" >/dev/null"
+refuse "raw file of the wrong size" 1 "describe" "$CLI" preprocess --pixels "$work/px/s16_ct.raw" --width 10 --height 10 --type u16 --out "$work/e5.npy"
+refuse "missing raw file" 1 "nopixels.raw" "$CLI" preprocess --pixels "$work/nopixels.raw" --width 10 --height 10 --type u16 --out "$work/e6.npy"
+refuse "bad window" 1 "window" "$CLI" preprocess --pixels "$work/px/u16_window.raw" --width 224 --height 224 --type u16 --window 100,0 --out "$work/e7.npy"
+refuse "--pixels without geometry" 2 "needs --width" "$CLI" preprocess --pixels "$work/px/s16_ct.raw" --out "$work/e8.npy"
+refuse "pixel options without --pixels" 2 "--pixels" "$CLI" preprocess "${images[0]}" --width 3 --out "$work/e9.npy"
+refuse "unknown type" 2 "--type" "$CLI" preprocess --pixels "$work/px/s16_ct.raw" --width 300 --height 250 --type u32 --out "$work/e10.npy"
+refuse "unknown option" 2 "unknown option '--bogus'" "$CLI" preprocess --bogus "${images[0]}"
+refuse "missing --out" 2 "--out" "$CLI" embed-image --model "$MODEL" "${images[0]}"
+refuse "no images" 2 "no images" "$CLI" preprocess --out "$work/e11.npy"
+refuse "missing option value" 2 "needs a value" "$CLI" classify --model "$MODEL" "${images[0]}" --labels
+refuse "bad --dtype" 2 "--dtype" "$CLI" embed-image --model "$MODEL" --dtype f64 "${images[0]}" --out "$work/e12.npy"
+refuse "bad --batch" 2 "--batch" "$CLI" embed-text --model "$MODEL" --batch 0 --out "$work/e13.npy"
+refuse "bad --top" 2 "--top" "$CLI" classify --model "$MODEL" "${images[0]}" --labels a,b --top 3
+refuse "empty label" 2 "empty label" "$CLI" classify --model "$MODEL" "${images[0]}" --labels a,,b
+refuse "template without {}" 1 "{}" sh -c "echo 'no placeholder' >\"$work/tpl.txt\"; \"$CLI\" classify --model \"$MODEL\" \"${images[0]}\" --labels a,b --templates \"$work/tpl.txt\""
+refuse "--vocab and --model" 2 "either" "$CLI" tokenize --vocab "$VOCAB" --model "$MODEL"
+refuse "no texts" 1 "no texts" "$CLI" embed-text --model "$MODEL" --out "$work/e14.npy"
+refuse "unknown command" 2 "unknown command" "$CLI" embed
+refuse "unwritable output" 1 "cannot create" "$CLI" preprocess "${images[0]}" --out "$work/no/such/dir/x.npy"
+
+echo "cli: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
