@@ -797,10 +797,111 @@ BMC_API bmc_status bmc_index_load(const char *path, bmc_index **out);
 BMC_API bmc_status bmc_index_map(const char *path, uint32_t flags, bmc_index **out);
 
 /* ------------------------------------------------------------------------------------------ */
+/* Captioning by retrieval and image search                                                   */
+/* ------------------------------------------------------------------------------------------ */
+
+/* These calls join the encoders and the index: a caption bank is an index of caption
+ * embeddings with the captions as texts; an image collection is an index of image embeddings
+ * with the file names as texts. Captioning an image is a search of the bank with the image's
+ * embedding; searching images by text is a search of the collection with the text's
+ * embedding. Progress and cancellation go through the encoder's progress callback, counted
+ * over the whole file or folder. */
+
+/* Add every line of the UTF-8 text file at `path` (one caption a line, "\n" or "\r\n" line
+ * ends, empty lines skipped) to `index`, encoded with `encoder` (normalised embeddings), with
+ * id = first_id + the line's 0-based number and the caption as its text. The index's dim must
+ * be the model's embedding dim. Lines are encoded in chunks, so a bank of any size needs
+ * memory only for its index. `added` (may be NULL) receives the number of captions added.
+ * On error, captions of earlier chunks stay added (the count says how many).
+ * Errors: BMC_ERR_INVALID_ARGUMENT (NULL, dim mismatch), BMC_ERR_IO, BMC_ERR_INVALID_UTF8
+ * (the message gives the line), the errors of bmc_text_encoder_encode() and bmc_index_add().
+ * Not thread-safe on the same encoder or index. */
+BMC_API bmc_status bmc_index_add_text_file(bmc_index *index, bmc_text_encoder *encoder,
+                                           const char *path, int64_t first_id, size_t *added);
+
+/* Add the PNG and JPEG files of the folder `directory` (not its subfolders; files ending in
+ * .png, .jpg or .jpeg in any case, in byte order of their names) to `index`, encoded with
+ * `encoder` (normalised embeddings), with ids first_id, first_id + 1, ... in that order and the
+ * file name (without the folder) as text. Files that cannot be decoded are skipped, counted in
+ * `skipped` and logged at BMC_LOG_WARN with the reason. `added` and `skipped` may be NULL.
+ * Errors: BMC_ERR_INVALID_ARGUMENT (NULL, dim mismatch), BMC_ERR_IO (cannot read the folder),
+ * the errors of bmc_image_encoder_encode() and bmc_index_add(). Not thread-safe on the same
+ * encoder or index. */
+BMC_API bmc_status bmc_index_add_image_directory(bmc_index *index, bmc_image_encoder *encoder,
+                                                 const char *directory, int64_t first_id,
+                                                 size_t *added, size_t *skipped);
+
+/* Captioning by retrieval: the k entries of `index` (a caption bank) closest to the image, best
+ * first, into ids[k] and scores[k] (cosine similarities; scores may be NULL); fetch each
+ * caption with bmc_index_get_text(). Slots past the index's size get id -1.
+ * Errors: those of bmc_image_encoder_encode() and bmc_index_search(). Not thread-safe on the
+ * same encoder. */
+BMC_API bmc_status bmc_index_search_image(const bmc_index *index, bmc_image_encoder *encoder,
+                                          const bmc_image *image, int32_t k, int64_t *ids,
+                                          float *scores);
+
+/* Text-to-image search: the k entries of `index` (an image collection) closest to the text,
+ * as bmc_index_search_image(). Errors: those of bmc_text_encoder_encode() and
+ * bmc_index_search(). Not thread-safe on the same encoder. */
+BMC_API bmc_status bmc_index_search_text(const bmc_index *index, bmc_text_encoder *encoder,
+                                         const char *text, int32_t k, int64_t *ids,
+                                         float *scores);
+
+/* ------------------------------------------------------------------------------------------ */
 /* Caption metrics                                                                            */
 /* ------------------------------------------------------------------------------------------ */
 
-/* @section caption metrics: declarations go here */
+/* Scores of generated (or retrieved) captions against reference captions, as image captioning
+ * and report generation papers report them. docs/caption-metrics.md defines each metric and
+ * names the implementation it reproduces.
+ *
+ * Tokenisation, the same for every metric: the text must be valid UTF-8; every code point is
+ * lowercased (Unicode simple case mapping); ASCII whitespace and ASCII punctuation
+ * (!"#$%&'()*+,-./:;<=>?@[\]^_`{|}~) separate tokens and are dropped; a token is a maximal
+ * run of other code points. So "Left-sided effusion." gives "left", "sided", "effusion". */
+
+/* Metrics, for bmc_caption_score(). */
+#define BMC_CAPTION_BLEU_1  1 /* nltk corpus_bleu, weights (1) */
+#define BMC_CAPTION_BLEU_2  2 /* weights (1/2, 1/2) */
+#define BMC_CAPTION_BLEU_3  3 /* weights (1/3, 1/3, 1/3) */
+#define BMC_CAPTION_BLEU_4  4 /* weights (1/4, 1/4, 1/4, 1/4) */
+#define BMC_CAPTION_ROUGE_L 5 /* coco-caption's ROUGE-L (LCS F-measure, beta 1.2) */
+#define BMC_CAPTION_METEOR  6 /* nltk meteor_score: exact and Porter-stem stages, no WordNet */
+#define BMC_CAPTION_CIDER_D 7 /* coco-caption's CIDEr-D (n = 1..4, sigma 6, clipping, x10) */
+
+typedef struct bmc_caption_options {
+    size_t struct_size;     /* sizeof(bmc_caption_options), set by the init function */
+    int32_t bleu_smoothing; /* 0 (default): none, as nltk without a smoothing function;
+                             * 1..4: nltk's SmoothingFunction().method1 .. method4 */
+    double bleu_epsilon;    /* method1's epsilon; default 0.1 */
+    double bleu_k;          /* method4's k; default 5 */
+    double rouge_beta;      /* ROUGE-L's beta (recall weight); default 1.2 */
+    double meteor_alpha;    /* METEOR's alpha, beta, gamma; defaults 0.9, 3.0, 0.5 */
+    double meteor_beta;
+    double meteor_gamma;
+    double cider_sigma;     /* CIDEr-D's length penalty sigma; default 6.0 */
+} bmc_caption_options;
+
+/* Fill `options` with the defaults listed above. Thread-safe. */
+BMC_API void bmc_caption_options_init(bmc_caption_options *options);
+
+/* Score `count` candidate captions against their references with one metric.
+ * Candidate i has reference_counts[i] (>= 1) references; `references` lists them all, those
+ * of candidate 0 first, then those of candidate 1, and so on.
+ * `corpus_score` (may be NULL) receives the corpus-level score: for BLEU the corpus BLEU
+ * (n-gram counts and lengths summed over the corpus before dividing), for the others the mean
+ * of the per-candidate scores. `per_candidate` (may be NULL, else `count` doubles) receives
+ * each candidate's own score: sentence BLEU, ROUGE-L, METEOR (the best over its references),
+ * CIDEr-D (with document frequencies from all references of the corpus, so it depends on the
+ * whole corpus). `options` may be NULL for the defaults.
+ * Errors: BMC_ERR_INVALID_ARGUMENT (an unknown metric, NULL arrays or strings, count 0, a
+ * candidate without references, bad options; the message names the item),
+ * BMC_ERR_INVALID_UTF8, BMC_ERR_OUT_OF_MEMORY. Thread-safe. */
+BMC_API bmc_status bmc_caption_score(int32_t metric, const char *const *candidates,
+                                     size_t count, const char *const *references,
+                                     const size_t *reference_counts,
+                                     const bmc_caption_options *options,
+                                     double *corpus_score, double *per_candidate);
 
 #ifdef __cplusplus
 }

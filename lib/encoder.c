@@ -126,6 +126,13 @@ static bmc_status run_image_batch(bmc_image_encoder *encoder, const float *tenso
 bmc_status bmc_image_encoder_encode(bmc_image_encoder *encoder, const bmc_image *const *images,
                                     size_t count, uint32_t flags, float *embeddings, size_t capacity)
 {
+    return bmci_image_encoder_encode_part(encoder, images, count, flags, embeddings, capacity, 0, count);
+}
+
+bmc_status bmci_image_encoder_encode_part(bmc_image_encoder *encoder, const bmc_image *const *images,
+                                          size_t count, uint32_t flags, float *embeddings,
+                                          size_t capacity, size_t done_before, size_t total)
+{
     const char *fn = "bmc_image_encoder_encode";
     bmc_status status = check_encode_args(fn, encoder, images, count, embeddings, capacity,
                                           encoder ? encoder->model->embed_dim : 1);
@@ -146,7 +153,7 @@ bmc_status bmc_image_encoder_encode(bmc_image_encoder *encoder, const bmc_image 
         float *rows = embeddings + start * (size_t)dim;
         status = run_image_batch(encoder, encoder->batch, n, rows);
         if (status == BMC_OK)
-            status = finish_batch(&encoder->options, flags, rows, n, dim, start + n, count);
+            status = finish_batch(&encoder->options, flags, rows, n, dim, done_before + start + n, total);
         if (status != BMC_OK)
             return status;
     }
@@ -260,6 +267,13 @@ static bmc_status tokenize_batch(bmc_text_encoder *encoder, const char *const *t
 bmc_status bmc_text_encoder_encode(bmc_text_encoder *encoder, const char *const *texts,
                                    size_t count, uint32_t flags, float *embeddings, size_t capacity)
 {
+    return bmci_text_encoder_encode_part(encoder, texts, count, flags, embeddings, capacity, 0, count);
+}
+
+bmc_status bmci_text_encoder_encode_part(bmc_text_encoder *encoder, const char *const *texts,
+                                         size_t count, uint32_t flags, float *embeddings,
+                                         size_t capacity, size_t done_before, size_t total)
+{
     bmc_status status = check_encode_args("bmc_text_encoder_encode", encoder, texts, count,
                                           embeddings, capacity, encoder ? encoder->model->embed_dim : 1);
     if (status != BMC_OK)
@@ -275,7 +289,7 @@ bmc_status bmc_text_encoder_encode(bmc_text_encoder *encoder, const char *const 
             status = bmci_torch_encode_text(encoder->model->torch, encoder->batch_ids, (int64_t)n,
                                             (int64_t)longest, rows, dim);
         if (status == BMC_OK)
-            status = finish_batch(&encoder->options, flags, rows, n, dim, start + n, count);
+            status = finish_batch(&encoder->options, flags, rows, n, dim, done_before + start + n, total);
         if (status != BMC_OK)
             return status;
     }
