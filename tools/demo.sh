@@ -32,3 +32,11 @@ case $(cat "$model_dir/SOURCE") in
 esac
 "$BUILD/examples/classify" "$model" \
     "chest X-ray,brain MRI,abdominal CT,histopathology slide,knee radiograph" "${images[@]}"
+
+echo
+echo "== captioning by retrieval (caption bank: tests/data/captions.txt) =="
+"$BUILD/examples/caption" "$model" tests/data/captions.txt "$samples"/*.png
+
+echo
+echo "== text-to-image search over $samples =="
+"$BUILD/examples/search" "$model" "$samples" "an axial CT slice of the abdomen" "a brain MRI"
