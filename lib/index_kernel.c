@@ -17,6 +17,7 @@
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #  define HAVE_X86_KERNELS 1
+#  include <cpuid.h>
 #  include <immintrin.h>
 #endif
 
@@ -164,13 +165,16 @@ TARGET static void block_avx2_f16(const unsigned char *rows, size_t row_count, s
     block_avx2(rows, row_count, row_bytes, 1, queries, query_count, dim, out, out_stride);
 }
 
+/* AVX2 and FMA as the compiler's runtime check sees them (it includes the operating
+ * system's support for AVX state); F16C from CPUID leaf 1, which every compiler understands. */
 static int cpu_has_avx2(void)
 {
     static int known = -1; /* a benign race: every thread computes the same answer */
     if (known < 0) {
+        unsigned a, b, c, d;
+        int f16c = __get_cpuid(1, &a, &b, &c, &d) && (c & bit_F16C);
         __builtin_cpu_init();
-        known = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-                __builtin_cpu_supports("f16c");
+        known = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && f16c;
     }
     return known;
 }
