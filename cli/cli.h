@@ -24,6 +24,7 @@ int cli_preprocess(int argc, char **argv);
 int cli_embed_image(int argc, char **argv);
 int cli_embed_text(int argc, char **argv);
 int cli_classify(int argc, char **argv);
+int cli_index(int argc, char **argv);
 
 /* ---- messages (args.c) -------------------------------------------------------------------- */
 
@@ -144,7 +145,30 @@ int cli_load_images(const char *cmd, const cli_input *inputs, size_t count,
                     const bmc_pixels *view, bmc_image **images);
 void cli_free_images(bmc_image **images, size_t count);
 
-/* ---- encoding image inputs (encode.c) ----------------------------------------------------- */
+/* ---- text input (lines.c) ----------------------------------------------------------------- */
+
+/* Lines of text, each NUL-terminated, with its length (a line may hold NUL bytes). */
+typedef struct cli_lines {
+    char **text;
+    size_t *length;
+    size_t count;
+} cli_lines;
+
+/* Reads every line of `stream` (without its "\n" or "\r\n"; a last line without a newline
+ * counts). Free the result with cli_lines_free(). */
+int cli_read_lines(const char *cmd, FILE *stream, cli_lines *lines);
+
+/* Reads the next line into *line (a getline() buffer of *capacity bytes), without its "\n" or
+ * "\r\n", NUL-terminated, its length in *length. Returns 0 at the end of the input or on a
+ * read error (tell them apart with ferror()). */
+int cli_next_line(FILE *stream, char **line, size_t *capacity, size_t *length);
+void cli_lines_free(cli_lines *lines);
+
+/* The text encoders read NUL-terminated strings, so a NUL byte inside a line would silently cut
+ * it short: this refuses such lines (reporting the first), else returns CLI_OK. */
+int cli_lines_check_no_nul(const char *cmd, const cli_lines *lines);
+
+/* ---- encoding inputs (encode.c) ----------------------------------------------------------- */
 
 /* Inputs are loaded and encoded this many batches at a time, so memory stays bounded for long
  * lists of images. */
@@ -168,24 +192,11 @@ typedef int (*cli_chunk_fn)(void *user_data, size_t first, size_t count, const f
 int cli_encode_inputs(const char *cmd, bmc_image_encoder *encoder, const cli_encode_job *job,
                       cli_chunk_fn fn, void *user_data);
 
-/* ---- text input (lines.c) ----------------------------------------------------------------- */
-
-/* Lines of text, each NUL-terminated, with its length (a line may hold NUL bytes). */
-typedef struct cli_lines {
-    char **text;
-    size_t *length;
-    size_t count;
-} cli_lines;
-
-/* Reads every line of `stream` (without its "\n" or "\r\n"; a last line without a newline
- * counts). Free the result with cli_lines_free(). */
-int cli_read_lines(const char *cmd, FILE *stream, cli_lines *lines);
-
-/* Reads the next line into *line (a getline() buffer of *capacity bytes), without its "\n" or
- * "\r\n", NUL-terminated, its length in *length. Returns 0 at the end of the input or on a
- * read error (tell them apart with ferror()). */
-int cli_next_line(FILE *stream, char **line, size_t *capacity, size_t *length);
-void cli_lines_free(cli_lines *lines);
+/* Reads the texts of stdin, one per line, and encodes them with a text encoder made with
+ * `options` (whose progress user data, if any, is `progress`). On success *lines holds the texts
+ * and *embeddings (malloc'd) lines->count x dim floats; no texts at all is an error. */
+int cli_encode_stdin(const char *cmd, bmc_model *model, const bmc_encoder_options *options,
+                     cli_progress *progress, uint32_t flags, cli_lines *lines, float **embeddings);
 
 /* ---- .npy output (npy.c) ------------------------------------------------------------------ */
 

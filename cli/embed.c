@@ -116,42 +116,6 @@ int cli_embed_image(int argc, char **argv)
 
 static const char *const CMD_TEXT = "embed-text";
 
-/* The text encoder reads NUL-terminated strings, so a NUL byte inside a line would silently
- * cut it short: refuse it instead. */
-static int check_no_nul(const cli_lines *lines)
-{
-    for (size_t i = 0; i < lines->count; i++)
-        if (strlen(lines->text[i]) != lines->length[i])
-            return cli_error(CMD_TEXT, "line %zu holds a NUL byte", i + 1);
-    return CLI_OK;
-}
-
-/* Encodes the lines and writes the array. */
-static int encode_lines(bmc_model *model, const bmc_encoder_options *eopts,
-                        const cli_lines *lines, uint32_t flags, const char *out)
-{
-    size_t dim = (size_t)bmc_model_embed_dim(model);
-    size_t shape[2] = {lines->count, dim};
-    float *embeddings = malloc(lines->count * dim * sizeof *embeddings);
-    bmc_text_encoder *encoder = NULL;
-    int rc = CLI_OK;
-    if (!embeddings)
-        rc = cli_error(CMD_TEXT, "out of memory for %zu embeddings", lines->count);
-    else if (bmc_text_encoder_create(model, eopts, &encoder) != BMC_OK ||
-             bmc_text_encoder_encode(encoder, (const char *const *)lines->text, lines->count, flags,
-                                     embeddings, lines->count * dim) != BMC_OK)
-        rc = cli_library_error(CMD_TEXT);
-    cli_progress_end();
-    cli_npy npy;
-    if (rc == CLI_OK && (rc = cli_npy_open(CMD_TEXT, &npy, out, CLI_NPY_F32, shape, 2)) == CLI_OK) {
-        rc = cli_npy_write_f32(CMD_TEXT, &npy, embeddings, lines->count * dim);
-        rc = cli_npy_close(CMD_TEXT, &npy, rc == CLI_OK);
-    }
-    bmc_text_encoder_free(encoder);
-    free(embeddings);
-    return rc;
-}
-
 /* Loads the model first, so that its errors show before the tool waits for stdin. */
 static int embed_texts(const cli_model_args *margs, uint32_t flags, const char *out)
 {
@@ -162,12 +126,17 @@ static int embed_texts(const cli_model_args *margs, uint32_t flags, const char *
     if (rc != CLI_OK || (rc = cli_load_model(CMD_TEXT, margs, &model)) != CLI_OK)
         return rc;
     cli_lines lines;
-    if ((rc = cli_read_lines(CMD_TEXT, stdin, &lines)) == CLI_OK) {
-        progress.total = lines.count;
-        if (lines.count == 0)
-            rc = cli_error(CMD_TEXT, "no texts on stdin");
-        else if ((rc = check_no_nul(&lines)) == CLI_OK)
-            rc = encode_lines(model, &eopts, &lines, flags, out);
+    float *embeddings;
+    if ((rc = cli_encode_stdin(CMD_TEXT, model, &eopts, &progress, flags, &lines,
+                               &embeddings)) == CLI_OK) {
+        size_t dim = (size_t)bmc_model_embed_dim(model);
+        size_t shape[2] = {lines.count, dim};
+        cli_npy npy;
+        if ((rc = cli_npy_open(CMD_TEXT, &npy, out, CLI_NPY_F32, shape, 2)) == CLI_OK) {
+            rc = cli_npy_write_f32(CMD_TEXT, &npy, embeddings, lines.count * dim);
+            rc = cli_npy_close(CMD_TEXT, &npy, rc == CLI_OK);
+        }
+        free(embeddings);
         cli_lines_free(&lines);
     }
     bmc_model_free(model);

@@ -1,5 +1,5 @@
-/* Encoding a list of image inputs a chunk at a time, so that long lists never hold more than
- * one chunk of decoded images in memory. */
+/* Encoding inputs: image lists a chunk at a time, so that long lists never hold more than one
+ * chunk of decoded images in memory, and the texts of stdin. */
 #include <stdlib.h>
 
 #include "cli.h"
@@ -32,4 +32,47 @@ int cli_encode_inputs(const char *cmd, bmc_image_encoder *encoder, const cli_enc
     free(embeddings);
     free(images);
     return rc;
+}
+
+/* Encodes every line with a new text encoder. */
+static int encode_lines(const char *cmd, bmc_model *model, const bmc_encoder_options *options,
+                        uint32_t flags, const cli_lines *lines, float *embeddings)
+{
+    bmc_text_encoder *encoder = NULL;
+    int rc = CLI_OK;
+    if (bmc_text_encoder_create(model, options, &encoder) != BMC_OK ||
+        bmc_text_encoder_encode(encoder, (const char *const *)lines->text, lines->count, flags,
+                                embeddings, lines->count * (size_t)bmc_model_embed_dim(model)) != BMC_OK)
+        rc = cli_library_error(cmd);
+    cli_progress_end();
+    bmc_text_encoder_free(encoder);
+    return rc;
+}
+
+int cli_encode_stdin(const char *cmd, bmc_model *model, const bmc_encoder_options *options,
+                     cli_progress *progress, uint32_t flags, cli_lines *lines, float **embeddings)
+{
+    cli_lines read;
+    int rc = cli_read_lines(cmd, stdin, &read);
+    if (rc != CLI_OK)
+        return rc;
+    size_t dim = (size_t)bmc_model_embed_dim(model);
+    float *result = NULL;
+    if (read.count == 0)
+        rc = cli_error(cmd, "no texts on stdin");
+    else if ((rc = cli_lines_check_no_nul(cmd, &read)) == CLI_OK) {
+        if (progress)
+            progress->total = read.count;
+        result = malloc(read.count * dim * sizeof *result);
+        rc = result ? encode_lines(cmd, model, options, flags, &read, result)
+                    : cli_error(cmd, "out of memory for %zu embeddings", read.count);
+    }
+    if (rc != CLI_OK) {
+        free(result);
+        cli_lines_free(&read);
+        return rc;
+    }
+    *lines = read;
+    *embeddings = result;
+    return CLI_OK;
 }

@@ -78,3 +78,11 @@ int cli_read_lines(const char *cmd, FILE *stream, cli_lines *lines)
     *lines = result;
     return CLI_OK;
 }
+
+int cli_lines_check_no_nul(const char *cmd, const cli_lines *lines)
+{
+    for (size_t i = 0; i < lines->count; i++)
+        if (strlen(lines->text[i]) != lines->length[i])
+            return cli_error(cmd, "line %zu holds a NUL byte", i + 1);
+    return CLI_OK;
+}

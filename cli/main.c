@@ -14,6 +14,7 @@ static const struct {
     {"embed-image", cli_embed_image, "image embeddings (.npy)"},
     {"embed-text", cli_embed_text, "embeddings of each stdin line (.npy)"},
     {"classify", cli_classify, "zero-shot classification of images (JSON lines)"},
+    {"index", cli_index, "build, search and describe embedding indexes for retrieval"},
 };
 
 #define COMMAND_COUNT (sizeof COMMANDS / sizeof COMMANDS[0])

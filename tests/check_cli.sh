@@ -47,8 +47,8 @@ n=${#images[@]}
 ntexts=$(wc -l <"$FIXTURES/texts.txt")
 
 # ---- usage -------------------------------------------------------------------------------------
-for cmd in tokenize preprocess embed-image embed-text classify; do
-    if "$CLI" "$cmd" --help >"$work/out" 2>"$work/err" && grep -q "^Usage: biomedclip $cmd" "$work/out"; then
+for cmd in tokenize preprocess embed-image embed-text classify index; do
+    if "$CLI" "$cmd" --help >"$work/out" 2>"$work/err" && grep -q "^Usage: biomedclip $cmd\b" "$work/out"; then
         pass "$cmd --help"
     else
         flunk "$cmd --help"
@@ -149,6 +149,30 @@ run "classify --pixels" "$CLI" classify --model "$MODEL" --pixels "$work/px/s16_
         --labels "$own_labels" >"$work/px/classify.jsonl" &&
     { grep -q "\"image\": \"$work/px/s16_ct.raw\"" "$work/px/classify.jsonl" && pass "classify --pixels names the raw file" \
         || flunk "classify --pixels output: $(head -c 200 "$work/px/classify.jsonl")"; }
+
+# ---- index --------------------------------------------------------------------------------------
+printf '%s\n' "${images[@]}" >"$work/image_names.txt"
+run "index build (images)" "$CLI" index build --model "$MODEL" "${images[@]}" --out "$work/images.bmcidx" &&
+    run "index info" "$CLI" index info --index "$work/images.bmcidx" >"$work/info.txt" &&
+    { [ "$(tr '\n' ' ' <"$work/info.txt")" = "entries $n dim $dim storage f32 " ] && pass "index info: $(tr '\n' ' ' <"$work/info.txt")" \
+        || flunk "index info: $(cat "$work/info.txt")"; }
+run "index search --texts" "$CLI" index search --model "$MODEL" --index "$work/images.bmcidx" --texts --top 3 \
+        <"$FIXTURES/texts.txt" >"$work/search.jsonl" &&
+    compare "index search texts -> images vs reference" search "$work/search.jsonl" "$FIXTURES/text_embeddings_padded.f32" \
+        "$FIXTURES/image_embeddings.f32" "$dim" 3 1e-5 "$FIXTURES/texts.txt" "$work/image_names.txt"
+# A caption bank (entries from stdin, float16 storage) searched with images.
+run "index build --texts --storage f16" "$CLI" index build --model "$MODEL" --texts --storage f16 --batch 4 \
+        --out "$work/captions.bmcidx" <"$FIXTURES/texts.txt" &&
+    run "index search (images)" "$CLI" index search --model "$MODEL" --index "$work/captions.bmcidx" --top 20 \
+        "${images[@]}" >"$work/captions.jsonl" &&
+    compare "index search images -> f16 captions vs reference" search "$work/captions.jsonl" "$FIXTURES/image_embeddings.f32" \
+        "$FIXTURES/text_embeddings_padded.f32" "$dim" 20 1e-3 "$work/image_names.txt" "$FIXTURES/texts.txt"
+refuse "index search of a missing index" 1 "noindex.bmcidx" "$CLI" index search --model "$MODEL" --index "$work/noindex.bmcidx" "${images[0]}"
+head -c 100 "$work/images.bmcidx" >"$work/truncated.bmcidx"
+refuse "index info of a truncated index" 1 "truncated.bmcidx" "$CLI" index info --index "$work/truncated.bmcidx"
+refuse "index without an action" 2 "expected build, search or info" "$CLI" index
+refuse "index build without inputs" 2 "give images" "$CLI" index build --model "$MODEL" --out "$work/x.bmcidx"
+refuse "index build --storage" 2 "--storage" "$CLI" index build --model "$MODEL" --storage f64 "${images[0]}" --out "$work/x.bmcidx"
 
 # ---- errors --------------------------------------------------------------------------------------
 refuse "missing image" 1 "missing.png" "$CLI" embed-image --model "$MODEL" "${images[0]}" "$work/missing.png" --out "$work/e1.npy"

@@ -307,6 +307,46 @@ def cmd_pixel_case(outdir, name, u8_npy, f32_npy):
     passed("--pixels %s: uint8 exact, float max abs error %.3g" % (name, err))
 
 
+def read_names(path):
+    with open(path, encoding="utf-8", newline="") as f:
+        names = f.read().split("\n")
+    return names[:-1] if names[-1] == "" else names
+
+
+def cmd_search(out, queries_ref, entries_ref, dim, top, tol, query_names, entry_names):
+    """index search: for every query (reference embeddings queries_ref, names in the file
+    query_names) the JSON line lists the `top` entries (reference entries_ref, texts in the file
+    entry_names, ids their positions) of highest cosine similarity, best first, with scores
+    within tol."""
+    dim, top, tol = int(dim), int(top), float(tol)
+    queries, entries = read_names(query_names), read_names(entry_names)
+    q = unit_rows(raw(queries_ref, "<f4", (len(queries), dim)))
+    e = unit_rows(raw(entries_ref, "<f4", (len(entries), dim)))
+    scores = q @ e.T
+    results = read_json_lines(out)
+    if len(results) != len(queries):
+        fail("%d JSON lines, expected %d" % (len(results), len(queries)))
+    err = 0.0
+    for i, result in enumerate(results):
+        if result.get("query") != queries[i]:
+            fail("line %d: query %r, expected %r" % (i, result.get("query"), queries[i]))
+        got = result["results"]
+        want = np.argsort(-scores[i], kind="stable")[:min(top, len(entries))]
+        if len(got) != len(want):
+            fail("line %d: %d results, expected %d" % (i, len(got), len(want)))
+        for r, entry in enumerate(got):
+            if entry["id"] != want[r] and abs(scores[i][entry["id"]] - scores[i][want[r]]) > tol:
+                fail("line %d rank %d: id %d, expected %d" % (i, r, entry["id"], want[r]))
+            if entry["text"] != entries[entry["id"]]:
+                fail("line %d rank %d: text %r, expected %r" % (i, r, entry["text"],
+                                                               entries[entry["id"]]))
+            err = max(err, abs(entry["score"] - scores[i][entry["id"]]))
+    if err > tol:
+        fail("index search: max score error %.3g > %g" % (err, tol))
+    passed("index search: %d queries x top %d of %d entries, max score error %.3g"
+           % (len(queries), top, len(entries), err))
+
+
 def cmd_same(a, b, tol):
     """Two .npy arrays of the same shape agree within tol."""
     x, y = np.load(a), np.load(b)
@@ -331,7 +371,7 @@ COMMANDS = {
     "ids": cmd_ids, "ref-ids": cmd_ref_ids, "pixels": cmd_pixels, "pixels-u8": cmd_pixels_u8,
     "embeddings": cmd_embeddings, "classify": cmd_classify, "classify-own": cmd_classify_own,
     "json-strings": cmd_json_strings, "make-pixels": cmd_make_pixels,
-    "pixel-case": cmd_pixel_case, "same": cmd_same, "rows": cmd_rows,
+    "pixel-case": cmd_pixel_case, "same": cmd_same, "rows": cmd_rows, "search": cmd_search,
 }
 
 if __name__ == "__main__":

@@ -1,0 +1,361 @@
+/* biomedclip index build | search | info: embedding indexes for retrieval (text-to-image
+ * search over an image archive, captioning by retrieval from a caption bank). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+#define DEFAULT_TOP 5
+
+static void usage(void)
+{
+    printf("Usage: biomedclip index build --model BUNDLE --out FILE (IMAGE... | --texts)\n"
+           "                              [--storage f32|f16] [--device D] [--dtype T] [--batch N]\n"
+           "       biomedclip index search --model BUNDLE --index FILE (IMAGE... | --texts)\n"
+           "                               [--top K] [--device D] [--dtype T] [--batch N]\n"
+           "       biomedclip index info --index FILE\n"
+           "\n"
+           "build   embeds the images (entry text: the file name) or, with --texts, each line of\n"
+           "        stdin (entry text: the line, e.g. a caption bank), and saves them as an index;\n"
+           "        entry ids are the 0-based input positions\n"
+           "search  embeds the query images, or with --texts each stdin line, and prints the K\n"
+           "        closest entries of the index for each query as one JSON line:\n"
+           "          {\"query\": \"...\", \"results\": [{\"id\": 3, \"score\": 0.41, \"text\": \"...\"}, ...]}\n"
+           "        (score: cosine similarity; best first)\n"
+           "info    prints the index's entry count, dimension and storage type\n"
+           "\n"
+           "  --model BUNDLE      the model bundle (.bmc.pt)\n"
+           "  --out FILE          the index file to write (e.g. archive.bmcidx)\n"
+           "  --index FILE        the index file to read (memory-mapped)\n"
+           "  --texts             entries or queries are the lines of stdin instead of images\n"
+           "  --storage f32|f16   how build stores vectors (f16: half the size; default f32)\n"
+           "  --top K             results per query (default %d)\n"
+           "  --device D          cpu (default), cuda or cuda:N\n"
+           "  --dtype T           f32 (default); f16 and bf16 on CUDA\n"
+           "  --batch N           items per forward pass (default 32)\n",
+           DEFAULT_TOP);
+    cli_pixel_usage();
+}
+
+/* The options of all three actions; each action checks the ones it needs. */
+typedef struct index_args {
+    const char *cmd;
+    cli_model_args margs;
+    cli_pixel_args pargs;
+    const char *out, *index, *storage, *top;
+    int texts;
+    cli_args args;
+    bmc_pixels view;
+} index_args;
+
+/* ---- build -------------------------------------------------------------------------------- */
+
+/* Adds count embeddings with ids first.. and the given texts. */
+static int add_entries(const char *cmd, bmc_index *index, size_t first, size_t count,
+                       const float *embeddings, const char *const *texts)
+{
+    int64_t *ids = malloc(count * sizeof *ids);
+    if (!ids)
+        return cli_error(cmd, "out of memory");
+    for (size_t i = 0; i < count; i++)
+        ids[i] = (int64_t)(first + i);
+    int rc = bmc_index_add(index, embeddings, count, ids, texts) == BMC_OK
+                 ? CLI_OK : cli_library_error(cmd);
+    free(ids);
+    return rc;
+}
+
+typedef struct build_run {
+    const char *cmd;
+    bmc_index *index;
+    const cli_input *inputs;
+} build_run;
+
+static int add_image_chunk(void *user_data, size_t first, size_t count, const float *embeddings)
+{
+    build_run *run = user_data;
+    const char **texts = malloc(count * sizeof *texts);
+    if (!texts)
+        return cli_error(run->cmd, "out of memory");
+    for (size_t i = 0; i < count; i++)
+        texts[i] = run->inputs[first + i].path;
+    int rc = add_entries(run->cmd, run->index, first, count, embeddings, texts);
+    free(texts);
+    return rc;
+}
+
+static int fill_index(const index_args *ia, bmc_model *model, const bmc_encoder_options *eopts,
+                      cli_progress *progress, bmc_index *index)
+{
+    if (ia->texts) {
+        cli_lines lines;
+        float *embeddings;
+        int rc = cli_encode_stdin(ia->cmd, model, eopts, progress, 0, &lines, &embeddings);
+        if (rc != CLI_OK)
+            return rc;
+        rc = add_entries(ia->cmd, index, 0, lines.count, embeddings,
+                         (const char *const *)lines.text);
+        free(embeddings);
+        cli_lines_free(&lines);
+        return rc;
+    }
+    bmc_image_encoder *encoder;
+    if (bmc_image_encoder_create(model, eopts, &encoder) != BMC_OK)
+        return cli_library_error(ia->cmd);
+    build_run run = {ia->cmd, index, ia->args.inputs};
+    cli_encode_job job = {ia->args.inputs, ia->args.input_count, &ia->view,
+                          (size_t)eopts->batch_size, bmc_model_embed_dim(model), 0, progress};
+    int rc = cli_encode_inputs(ia->cmd, encoder, &job, add_image_chunk, &run);
+    bmc_image_encoder_free(encoder);
+    return rc;
+}
+
+static int build(const index_args *ia, bmc_model *model, const bmc_encoder_options *eopts,
+                 cli_progress *progress)
+{
+    int32_t storage = BMC_DTYPE_F32;
+    if (ia->storage && strcmp(ia->storage, "f16") == 0)
+        storage = BMC_DTYPE_F16;
+    else if (ia->storage && strcmp(ia->storage, "f32") != 0)
+        return cli_usage_error(ia->cmd, "--storage must be f32 or f16, not '%s'", ia->storage);
+    bmc_index *index;
+    if (bmc_index_create(bmc_model_embed_dim(model), storage, &index) != BMC_OK)
+        return cli_library_error(ia->cmd);
+    int rc = fill_index(ia, model, eopts, progress, index);
+    if (rc == CLI_OK && bmc_index_save(index, ia->out) != BMC_OK)
+        rc = cli_library_error(ia->cmd);
+    bmc_index_free(index);
+    return rc;
+}
+
+/* ---- search ------------------------------------------------------------------------------- */
+
+typedef struct search_run {
+    const char *cmd;
+    const bmc_index *index;
+    int32_t k;
+    const char *const *queries; /* texts, or NULL for image inputs */
+    const cli_input *inputs;
+    int64_t *ids;               /* chunk x k */
+    float *scores;
+    char *text;                 /* an entry's text */
+    size_t text_capacity;
+} search_run;
+
+/* The text of entry `id`, in run->text (grown as needed). */
+static int entry_text(search_run *run, int64_t id)
+{
+    size_t needed;
+    if (bmc_index_get_text(run->index, id, NULL, 0, &needed) != BMC_OK)
+        return cli_library_error(run->cmd);
+    if (needed > run->text_capacity) {
+        char *grown = realloc(run->text, needed);
+        if (!grown)
+            return cli_error(run->cmd, "out of memory");
+        run->text = grown;
+        run->text_capacity = needed;
+    }
+    if (bmc_index_get_text(run->index, id, run->text, run->text_capacity, NULL) != BMC_OK)
+        return cli_library_error(run->cmd);
+    return CLI_OK;
+}
+
+static int print_query(search_run *run, const char *query, const int64_t *ids, const float *scores)
+{
+    fputs("{\"query\": ", stdout);
+    cli_json_string(stdout, query);
+    fputs(", \"results\": [", stdout);
+    for (int32_t r = 0; r < run->k && ids[r] >= 0; r++) {
+        if (entry_text(run, ids[r]) != CLI_OK)
+            return CLI_FAIL;
+        printf("%s{\"id\": %lld, \"score\": %.9g, \"text\": ", r ? ", " : "", (long long)ids[r],
+               (double)scores[r]);
+        cli_json_string(stdout, run->text);
+        fputc('}', stdout);
+    }
+    fputs("]}\n", stdout);
+    return CLI_OK;
+}
+
+static int search_chunk(void *user_data, size_t first, size_t count, const float *embeddings)
+{
+    search_run *run = user_data;
+    size_t k = (size_t)run->k;
+    if (bmc_index_search(run->index, embeddings, count, run->k, NULL, run->ids, run->scores,
+                         count * k) != BMC_OK)
+        return cli_library_error(run->cmd);
+    for (size_t i = 0; i < count; i++) {
+        const char *query = run->queries ? run->queries[first + i] : run->inputs[first + i].path;
+        if (print_query(run, query, run->ids + i * k, run->scores + i * k) != CLI_OK)
+            return CLI_FAIL;
+    }
+    return fflush(stdout) == 0 ? CLI_OK : cli_error(run->cmd, "cannot write the results");
+}
+
+static int run_queries(const index_args *ia, bmc_model *model, const bmc_encoder_options *eopts,
+                       cli_progress *progress, search_run *run)
+{
+    if (ia->texts) {
+        cli_lines lines;
+        float *embeddings;
+        int rc = cli_encode_stdin(ia->cmd, model, eopts, progress, 0, &lines, &embeddings);
+        if (rc != CLI_OK)
+            return rc;
+        run->queries = (const char *const *)lines.text;
+        /* Search a chunk of queries at a time, like images, to bound the result buffers. */
+        size_t chunk = (size_t)eopts->batch_size * CLI_CHUNK_BATCHES;
+        size_t dim = (size_t)bmc_model_embed_dim(model);
+        for (size_t first = 0; rc == CLI_OK && first < lines.count; first += chunk) {
+            size_t count = lines.count - first < chunk ? lines.count - first : chunk;
+            rc = search_chunk(run, first, count, embeddings + first * dim);
+        }
+        free(embeddings);
+        cli_lines_free(&lines);
+        return rc;
+    }
+    bmc_image_encoder *encoder;
+    if (bmc_image_encoder_create(model, eopts, &encoder) != BMC_OK)
+        return cli_library_error(ia->cmd);
+    cli_encode_job job = {ia->args.inputs, ia->args.input_count, &ia->view,
+                          (size_t)eopts->batch_size, bmc_model_embed_dim(model), 0, progress};
+    int rc = cli_encode_inputs(ia->cmd, encoder, &job, search_chunk, run);
+    bmc_image_encoder_free(encoder);
+    return rc;
+}
+
+static int search(const index_args *ia, bmc_model *model, const bmc_encoder_options *eopts,
+                  cli_progress *progress)
+{
+    int32_t top = DEFAULT_TOP;
+    int rc = cli_parse_int(ia->cmd, "--top", ia->top, 1, 1000000, &top);
+    if (rc != CLI_OK)
+        return rc;
+    bmc_index *index;
+    if (bmc_index_map(ia->index, 0, &index) != BMC_OK)
+        return cli_library_error(ia->cmd);
+    if (bmc_index_dim(index) != bmc_model_embed_dim(model)) {
+        rc = cli_error(ia->cmd, "'%s' holds %d-dimensional vectors, but the model's embeddings "
+                       "have %d", ia->index, (int)bmc_index_dim(index),
+                       (int)bmc_model_embed_dim(model));
+        bmc_index_free(index);
+        return rc;
+    }
+    /* More results than entries would only be empty slots. */
+    size_t entries = bmc_index_count(index);
+    if (entries > 0 && (size_t)top > entries)
+        top = (int32_t)entries;
+    size_t chunk = (size_t)eopts->batch_size * CLI_CHUNK_BATCHES;
+    search_run run = {ia->cmd, index, top, NULL, ia->args.inputs, NULL, NULL, NULL, 0};
+    run.ids = malloc(chunk * (size_t)top * sizeof *run.ids);
+    run.scores = malloc(chunk * (size_t)top * sizeof *run.scores);
+    if (!run.ids || !run.scores)
+        rc = cli_error(ia->cmd, "out of memory for %zu x %d results", chunk, (int)top);
+    else
+        rc = run_queries(ia, model, eopts, progress, &run);
+    free(run.text);
+    free(run.scores);
+    free(run.ids);
+    bmc_index_free(index);
+    return rc;
+}
+
+/* ---- info --------------------------------------------------------------------------------- */
+
+static int info(const index_args *ia)
+{
+    bmc_index *index;
+    if (bmc_index_map(ia->index, 0, &index) != BMC_OK)
+        return cli_library_error(ia->cmd);
+    printf("entries %zu\ndim %d\nstorage %s\n", bmc_index_count(index), (int)bmc_index_dim(index),
+           bmc_index_dtype(index) == BMC_DTYPE_F16 ? "f16" : "f32");
+    bmc_index_free(index);
+    return CLI_OK;
+}
+
+/* ---- the command -------------------------------------------------------------------------- */
+
+/* Checks the options an action needs and that it is given no others. */
+static int check_action(const index_args *ia, const char *action)
+{
+    int is_build = strcmp(action, "build") == 0, is_search = strcmp(action, "search") == 0;
+    const char *cmd = ia->cmd;
+    if (!is_build && !is_search) { /* info */
+        if (!ia->index)
+            return cli_usage_error(cmd, "--index FILE is required");
+        if (ia->margs.model || ia->out || ia->texts || ia->args.input_count)
+            return cli_usage_error(cmd, "info takes only --index FILE");
+        return CLI_OK;
+    }
+    if (!ia->margs.model)
+        return cli_usage_error(cmd, "--model BUNDLE is required");
+    if (is_build && !ia->out)
+        return cli_usage_error(cmd, "--out FILE is required");
+    if (is_search && !ia->index)
+        return cli_usage_error(cmd, "--index FILE is required");
+    if (is_build && (ia->index || ia->top))
+        return cli_usage_error(cmd, "build takes --out, not --index or --top");
+    if (is_search && (ia->out || ia->storage))
+        return cli_usage_error(cmd, "search takes --index, not --out or --storage");
+    if (ia->texts && ia->args.input_count)
+        return cli_usage_error(cmd, "with --texts the inputs come from stdin, not from arguments");
+    if (!ia->texts && ia->args.input_count == 0)
+        return cli_usage_error(cmd, "give images, or --texts to read texts from stdin");
+    return CLI_OK;
+}
+
+static int run_action(index_args *ia, const char *action)
+{
+    int rc = check_action(ia, action);
+    if (rc != CLI_OK)
+        return rc;
+    if (strcmp(action, "info") == 0)
+        return info(ia);
+    if ((rc = cli_pixel_view(ia->cmd, &ia->pargs, &ia->args, &ia->view)) != CLI_OK)
+        return rc;
+    cli_progress progress = {ia->cmd, 0, ia->args.input_count};
+    bmc_encoder_options eopts;
+    bmc_model *model;
+    if ((rc = cli_encoder_options(ia->cmd, &ia->margs, &progress, &eopts)) != CLI_OK ||
+        (rc = cli_load_model(ia->cmd, &ia->margs, &model)) != CLI_OK)
+        return rc;
+    rc = strcmp(action, "build") == 0 ? build(ia, model, &eopts, &progress)
+                                      : search(ia, model, &eopts, &progress);
+    bmc_model_free(model);
+    return rc;
+}
+
+int cli_index(int argc, char **argv)
+{
+    static const char *const actions[] = {"build", "search", "info"};
+    static const char *const cmds[] = {"index build", "index search", "index info"};
+    if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        usage();
+        return CLI_OK;
+    }
+    size_t a = 0;
+    while (a < 3 && (argc < 2 || strcmp(argv[1], actions[a]) != 0))
+        a++;
+    if (a == 3)
+        return cli_usage_error("index", "expected build, search or info, not '%s'",
+                               argc < 2 ? "" : argv[1]);
+    index_args ia = {.cmd = cmds[a]};
+    cli_option options[5 + CLI_MODEL_OPTION_COUNT + CLI_PIXEL_OPTION_COUNT] = {
+        {"--out", &ia.out, NULL, 0},
+        {"--index", &ia.index, NULL, 0},
+        {"--storage", &ia.storage, NULL, 0},
+        {"--top", &ia.top, NULL, 0},
+        {"--texts", NULL, &ia.texts, 0},
+    };
+    size_t option_count = 5;
+    option_count += cli_model_options(&ia.margs, options + option_count);
+    option_count += cli_pixel_options(&ia.pargs, options + option_count);
+    int rc = cli_parse(ia.cmd, argc - 1, argv + 1, options, option_count, &ia.args);
+    if (rc != CLI_OK)
+        return rc;
+    if (ia.args.help)
+        usage();
+    else
+        rc = run_action(&ia, actions[a]);
+    cli_args_free(&ia.args);
+    return rc;
+}
