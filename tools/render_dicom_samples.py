@@ -36,11 +36,10 @@ def _import_binding():
         if os.path.exists(built):
             os.environ["BIOMEDCLIP_LIBRARY"] = built
     try:
-        import biomedclip  # noqa: F401
+        import biomedclip.dicom
     except ImportError:
         sys.path.insert(0, os.path.join(ROOT, "bindings", "python"))
-    import biomedclip
-    import biomedclip.dicom
+        import biomedclip.dicom
     return biomedclip
 
 

@@ -19,6 +19,7 @@ The shared library is found through BIOMEDCLIP_LIBRARY, then pkg-config, then th
 (see biomedclip._library).
 """
 from ._library import ABI_MAJOR
+from .captions import caption_score
 from .classifier import DEFAULT_TEMPLATE, Classifier
 from .errors import (BiomedclipError, BufferTooSmallError, CancelledError, CorruptDataError,
                      DeviceError, InternalError, InvalidArgumentError, InvalidUtf8Error, IoError,
@@ -35,3 +36,51 @@ from .scoring import cosine_similarity, softmax, top_k
 from .tokenizer import Tokenizer
 
 __version__ = "0.1.0"
+
+__all__ = [
+    "ABI_MAJOR",
+    "BiomedclipError",
+    "BufferTooSmallError",
+    "CancelledError",
+    "Classifier",
+    "CorruptDataError",
+    "DEFAULT_TEMPLATE",
+    "DeviceError",
+    "FILTER_BICUBIC",
+    "FILTER_BILINEAR",
+    "FILTER_NEAREST",
+    "Image",
+    "ImageEncoder",
+    "Index",
+    "InternalError",
+    "InvalidArgumentError",
+    "InvalidUtf8Error",
+    "IoError",
+    "LOG_DEBUG",
+    "LOG_ERROR",
+    "LOG_INFO",
+    "LOG_WARN",
+    "LimitError",
+    "MODE_NAMES",
+    "Model",
+    "ModelError",
+    "NotFoundError",
+    "OutOfMemoryError",
+    "PreprocessOptions",
+    "RESIZE_SHORTEST_CROP",
+    "RESIZE_SQUASH",
+    "TextEncoder",
+    "Tokenizer",
+    "UnsupportedError",
+    "VersionError",
+    "configure",
+    "caption_score",
+    "cosine_similarity",
+    "library_version",
+    "preprocess",
+    "preprocess_rgb8",
+    "runtime_config",
+    "softmax",
+    "top_k",
+    "write_png",
+]

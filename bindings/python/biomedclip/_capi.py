@@ -72,6 +72,14 @@ BMC_DEFAULT_TEMPLATE = "this is a photo of {}"
 
 BMC_INDEX_MAP_SKIP_VECTOR_CHECKSUM = 1
 
+BMC_CAPTION_BLEU_1 = 1
+BMC_CAPTION_BLEU_2 = 2
+BMC_CAPTION_BLEU_3 = 3
+BMC_CAPTION_BLEU_4 = 4
+BMC_CAPTION_ROUGE_L = 5
+BMC_CAPTION_METEOR = 6
+BMC_CAPTION_CIDER_D = 7
+
 # ---- opaque handles ------------------------------------------------------------------------------
 
 
@@ -147,6 +155,13 @@ class bmc_encoder_options(Structure):
 
 class bmc_index_search_options(Structure):
     _fields_ = [("struct_size", c_size_t), ("threads", c_int32)]
+
+
+class bmc_caption_options(Structure):
+    _fields_ = [("struct_size", c_size_t), ("bleu_smoothing", c_int32),
+                ("bleu_epsilon", c_double), ("bleu_k", c_double), ("rouge_beta", c_double),
+                ("meteor_alpha", c_double), ("meteor_beta", c_double),
+                ("meteor_gamma", c_double), ("cider_sigma", c_double)]
 
 
 # ---- functions -----------------------------------------------------------------------------------
@@ -254,6 +269,19 @@ PROTOTYPES = {
     "bmc_index_save": (bmc_status, [P(bmc_index), c_char_p]),
     "bmc_index_load": (bmc_status, [c_char_p, P(P(bmc_index))]),
     "bmc_index_map": (bmc_status, [c_char_p, c_uint32, P(P(bmc_index))]),
+    # captioning by retrieval and image search
+    "bmc_index_add_text_file": (bmc_status, [P(bmc_index), P(bmc_text_encoder), c_char_p,
+                                             c_int64, c_size_t_p]),
+    "bmc_index_add_image_directory": (bmc_status, [P(bmc_index), P(bmc_image_encoder), c_char_p,
+                                                   c_int64, c_size_t_p, c_size_t_p]),
+    "bmc_index_search_image": (bmc_status, [P(bmc_index), P(bmc_image_encoder), P(bmc_image),
+                                            c_int32, P(c_int64), c_float_p]),
+    "bmc_index_search_text": (bmc_status, [P(bmc_index), P(bmc_text_encoder), c_char_p, c_int32,
+                                           P(c_int64), c_float_p]),
+    # caption metrics
+    "bmc_caption_options_init": (None, [P(bmc_caption_options)]),
+    "bmc_caption_score": (bmc_status, [c_int32, c_char_pp, c_size_t, c_char_pp, c_size_t_p,
+                                       P(bmc_caption_options), P(c_double), P(c_double)]),
 }
 
 #: Functions the loaded library lacks (an older build); using them raises AttributeError.

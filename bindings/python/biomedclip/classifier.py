@@ -34,7 +34,7 @@ class Classifier(Handle):
         check(_capi.bmc_classifier_create(text_encoder._ptr, label_array, label_count,
                                           template_array, template_count, ctypes.byref(out)))
         # The classifier refers to the model (for its logit scale), not to the encoder.
-        self._own(out, _capi.bmc_classifier_free, text_encoder._owners[0])
+        self._own(out, _capi.bmc_classifier_free, text_encoder.model)
         self.embed_dim = text_encoder.embed_dim
 
     @property

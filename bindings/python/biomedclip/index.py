@@ -6,8 +6,10 @@ import numpy as np
 
 from . import _capi
 from ._handle import Handle
-from ._util import PathLike, float32_rows, fspath, pointer, text_array
+from ._util import PathLike, float32_rows, fspath, pointer, text_array, utf8
 from .errors import check
+from .images import Image
+from .model import ImageEncoder, TextEncoder
 
 _DTYPES = {"float32": _capi.BMC_DTYPE_F32, "float16": _capi.BMC_DTYPE_F16}
 _DTYPE_NAMES = {value: name for name, value in _DTYPES.items()}
@@ -126,6 +128,47 @@ class Index(Handle):
                                      queries.shape[0], k, ctypes.byref(options),
                                      pointer(ids, ctypes.c_int64),
                                      pointer(scores, ctypes.c_float), ids.size))
+        return ids, scores
+
+    def add_text_file(self, encoder: TextEncoder, path: PathLike, first_id: int = 0) -> int:
+        """Adds every non-empty line of a UTF-8 text file (a caption bank), encoded with
+        `encoder`, with id first_id + the line's number and the line as text; returns how many
+        were added (bmc_index_add_text_file). On error, earlier chunks stay added."""
+        added = ctypes.c_size_t()
+        encoder._call(_capi.bmc_index_add_text_file, self._ptr, encoder._ptr, fspath(path),
+                      first_id, ctypes.byref(added))
+        return added.value
+
+    def add_image_directory(self, encoder: ImageEncoder, directory: PathLike,
+                            first_id: int = 0) -> Tuple[int, int]:
+        """Adds the PNG and JPEG files of a folder (an image collection), encoded with
+        `encoder`, ids first_id, first_id + 1, ... in name order, the file name as text;
+        returns (added, skipped) (bmc_index_add_image_directory). Undecodable files are
+        skipped and logged."""
+        added, skipped = ctypes.c_size_t(), ctypes.c_size_t()
+        encoder._call(_capi.bmc_index_add_image_directory, self._ptr, encoder._ptr,
+                      fspath(directory), first_id, ctypes.byref(added), ctypes.byref(skipped))
+        return added.value, skipped.value
+
+    def search_image(self, encoder: ImageEncoder, image: Image,
+                     k: int) -> Tuple[np.ndarray, np.ndarray]:
+        """Captioning by retrieval: the k entries closest to the image, as (ids, scores)
+        vectors, best first (bmc_index_search_image); texts come from text(id)."""
+        ids, scores = np.empty(k, np.int64), np.empty(k, np.float32)
+        encoder._call(_capi.bmc_index_search_image, self._ptr, encoder._ptr, image._ptr, k,
+                      pointer(ids, ctypes.c_int64), pointer(scores, ctypes.c_float))
+        return ids, scores
+
+    def search_text(self, encoder: TextEncoder, text: Union[str, bytes],
+                    k: int) -> Tuple[np.ndarray, np.ndarray]:
+        """Text-to-image search: the k entries closest to the text, as (ids, scores) vectors,
+        best first (bmc_index_search_text)."""
+        data = utf8(text)
+        if b"\0" in data:
+            raise ValueError("the text contains a NUL character")
+        ids, scores = np.empty(k, np.int64), np.empty(k, np.float32)
+        encoder._call(_capi.bmc_index_search_text, self._ptr, encoder._ptr, data, k,
+                      pointer(ids, ctypes.c_int64), pointer(scores, ctypes.c_float))
         return ids, scores
 
     def save(self, path: PathLike) -> None:

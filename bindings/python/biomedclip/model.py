@@ -125,15 +125,20 @@ class _Encoder(Handle):
             options.progress_fn = self._progress_fn
         return options
 
-    def _run(self, encode, count: int) -> np.ndarray:
-        embeddings = np.empty((count, self.embed_dim), np.float32)
+    def _call(self, function, *args) -> None:
+        """Runs a library call that may call the progress callback: an exception the callback
+        raised is raised here, else the call's status is checked."""
         failure = self._progress_error
         failure[0] = None
-        status = encode(pointer(embeddings, ctypes.c_float), embeddings.size)
+        status = function(*args)
         if failure[0] is not None:
             error, failure[0] = failure[0], None
             raise error
         check(status)
+
+    def _run(self, encode, count: int) -> np.ndarray:
+        embeddings = np.empty((count, self.embed_dim), np.float32)
+        self._call(encode, pointer(embeddings, ctypes.c_float), embeddings.size)
         return embeddings
 
 
@@ -146,7 +151,7 @@ class ImageEncoder(_Encoder):
         options = self._options(batch_size, True, progress)
         out = ctypes.POINTER(_capi.bmc_image_encoder)()
         check(_capi.bmc_image_encoder_create(model._ptr, ctypes.byref(options), ctypes.byref(out)))
-        self.embed_dim = model.embed_dim
+        self.model, self.embed_dim = model, model.embed_dim
         self._own(out, _capi.bmc_image_encoder_free, model)
 
     def encode(self, images: Sequence[Image], raw: bool = False) -> np.ndarray:
@@ -184,7 +189,7 @@ class TextEncoder(_Encoder):
         options = self._options(batch_size, truncate, progress)
         out = ctypes.POINTER(_capi.bmc_text_encoder)()
         check(_capi.bmc_text_encoder_create(model._ptr, ctypes.byref(options), ctypes.byref(out)))
-        self.embed_dim = model.embed_dim
+        self.model, self.embed_dim = model, model.embed_dim
         self._own(out, _capi.bmc_text_encoder_free, model)
 
     def encode(self, texts: Sequence[Union[str, bytes]], raw: bool = False) -> np.ndarray:

@@ -13,7 +13,6 @@ from PIL import Image as PILImage
 from pydicom.data import get_testdata_file
 from pydicom.pixel_data_handlers.util import apply_modality_lut, apply_voi_lut
 
-import biomedclip
 from biomedclip.dicom import display_parameters, image_from_dataset
 from conftest import HERE, ROOT, fixture_path
 

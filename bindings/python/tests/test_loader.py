@@ -5,8 +5,6 @@ import shutil
 import subprocess
 import sys
 
-import pytest
-
 from conftest import BUILD, ROOT
 
 PACKAGE = os.path.join(ROOT, "bindings", "python")

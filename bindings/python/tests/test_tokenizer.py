@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import biomedclip
-from conftest import ROOT, fixture_path, read_lines
+from conftest import ROOT, fixture_path
 
 VOCAB = os.path.join(ROOT, "tests", "data", "bert-base-uncased-vocab.txt")
 

@@ -200,7 +200,7 @@ pub struct bmc_classifier {
 /// The C string "this is a photo of {}" (without its NUL).
 pub const BMC_DEFAULT_TEMPLATE: &str = "this is a photo of {}";
 
-// ---- embedding index and retrieval -----------------------------------------------------------
+// ---- embedding index, retrieval -----------------------------------------------------------
 
 #[repr(C)]
 pub struct bmc_index {
@@ -214,6 +214,30 @@ pub const BMC_INDEX_MAP_SKIP_VECTOR_CHECKSUM: u32 = 1;
 pub struct bmc_index_search_options {
     pub struct_size: usize,
     pub threads: i32,
+}
+
+// ---- caption metrics ------------------------------------------------------------------------
+
+pub const BMC_CAPTION_BLEU_1: i32 = 1;
+pub const BMC_CAPTION_BLEU_2: i32 = 2;
+pub const BMC_CAPTION_BLEU_3: i32 = 3;
+pub const BMC_CAPTION_BLEU_4: i32 = 4;
+pub const BMC_CAPTION_ROUGE_L: i32 = 5;
+pub const BMC_CAPTION_METEOR: i32 = 6;
+pub const BMC_CAPTION_CIDER_D: i32 = 7;
+
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct bmc_caption_options {
+    pub struct_size: usize,
+    pub bleu_smoothing: i32,
+    pub bleu_epsilon: f64,
+    pub bleu_k: f64,
+    pub rouge_beta: f64,
+    pub meteor_alpha: f64,
+    pub meteor_beta: f64,
+    pub meteor_gamma: f64,
+    pub cider_sigma: f64,
 }
 
 // ---- functions ------------------------------------------------------------------------------
@@ -344,4 +368,23 @@ extern "C" {
     pub fn bmc_index_save(index: *const bmc_index, path: *const c_char) -> bmc_status;
     pub fn bmc_index_load(path: *const c_char, out: *mut *mut bmc_index) -> bmc_status;
     pub fn bmc_index_map(path: *const c_char, flags: u32, out: *mut *mut bmc_index) -> bmc_status;
+
+    pub fn bmc_index_add_text_file(index: *mut bmc_index, encoder: *mut bmc_text_encoder,
+                                   path: *const c_char, first_id: i64, added: *mut usize)
+        -> bmc_status;
+    pub fn bmc_index_add_image_directory(index: *mut bmc_index, encoder: *mut bmc_image_encoder,
+                                         directory: *const c_char, first_id: i64,
+                                         added: *mut usize, skipped: *mut usize) -> bmc_status;
+    pub fn bmc_index_search_image(index: *const bmc_index, encoder: *mut bmc_image_encoder,
+                                  image: *const bmc_image, k: i32, ids: *mut i64,
+                                  scores: *mut f32) -> bmc_status;
+    pub fn bmc_index_search_text(index: *const bmc_index, encoder: *mut bmc_text_encoder,
+                                 text: *const c_char, k: i32, ids: *mut i64, scores: *mut f32)
+        -> bmc_status;
+
+    pub fn bmc_caption_options_init(options: *mut bmc_caption_options);
+    pub fn bmc_caption_score(metric: i32, candidates: *const *const c_char, count: usize,
+                             references: *const *const c_char, reference_counts: *const usize,
+                             options: *const bmc_caption_options, corpus_score: *mut f64,
+                             per_candidate: *mut f64) -> bmc_status;
 }

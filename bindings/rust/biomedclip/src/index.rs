@@ -5,8 +5,9 @@ use std::ptr::{self, NonNull};
 
 use biomedclip_sys as sys;
 
-use crate::error::{c_path, c_strings, check, Error, Result};
-use crate::model::rows_of;
+use crate::error::{c_path, c_string, c_strings, check, Error, Result};
+use crate::image::Image;
+use crate::model::{rows_of, ImageEncoder, TextEncoder};
 
 /// How an index stores its vectors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -192,6 +193,86 @@ impl Index {
             sys::bmc_index_search(self.raw.as_ptr(), queries.as_ptr(), count, k32, &options,
                                   ids.as_mut_ptr(), scores.as_mut_ptr(), ids.len())
         })?;
+        Ok(SearchResults { k, ids, scores })
+    }
+
+    /// Adds every non-empty line of a UTF-8 text file (a caption bank), encoded with `encoder`,
+    /// with id first_id + the line's number and the line as text; returns how many were added
+    /// (`bmc_index_add_text_file`). On error, earlier chunks stay added.
+    pub fn add_text_file<P: AsRef<Path>>(
+        &mut self,
+        encoder: &mut TextEncoder<'_>,
+        path: P,
+        first_id: i64,
+    ) -> Result<usize> {
+        let path = c_path(path.as_ref())?;
+        let mut added = 0usize;
+        // SAFETY: live handles, a valid C string, an out-pointer.
+        let status = unsafe {
+            sys::bmc_index_add_text_file(self.raw.as_ptr(), encoder.as_mut_ptr(), path.as_ptr(),
+                                         first_id, &mut added)
+        };
+        encoder.finish_call(status)?;
+        Ok(added)
+    }
+
+    /// Adds the PNG and JPEG files of a folder (an image collection), encoded with `encoder`,
+    /// ids first_id, first_id + 1, ... in name order, the file name as text; returns (added,
+    /// skipped) (`bmc_index_add_image_directory`).
+    pub fn add_image_directory<P: AsRef<Path>>(
+        &mut self,
+        encoder: &mut ImageEncoder<'_>,
+        directory: P,
+        first_id: i64,
+    ) -> Result<(usize, usize)> {
+        let directory = c_path(directory.as_ref())?;
+        let (mut added, mut skipped) = (0usize, 0usize);
+        // SAFETY: live handles, a valid C string, out-pointers.
+        let status = unsafe {
+            sys::bmc_index_add_image_directory(self.raw.as_ptr(), encoder.as_mut_ptr(),
+                                               directory.as_ptr(), first_id, &mut added,
+                                               &mut skipped)
+        };
+        encoder.finish_call(status)?;
+        Ok((added, skipped))
+    }
+
+    /// Captioning by retrieval: the `k` entries closest to the image, best first
+    /// (`bmc_index_search_image`); the captions come from [`text`](Index::text).
+    pub fn search_image(
+        &self,
+        encoder: &mut ImageEncoder<'_>,
+        image: &Image,
+        k: usize,
+    ) -> Result<SearchResults> {
+        let k32 = i32::try_from(k).map_err(|_| Error::invalid("k too large"))?;
+        let (mut ids, mut scores) = (vec![0i64; k], vec![0f32; k]);
+        // SAFETY: live handles; ids and scores hold k entries.
+        let status = unsafe {
+            sys::bmc_index_search_image(self.raw.as_ptr(), encoder.as_mut_ptr(), image.as_ptr(),
+                                        k32, ids.as_mut_ptr(), scores.as_mut_ptr())
+        };
+        encoder.finish_call(status)?;
+        Ok(SearchResults { k, ids, scores })
+    }
+
+    /// Text-to-image search: the `k` entries closest to the text, best first
+    /// (`bmc_index_search_text`).
+    pub fn search_text(
+        &self,
+        encoder: &mut TextEncoder<'_>,
+        text: &str,
+        k: usize,
+    ) -> Result<SearchResults> {
+        let text = c_string(text, "the text")?;
+        let k32 = i32::try_from(k).map_err(|_| Error::invalid("k too large"))?;
+        let (mut ids, mut scores) = (vec![0i64; k], vec![0f32; k]);
+        // SAFETY: live handles, a valid C string; ids and scores hold k entries.
+        let status = unsafe {
+            sys::bmc_index_search_text(self.raw.as_ptr(), encoder.as_mut_ptr(), text.as_ptr(),
+                                       k32, ids.as_mut_ptr(), scores.as_mut_ptr())
+        };
+        encoder.finish_call(status)?;
         Ok(SearchResults { k, ids, scores })
     }
 

@@ -1,6 +1,7 @@
 //! Safe Rust interface to libbiomedclip: BiomedCLIP image and text embeddings, zero-shot
 //! classification, Pillow-exact preprocessing, the BiomedBERT tokenizer, DICOM pixel data
-//! through the library's display pipeline, and the embedding index.
+//! through the library's display pipeline, the embedding index (text-to-image search,
+//! captioning by retrieval) and caption metrics.
 //!
 //! ```no_run
 //! use biomedclip::{Classifier, Image, Model};
@@ -27,6 +28,7 @@
 
 pub use biomedclip_sys as sys;
 
+mod captions;
 mod classifier;
 mod error;
 mod image;
@@ -38,6 +40,7 @@ mod runtime;
 mod scoring;
 mod tokenizer;
 
+pub use captions::{caption_score, CaptionMetric, CaptionOptions, CaptionScores};
 pub use classifier::{Classifier, Prediction, DEFAULT_TEMPLATE};
 pub use error::{Error, Result, Status};
 pub use image::{write_png, Image, Mode, PixelView, Sample};

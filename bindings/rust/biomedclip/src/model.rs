@@ -231,14 +231,13 @@ fn raw_encoder_options(options: EncoderOptions) -> (sys::bmc_encoder_options, Op
     (raw, progress)
 }
 
-/// Runs one encode call and turns its status, or a panic of the progress callback, into the
-/// result.
-fn finish(status: sys::bmc_status, progress: &mut Option<Box<Progress>>, out: Matrix) -> Result<Matrix> {
+/// After a call that may have run the progress callback: resumes a panic the callback raised,
+/// else turns the call's status into the result.
+fn finish(status: sys::bmc_status, progress: &mut Option<Box<Progress>>) -> Result<()> {
     if let Some(payload) = progress.as_mut().and_then(|p| p.panic.take()) {
         panic::resume_unwind(payload);
     }
-    check(status)?;
-    Ok(out)
+    check(status)
 }
 
 /// Runs the image tower (`bmc_image_encoder_*`). A per-thread context over a shared model:
@@ -273,6 +272,11 @@ impl<'m> ImageEncoder<'m> {
         self.raw.as_ptr()
     }
 
+    /// The result of a call made with this encoder (see `finish`).
+    pub(crate) fn finish_call(&mut self, status: sys::bmc_status) -> Result<()> {
+        finish(status, &mut self.progress)
+    }
+
     /// L2-normalised embeddings of `images`, one row each.
     pub fn encode(&mut self, images: &[&Image]) -> Result<Matrix> {
         self.encode_flags(images, 0)
@@ -291,7 +295,8 @@ impl<'m> ImageEncoder<'m> {
             sys::bmc_image_encoder_encode(self.raw.as_ptr(), pointers.as_ptr(), pointers.len(),
                                           flags, out.data.as_mut_ptr(), out.data.len())
         };
-        finish(status, &mut self.progress, out)
+        self.finish_call(status)?;
+        Ok(out)
     }
 
     /// Embeddings of `count` preprocessed 3 x S x S tensors laid end to end in `tensors`, as
@@ -305,7 +310,8 @@ impl<'m> ImageEncoder<'m> {
                                                   tensors.len(), count, flags,
                                                   out.data.as_mut_ptr(), out.data.len())
         };
-        finish(status, &mut self.progress, out)
+        self.finish_call(status)?;
+        Ok(out)
     }
 }
 
@@ -346,6 +352,11 @@ impl<'m> TextEncoder<'m> {
         self.raw.as_ptr()
     }
 
+    /// The result of a call made with this encoder (see `finish`).
+    pub(crate) fn finish_call(&mut self, status: sys::bmc_status) -> Result<()> {
+        finish(status, &mut self.progress)
+    }
+
     pub(crate) fn embed_dim(&self) -> usize {
         self.dim
     }
@@ -368,7 +379,8 @@ impl<'m> TextEncoder<'m> {
             sys::bmc_text_encoder_encode(self.raw.as_ptr(), pointers.as_ptr(), pointers.len(),
                                          flags, out.data.as_mut_ptr(), out.data.len())
         };
-        finish(status, &mut self.progress, out)
+        self.finish_call(status)?;
+        Ok(out)
     }
 }
 

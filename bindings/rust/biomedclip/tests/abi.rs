@@ -21,6 +21,7 @@ fn option_structs_have_the_c_layout_size() {
     same_size!(sys::bmc_model_options, sys::bmc_model_options_init);
     same_size!(sys::bmc_encoder_options, sys::bmc_encoder_options_init);
     same_size!(sys::bmc_index_search_options, sys::bmc_index_search_options_init);
+    same_size!(sys::bmc_caption_options, sys::bmc_caption_options_init);
 }
 
 #[test]
