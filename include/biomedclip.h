@@ -759,8 +759,8 @@ BMC_API void bmc_index_search_options_init(bmc_index_search_options *options);
  * Many queries at once are much faster than one at a time (blocked matrix products).
  * Errors: BMC_ERR_INVALID_ARGUMENT (NULL index/queries/ids, query_count 0, k < 1, a query
  * that is zero or not finite, bad options), BMC_ERR_BUFFER_TOO_SMALL, BMC_ERR_OUT_OF_MEMORY.
- * On error the contents of ids and scores are unspecified. Thread-safe (concurrent searches
- * on one index are fine; none may overlap an add, remove, append or free). */
+ * Thread-safe (concurrent searches on one index are fine; none may overlap an add, remove,
+ * append or free). */
 BMC_API bmc_status bmc_index_search(const bmc_index *index, const float *queries,
                                     size_t query_count, int32_t k,
                                     const bmc_index_search_options *options, int64_t *ids,

@@ -852,7 +852,10 @@ static void test_bad_arguments(void)
     CHECK_STATUS(bmc_index_search(index, v, 0, 1, NULL, out_ids, out_scores, 4), BMC_ERR_INVALID_ARGUMENT);
     CHECK_STATUS(bmc_index_search(index, v, 1, 0, NULL, out_ids, out_scores, 4), BMC_ERR_INVALID_ARGUMENT);
     CHECK_STATUS(bmc_index_search(index, v, 2, 3, NULL, out_ids, out_scores, 4), BMC_ERR_BUFFER_TOO_SMALL);
+    out_ids[0] = 99;
+    out_scores[0] = 9.0f;
     CHECK_STATUS(bmc_index_search(index, zero, 1, 1, NULL, out_ids, out_scores, 4), BMC_ERR_INVALID_ARGUMENT);
+    CHECK(out_ids[0] == 99 && out_scores[0] == 9.0f, "results untouched on failure");
     options.threads = -1;
     CHECK_STATUS(bmc_index_search(index, v, 1, 1, &options, out_ids, out_scores, 4), BMC_ERR_INVALID_ARGUMENT);
     options.threads = 1;
