@@ -163,11 +163,17 @@ typedef struct bmc_image bmc_image;
 /* Decode a PNG or JPEG file (the format is detected from its first bytes).
  * PNG: bit depths 1/2/4/8/16, gray, gray+alpha, palette (with or without transparency), RGB,
  * RGBA, interlaced. JPEG: baseline, progressive, grayscale, RGB, CMYK, YCCK.
+ * The image opens in the mode and with the samples Pillow 9.4 gives it: grey 1-bit -> 1,
+ * grey 2/4/8-bit -> L (scaled to 0..255), grey 16-bit -> I, grey+alpha 8-bit -> LA,
+ * grey+alpha 16-bit -> RGBA, palette -> P (transparency ignored), RGB/RGBA 16-bit -> their
+ * high bytes; JPEG CMYK and YCCK -> CMYK with Adobe's inverted samples. Gamma, ICC profiles
+ * and EXIF orientation are not applied (Pillow does not apply them either).
  * The size limits of bmc_configure() are checked from the header, before pixels are allocated.
  * On success *out owns a new image; free it with bmc_image_free().
  * Errors: BMC_ERR_INVALID_ARGUMENT (NULL), BMC_ERR_IO (cannot open/read), BMC_ERR_CORRUPT_DATA
- * (truncated or malformed), BMC_ERR_UNSUPPORTED (neither PNG nor JPEG), BMC_ERR_LIMIT (too
- * large), BMC_ERR_OUT_OF_MEMORY. Thread-safe. */
+ * (empty, truncated or malformed), BMC_ERR_UNSUPPORTED (neither PNG nor JPEG, or a JPEG with
+ * 12-bit samples or 2 components), BMC_ERR_LIMIT (too large, or a progressive JPEG of more
+ * than 500 scans), BMC_ERR_OUT_OF_MEMORY. Thread-safe. */
 BMC_API bmc_status bmc_image_load_file(const char *path, bmc_image **out);
 
 /* As bmc_image_load_file(), from `size` bytes at `data` (not retained after the call). */
@@ -241,8 +247,10 @@ BMC_API bmc_status bmc_image_to_rgb8(const bmc_image *image, uint8_t *rgb, size_
  * using it). */
 BMC_API void bmc_image_free(bmc_image *image);
 
-/* Write 8-bit pixels (1 gray, 3 RGB or 4 RGBA channels, rows packed) to a PNG file.
- * Errors: BMC_ERR_INVALID_ARGUMENT, BMC_ERR_IO. Thread-safe. */
+/* Write 8-bit pixels (1 gray, 3 RGB or 4 RGBA channels, rows packed) to a PNG file, replacing
+ * it. On failure no partial file is left behind.
+ * Errors: BMC_ERR_INVALID_ARGUMENT (NULL, size < 1, other channel counts), BMC_ERR_IO,
+ * BMC_ERR_OUT_OF_MEMORY. Thread-safe (on different paths). */
 BMC_API bmc_status bmc_png_write_file(const char *path, const uint8_t *pixels, int32_t width,
                                       int32_t height, int32_t channels);
 
@@ -280,7 +288,9 @@ BMC_API void bmc_preprocess_options_init(bmc_preprocess_options *options);
  * followed by convert('RGB') would, writing image_size * image_size * 3 bytes (rows packed,
  * RGB interleaved) to `rgb`. `size` is the buffer size in bytes. `options` may be NULL for
  * the defaults. Bit-exact with Pillow 9.4 for every image mode.
- * Errors: BMC_ERR_INVALID_ARGUMENT (NULL image/rgb, bad options), BMC_ERR_BUFFER_TOO_SMALL,
+ * Only the crop is computed, so a thin image upscaled on its short side costs no more than
+ * the crop. Errors: BMC_ERR_INVALID_ARGUMENT (NULL image/rgb, bad options),
+ * BMC_ERR_BUFFER_TOO_SMALL, BMC_ERR_LIMIT (a resized side over 2^31 - 1),
  * BMC_ERR_OUT_OF_MEMORY. Thread-safe. */
 BMC_API bmc_status bmc_preprocess_rgb8(const bmc_image *image,
                                        const bmc_preprocess_options *options,
@@ -288,7 +298,9 @@ BMC_API bmc_status bmc_preprocess_rgb8(const bmc_image *image,
 
 /* The full transform: bmc_preprocess_rgb8(), then x / 255, then (x - mean) / std, written as
  * a 3 x image_size x image_size float tensor (channel planes, CHW) to `tensor`; `count` is the
- * buffer's length in floats. `options` may be NULL for the defaults.
+ * buffer's length in floats. `options` may be NULL for the defaults. The float arithmetic is
+ * torchvision's (ToTensor + Normalize in float32, one rounding per operation), so the values
+ * equal open_clip's.
  * Errors: as bmc_preprocess_rgb8(), with BMC_ERR_BUFFER_TOO_SMALL if count is short.
  * Thread-safe. */
 BMC_API bmc_status bmc_preprocess(const bmc_image *image, const bmc_preprocess_options *options,

@@ -3,6 +3,7 @@
  * normalised tensor torchvision's float32 values; the float resampler must equal Pillow's
  * mode "F" resize. Also the option checks. */
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 
 #include "biomedclip.h"
@@ -211,11 +212,51 @@ static void test_options(void)
     bmc_image_free(image);
 }
 
+/* Images are immutable and preprocessing keeps no state: threads sharing one image get the
+ * same tensor as a single thread. */
+struct shared_job {
+    const bmc_image *image;
+    float tensor[3 * 224 * 224];
+    bmc_status status;
+};
+
+static void *preprocess_job(void *arg)
+{
+    struct shared_job *job = arg;
+    for (int i = 0; i < 3 && job->status == BMC_OK; i++)
+        job->status = bmc_preprocess(job->image, NULL, job->tensor, 3 * 224 * 224);
+    return NULL;
+}
+
+static void test_threads_share_an_image(void)
+{
+    bmc_image *image = load_fixture("png_rgba8");
+    if (!image)
+        return;
+    enum { THREADS = 4 };
+    struct shared_job *jobs = calloc(THREADS + 1, sizeof *jobs);
+    pthread_t threads[THREADS];
+    jobs[THREADS].image = image;
+    preprocess_job(&jobs[THREADS]);
+    for (int t = 0; t < THREADS; t++) {
+        jobs[t].image = image;
+        pthread_create(&threads[t], NULL, preprocess_job, &jobs[t]);
+    }
+    for (int t = 0; t < THREADS; t++) {
+        pthread_join(threads[t], NULL);
+        CHECK(jobs[t].status == BMC_OK, "thread %d: status %d", t, jobs[t].status);
+        CHECK(memcmp(jobs[t].tensor, jobs[THREADS].tensor, sizeof jobs[t].tensor) == 0, "thread %d differs", t);
+    }
+    free(jobs);
+    bmc_image_free(image);
+}
+
 int main(void)
 {
     RUN(test_pillow_fixtures);
     RUN(test_float_resize);
     RUN(test_window_equals_crop_of_whole);
     RUN(test_options);
+    RUN(test_threads_share_an_image);
     return harness_summary("test_preprocess");
 }
