@@ -15,6 +15,7 @@ static const struct {
     {"embed-text", cli_embed_text, "embeddings of each stdin line (.npy)"},
     {"classify", cli_classify, "zero-shot classification of images (JSON lines)"},
     {"index", cli_index, "build, search and describe embedding indexes for retrieval"},
+    {"eval-captions", cli_eval_captions, "caption metrics: BLEU, ROUGE-L, METEOR, CIDEr-D (JSON)"},
 };
 
 #define COMMAND_COUNT (sizeof COMMANDS / sizeof COMMANDS[0])
@@ -27,7 +28,7 @@ static void usage(FILE *out)
                  "\n"
                  "Commands:\n", bmc_version_string());
     for (size_t i = 0; i < COMMAND_COUNT; i++)
-        fprintf(out, "  %-12s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
+        fprintf(out, "  %-14s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
     fprintf(out, "\n"
                  "'biomedclip COMMAND --help' describes a command; 'biomedclip --version' prints\n"
                  "the library's version. Errors go to stderr; the exit status is 0 on success,\n"

@@ -47,7 +47,7 @@ n=${#images[@]}
 ntexts=$(wc -l <"$FIXTURES/texts.txt")
 
 # ---- usage -------------------------------------------------------------------------------------
-for cmd in tokenize preprocess embed-image embed-text classify index; do
+for cmd in tokenize preprocess embed-image embed-text classify index eval-captions; do
     if "$CLI" "$cmd" --help >"$work/out" 2>"$work/err" && grep -q "^Usage: biomedclip $cmd\b" "$work/out"; then
         pass "$cmd --help"
     else
@@ -173,6 +173,36 @@ refuse "index info of a truncated index" 1 "truncated.bmcidx" "$CLI" index info 
 refuse "index without an action" 2 "expected build, search or info" "$CLI" index
 refuse "index build without inputs" 2 "give images" "$CLI" index build --model "$MODEL" --out "$work/x.bmcidx"
 refuse "index build --storage" 2 "--storage" "$CLI" index build --model "$MODEL" --storage f64 "${images[0]}" --out "$work/x.bmcidx"
+
+# ---- eval-captions --------------------------------------------------------------------------------
+metrics=${BMC_FIXTURES:-$BUILD/fixtures}/metrics
+if [ -f "$metrics/expected.tsv" ]; then
+    runs=()
+    for s in 0 1 2 3 4; do
+        run "eval-captions --smoothing $s" "$CLI" eval-captions --per-candidate --smoothing "$s" \
+            "$metrics/candidates.txt" "$metrics/references.txt" >"$work/captions-$s.json" || break
+        runs+=("$work/captions-$s.json")
+    done
+    [ ${#runs[@]} -eq 5 ] && compare "eval-captions vs nltk (metrics fixtures)" captions "$metrics/expected.tsv" "${runs[@]}"
+    run "caption_eval" "$BUILD/examples/caption_eval" --exact --per-caption "$metrics/candidates.txt" \
+            "$metrics/references.txt" >"$work/caption_eval.txt" &&
+        compare "eval-captions ROUGE-L, CIDEr-D vs the library" captions-lib "$work/captions-0.json" \
+            "$work/caption_eval.txt" ROUGE-L CIDEr-D
+    run "eval-captions --metrics" "$CLI" eval-captions --metrics cider-d,BLEU-2 "$metrics/candidates.txt" \
+            "$metrics/references.txt" >"$work/two.json" &&
+        { grep -qE '^\{"corpus": \{"BLEU-2": [0-9.e-]+, "CIDEr-D": [0-9.e-]+\}\}$' "$work/two.json" \
+            && pass "eval-captions --metrics selects: $(cat "$work/two.json")" || flunk "eval-captions --metrics: $(cat "$work/two.json")"; }
+else
+    flunk "missing $metrics (make fixtures)"
+fi
+printf 'one\ntwo\n' >"$work/cand.txt"; printf 'one ref\n' >"$work/refs1.txt"; printf 'a\t\t\nb\n' >"$work/refs2.txt"
+printf 'a\t\n\t\n' >"$work/refs_empty.txt"; printf 'ok\nbad \xff\n' >"$work/cand_bad.txt"
+refuse "eval-captions line counts" 1 "has 2 lines" "$CLI" eval-captions "$work/cand.txt" "$work/refs1.txt"
+refuse "eval-captions without references" 1 "candidate 1" "$CLI" eval-captions "$work/cand.txt" "$work/refs_empty.txt"
+refuse "eval-captions invalid UTF-8" 1 "UTF-8" "$CLI" eval-captions "$work/cand_bad.txt" "$work/refs2.txt"
+refuse "eval-captions unknown metric" 2 "unknown metric 'bleu'" "$CLI" eval-captions --metrics bleu "$work/cand.txt" "$work/refs2.txt"
+refuse "eval-captions --smoothing" 2 "--smoothing" "$CLI" eval-captions --smoothing 5 "$work/cand.txt" "$work/refs2.txt"
+refuse "eval-captions missing file" 1 "nocand.txt" "$CLI" eval-captions "$work/nocand.txt" "$work/refs2.txt"
 
 # ---- errors --------------------------------------------------------------------------------------
 refuse "missing image" 1 "missing.png" "$CLI" embed-image --model "$MODEL" "${images[0]}" "$work/missing.png" --out "$work/e1.npy"

@@ -347,6 +347,60 @@ def cmd_search(out, queries_ref, entries_ref, dim, top, tol, query_names, entry_
            % (len(queries), top, len(entries), err))
 
 
+def caption_scores(path):
+    """eval-captions --per-candidate output: {metric: [corpus, candidate 0, candidate 1, ...]}."""
+    with open(path, encoding="utf-8") as f:
+        result = json.loads(f.read())
+    return {name: [value] + [c[name] for c in result["candidates"]]
+            for name, value in result["corpus"].items()}
+
+
+def cmd_captions(expected_tsv, *runs):
+    """eval-captions against nltk: every BLEU-n/smoothing-s and METEOR line of the metrics
+    fixtures' expected.tsv (corpus, then per-candidate scores) within 1e-9; runs[s] is the
+    tool's output with --smoothing s."""
+    scores = [caption_scores(run) for run in runs]
+    compared, worst = 0, 0.0
+    with open(expected_tsv) as f:
+        for line in f:
+            fields = line.rstrip("\n").split("\t")
+            metric, smoothing = (fields[0].split("/smoothing-") + ["0"])[:2]
+            want = [float(v) for v in fields[1:]]
+            got = scores[int(smoothing)][metric]
+            if len(got) != len(want):
+                fail("%s: %d values, expected %d" % (fields[0], len(got), len(want)))
+            err = max(abs(a - b) for a, b in zip(got, want))
+            if err > 1e-9:
+                fail("%s: max error %.3g > 1e-9 against nltk" % (fields[0], err))
+            compared += 1
+            worst = max(worst, err)
+    passed("eval-captions vs nltk: %d metric/smoothing series, max error %.3g" % (compared, worst))
+
+
+def cmd_captions_lib(out, caption_eval_out, *metrics):
+    """eval-captions against examples/caption_eval --exact --per-caption (the library's own
+    results) for the given metrics: the same numbers."""
+    got = caption_scores(out)
+    want, columns = {}, None
+    with open(caption_eval_out) as f:
+        for line in f:
+            fields = line.rstrip("\n").split("\t")
+            if columns is None and len(fields) == 1:
+                name, value = line.split()
+                want[name] = [float(value)]
+            elif columns is None:
+                columns = fields[1:]
+            else:
+                for name, value in zip(columns, fields[1:]):
+                    want[name].append(float(value))
+    for metric in metrics:
+        if len(got[metric]) != len(want[metric]) or any(
+                abs(a - b) > 1e-12 * max(1.0, abs(b)) for a, b in zip(got[metric], want[metric])):
+            fail("%s differs from examples/caption_eval" % metric)
+    passed("eval-captions %s equal examples/caption_eval on %d candidates"
+           % (", ".join(metrics), len(got[metrics[0]]) - 1))
+
+
 def cmd_same(a, b, tol):
     """Two .npy arrays of the same shape agree within tol."""
     x, y = np.load(a), np.load(b)
@@ -372,6 +426,7 @@ COMMANDS = {
     "embeddings": cmd_embeddings, "classify": cmd_classify, "classify-own": cmd_classify_own,
     "json-strings": cmd_json_strings, "make-pixels": cmd_make_pixels,
     "pixel-case": cmd_pixel_case, "same": cmd_same, "rows": cmd_rows, "search": cmd_search,
+    "captions": cmd_captions, "captions-lib": cmd_captions_lib,
 }
 
 if __name__ == "__main__":
