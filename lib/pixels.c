@@ -176,8 +176,14 @@ bmc_status bmc_image_from_pixels(const bmc_pixels *pixels, bmc_image **out)
     if (status != BMC_OK)
         return status;
     if (pixels->sample_type == BMC_SAMPLE_U8) {
-        for (int32_t y = 0; y < pixels->height; y++)
-            memcpy(image->pixels + (size_t)y * image->stride, view_row(pixels, stride, y), image->stride);
+        /* 8-bit data is display-ready, but MONOCHROME1 still means white is 0. */
+        int invert = pixels->monochrome1 && pixels->channels == 1;
+        for (int32_t y = 0; y < pixels->height; y++) {
+            uint8_t *row = image->pixels + (size_t)y * image->stride;
+            memcpy(row, view_row(pixels, stride, y), image->stride);
+            for (size_t x = 0; invert && x < image->stride; x++)
+                row[x] = (uint8_t)(255 - row[x]);
+        }
     } else {
         display_pipeline(pixels, stride, image);
     }

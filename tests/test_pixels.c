@@ -166,6 +166,13 @@ static void test_channels(void)
     const uint8_t rgb_expected[6] = {1, 2, 3, 4, 5, 6};
     expect_pixels(&q, BMC_IMAGE_MODE_RGB, rgb_expected, 6, "u8 RGB");
 
+    /* An 8-bit gray MONOCHROME1 view is inverted: 255 - v -> 254, 253, 252, 251. */
+    const uint8_t gray[4] = {1, 2, 3, 4};
+    bmc_pixels g = view_of(gray, 4, 1, 1, BMC_SAMPLE_U8);
+    g.monochrome1 = 1;
+    const uint8_t gray_inverted[4] = {254, 253, 252, 251};
+    expect_pixels(&g, BMC_IMAGE_MODE_L, gray_inverted, 4, "u8 gray MONOCHROME1");
+
     /* RGB to RGB8 through the image API. */
     bmc_image *image = NULL;
     CHECK_STATUS(bmc_image_from_pixels(&q, &image), BMC_OK);
