@@ -97,8 +97,9 @@ $(BUILD)/obj/%.o: %.cpp $(wildcard shim/*.h) $(wildcard lib/*.h) include/biomedc
 	@mkdir -p $(@D)
 	$(CXX) $(SHIM_FLAGS) -c $< -o $@
 
-$(SHARED): $(LIB_OBJ)
-	$(CXX) -shared -Wl,-soname,$(SONAME) -Wl,--no-undefined -o $@ $^ $(LDFLAGS) $(LINK_LIBS)
+$(SHARED): $(LIB_OBJ) lib/exports.map
+	$(CXX) -shared -Wl,-soname,$(SONAME) -Wl,--no-undefined -Wl,--version-script=lib/exports.map \
+	    -o $@ $(LIB_OBJ) $(LDFLAGS) $(LINK_LIBS)
 
 $(BUILD)/libbiomedclip.so: $(SHARED)
 	ln -sf libbiomedclip.so.$(VERSION) $(BUILD)/$(SONAME)
