@@ -194,6 +194,11 @@ $(BUILD)/fixtures/%/.done: tools/make_%_fixtures.py
 $(BUILD)/fixtures/model/.done: tools/biomedclip_model.py tools/checkpoint.py \
     tools/export_bundle.py tools/make_test_models.py tools/bert_tokenizer.py
 
+# The VQA fixtures train heads with the VQA tools on the tiny model.
+$(BUILD)/fixtures/vqa/.done: tools/vqa_head.py tools/vqa_text.py tools/vqa_synthetic.py \
+    tools/train_vqa.py tools/biomedclip_model.py tools/checkpoint.py tools/export_bundle.py \
+    tools/make_test_models.py tools/make_model_fixtures.py tools/bert_tokenizer.py
+
 # Helper programs of check and bench suites (tests/tool_NAME.c -> $(BUILD)/tools/tool_NAME),
 # linked like the tests so they can reach internal functions.
 TOOL_SRC := $(wildcard tests/tool_*.c)

@@ -646,6 +646,134 @@ BMC_API bmc_status bmc_classify(const bmc_classifier *classifier, bmc_image_enco
 BMC_API void bmc_classifier_free(bmc_classifier *classifier);
 
 /* ------------------------------------------------------------------------------------------ */
+/* Visual question answering                                                                  */
+/* ------------------------------------------------------------------------------------------ */
+
+/* A VQA head: a classifier over an answer vocabulary that fuses the model's features of an
+ * image and of a question, stored in its own TorchScript archive with its answer list and
+ * question-type rules (written by tools/train_vqa.py or tools/export_vqa_head.py;
+ * docs/vqa.md has the format). For one image and any number of questions it computes:
+ *   1. the image through the model's preprocessing, the questions through its tokenizer
+ *      (questions longer than the context are truncated as open_clip does);
+ *   2. the base features the head reads (image tokens and/or image embedding, question tokens
+ *      and/or question embedding) and the head's logits over its answers (bmc_vqa_logits());
+ *   3. the answers a question may get: with BMC_VQA_AUTO, the first of the head's question-type
+ *      rules that applies restricts a closed question to its answer set (a yes/no question
+ *      starting "is", "does", ... to yes and no; a "... X or Y?" question to the answers it
+ *      names); an open question may get every answer;
+ *   4. a softmax over the allowed answers only (the others get probability 0), and the k most
+ *      probable of them (bmc_vqa_ask()).
+ * A head records the base model whose features it was trained on (its source, embedding size,
+ * image size and tower widths); loading checks them and runs the head once on dummy inputs to
+ * check its answer count. Immutable once loaded: any number of threads may ask one head at
+ * once. */
+typedef struct bmc_vqa bmc_vqa;
+
+/* Load the head archive at `path` for `model`, onto the model's device and in its dtype. The
+ * model must outlive the head. On success *out owns the head; free it with bmc_vqa_free().
+ * Errors: BMC_ERR_INVALID_ARGUMENT (NULL), BMC_ERR_IO (missing or unreadable file),
+ * BMC_ERR_CORRUPT_DATA (not a TorchScript archive, or damaged), BMC_ERR_VERSION (a head format
+ * version this library does not read), BMC_ERR_MODEL (not a VQA head, e.g. a model bundle;
+ * vqa_head.json missing or inconsistent; a head trained on another base model: the message
+ * says what differs; a head whose output does not match its answer list),
+ * BMC_ERR_UNSUPPORTED (an input or rule kind this library does not know),
+ * BMC_ERR_OUT_OF_MEMORY, BMC_ERR_INTERNAL. Thread-safe. */
+BMC_API bmc_status bmc_vqa_load(const bmc_model *model, const char *path, bmc_vqa **out);
+
+/* Free a head. NULL is allowed. No other call may be using it. */
+BMC_API void bmc_vqa_free(bmc_vqa *vqa);
+
+/* The head's name as recorded by its exporter, owned by the head; "" if vqa is NULL.
+ * Thread-safe. */
+BMC_API const char *bmc_vqa_name(const bmc_vqa *vqa);
+
+/* The number of answers in the head's vocabulary; 0 if vqa is NULL. Thread-safe. */
+BMC_API size_t bmc_vqa_answer_count(const bmc_vqa *vqa);
+
+/* Answer `index` (0 .. answer_count - 1), UTF-8, owned by the head; NULL if out of range.
+ * Thread-safe. */
+BMC_API const char *bmc_vqa_answer(const bmc_vqa *vqa, size_t index);
+
+/* The number of the head's question-type rules, and the name of rule `index` ("yes/no",
+ * "choice"; NULL if out of range). Thread-safe. */
+BMC_API size_t bmc_vqa_rule_count(const bmc_vqa *vqa);
+BMC_API const char *bmc_vqa_rule_name(const bmc_vqa *vqa, size_t index);
+
+/* Which rule applies to `question`: *rule receives its index, or -1 when none does (an open
+ * question). Words are compared in ASCII lowercase. Errors: BMC_ERR_INVALID_ARGUMENT (NULL),
+ * BMC_ERR_OUT_OF_MEMORY. Thread-safe. */
+BMC_API bmc_status bmc_vqa_question_rule(const bmc_vqa *vqa, const char *question, int32_t *rule);
+
+/* Question types for bmc_vqa_options. */
+#define BMC_VQA_AUTO 0 /* the head's rules restrict closed questions to their answer set */
+#define BMC_VQA_OPEN 1 /* every question may get every answer */
+
+typedef struct bmc_vqa_options {
+    size_t struct_size;         /* sizeof(bmc_vqa_options), set by the init function */
+    int32_t question_type;      /* BMC_VQA_AUTO (default) or BMC_VQA_OPEN */
+    float min_probability;      /* answers less probable than this (0..1) are left out: their
+                                 * slots get -1; default 0 (keep all) */
+    const char *const *choices; /* NULL (default), or choice_count answers of the head (exactly
+                                 * as bmc_vqa_answer() gives them): every question is multiple
+                                 * choice among them, whatever question_type says */
+    size_t choice_count;
+} bmc_vqa_options;
+
+/* Fill `options` with the defaults listed above. Thread-safe. */
+BMC_API void bmc_vqa_options_init(bmc_vqa_options *options);
+
+/* The head's raw logits for `count` questions (UTF-8) about one image: count x answer_count
+ * floats, row-major, written to `logits` (`capacity` floats). All questions go through one
+ * forward pass, and the image's features are computed once.
+ * Errors: BMC_ERR_INVALID_ARGUMENT (NULL, count 0, a NULL question), BMC_ERR_INVALID_UTF8,
+ * BMC_ERR_BUFFER_TOO_SMALL, BMC_ERR_OUT_OF_MEMORY, BMC_ERR_MODEL (the base's features do not
+ * have the sizes the head reads), BMC_ERR_INTERNAL (libtorch failed; the message says why).
+ * Thread-safe. */
+BMC_API bmc_status bmc_vqa_logits(const bmc_vqa *vqa, const bmc_image *image,
+                                  const char *const *questions, size_t count, float *logits,
+                                  size_t capacity);
+
+/* Answer `count` questions about one image: for question q, rank r (0-based, most probable
+ * first; ties: the lower answer index first), answers[q * k + r] receives the answer's index
+ * (bmc_vqa_answer() names it) and probabilities[q * k + r] its probability among the answers
+ * the question may get (steps 3 and 4 above). Slots beyond the allowed answers, or below
+ * min_probability, get -1 and 0. `capacity` is the number of entries each array holds (at
+ * least count x k); 1 <= k <= answer_count. `options` may be NULL for the defaults.
+ * Errors: those of bmc_vqa_logits(), BMC_ERR_INVALID_ARGUMENT (k out of range, bad options),
+ * BMC_ERR_NOT_FOUND (a choice that is not an answer of the head). Thread-safe. */
+BMC_API bmc_status bmc_vqa_ask(const bmc_vqa *vqa, const bmc_image *image,
+                               const char *const *questions, size_t count,
+                               const bmc_vqa_options *options, size_t k, int32_t *answers,
+                               float *probabilities, size_t capacity);
+
+/* Zero-shot answering needs no head: each candidate answer is turned into a statement, and
+ * the candidates are ranked by the CLIP similarity of their statement with the image. The
+ * statement of a yes/no question "Is there X?" (or are/was/were) is "there is X" for "yes"
+ * and "there is no X" for "no" (a leading a/an/any/some of X dropped); for every other
+ * question and answer it is the question, a space and the answer, both without surrounding
+ * whitespace ("What organ is shown? liver"), which ranks the answers by how well they complete
+ * the question. Best for closed and multiple-choice questions about what an image shows.
+ *
+ * The statement for `question` and `answer`: `needed` (may be NULL) receives its size in bytes
+ * with the terminating NUL; with statement == NULL only the size is reported, otherwise the
+ * statement is written to `statement` (`capacity` bytes).
+ * Errors: BMC_ERR_INVALID_ARGUMENT (NULL question/answer), BMC_ERR_BUFFER_TOO_SMALL (nothing
+ * is written), BMC_ERR_OUT_OF_MEMORY. Thread-safe. */
+BMC_API bmc_status bmc_vqa_statement(const char *question, const char *answer, char *statement,
+                                     size_t capacity, size_t *needed);
+
+/* Zero-shot probabilities of `count` candidate answers to `question` about `image`: the
+ * softmax over the candidates of logit scale x cosine similarity between the image's
+ * embedding and each statement's, written in candidate order to `probabilities` (`capacity`
+ * floats, at least count). Rank them with bmc_top_k(). Both encoders must come from the same
+ * model. Errors: BMC_ERR_INVALID_ARGUMENT (NULL, count 0, encoders of different models), the
+ * errors of the encoders, BMC_ERR_BUFFER_TOO_SMALL. Not thread-safe on the same encoders. */
+BMC_API bmc_status bmc_vqa_zero_shot(bmc_image_encoder *image_encoder,
+                                     bmc_text_encoder *text_encoder, const bmc_image *image,
+                                     const char *question, const char *const *candidates,
+                                     size_t count, float *probabilities, size_t capacity);
+
+/* ------------------------------------------------------------------------------------------ */
 /* Embedding index and retrieval                                                              */
 /* ------------------------------------------------------------------------------------------ */
 
