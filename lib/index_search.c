@@ -105,6 +105,8 @@ typedef struct job {
     heap *heaps;
     float *tile;          /* block_queries x BLOCK_ROWS scores */
     size_t block_queries;
+    pthread_t thread;
+    int started;          /* the job runs on `thread` (else on the calling thread) */
 } job;
 
 static void run_job(job *j)
@@ -186,106 +188,130 @@ static size_t plan_jobs(const bmc_index *index, size_t query_count, size_t threa
     return threads ? threads : 1;
 }
 
-bmc_status bmc_index_search(const bmc_index *index, const float *queries, size_t query_count,
-                            int32_t k, const bmc_index_search_options *options, int64_t *ids,
-                            float *scores, size_t capacity)
-{
-    static const char what[] = "bmc_index_search";
-    bmc_status status = check_search_args(index, queries, query_count, k, options, ids, capacity);
-    if (status != BMC_OK)
-        return status;
-    size_t dim = (size_t)index->dim;
-    size_t keep = index->count < (size_t)k ? index->count : (size_t)k;
+/* Everything one search call allocates. */
+typedef struct search {
+    size_t job_count, heaps_per_job, keep;
     int split_queries;
-    size_t jobs = plan_jobs(index, query_count, options ? (size_t)options->threads : 0,
-                            &split_queries);
+    job *jobs;
+    heap *heaps;   /* job_count x heaps_per_job */
+    hit *hits;     /* keep per heap */
+    float *tiles;  /* one score tile per job */
+    float *unit;   /* the normalised queries */
+} search;
+
+static void search_free(search *s)
+{
+    free(s->jobs);
+    free(s->heaps);
+    free(s->hits);
+    free(s->tiles);
+    free(s->unit);
+}
+
+/* Normalise the queries, plan the jobs and allocate their heaps and tiles. */
+static bmc_status search_prepare(search *s, const bmc_index *index, const float *queries,
+                                 size_t query_count, int32_t k, size_t threads)
+{
+    size_t dim = (size_t)index->dim;
+    memset(s, 0, sizeof *s);
+    s->keep = index->count < (size_t)k ? index->count : (size_t)k;
+    s->job_count = plan_jobs(index, query_count, threads, &s->split_queries);
+    s->heaps_per_job = s->split_queries ? (query_count + s->job_count - 1) / s->job_count
+                                        : query_count;
+    size_t heap_count = s->job_count * s->heaps_per_job;
     size_t block_queries = QUERY_BLOCK_BYTES / (dim * sizeof(float));
     block_queries = block_queries < 4 ? 4 : block_queries - block_queries % 4;
-    size_t heaps_per_job = split_queries ? (query_count + jobs - 1) / jobs : query_count;
     size_t tile_floats = block_queries * BLOCK_ROWS;
-
-    float *unit = malloc(query_count * dim * sizeof *unit);
-    job *work = calloc(jobs, sizeof *work);
-    heap *heaps = calloc(jobs * heaps_per_job, sizeof *heaps);
-    hit *hits = malloc((jobs * heaps_per_job * keep + 1) * sizeof *hits);
-    float *tiles = malloc(jobs * tile_floats * sizeof *tiles);
-    pthread_t *threads = calloc(jobs, sizeof *threads);
-    if (!unit || !work || !heaps || !hits || !tiles || !threads) {
-        status = bmci_fail(BMC_ERR_OUT_OF_MEMORY, "%s: out of memory", what);
-        goto done;
+    s->unit = malloc(query_count * dim * sizeof *s->unit);
+    s->jobs = calloc(s->job_count, sizeof *s->jobs);
+    s->heaps = calloc(heap_count, sizeof *s->heaps);
+    s->hits = malloc((heap_count * s->keep + 1) * sizeof *s->hits);
+    s->tiles = malloc(s->job_count * tile_floats * sizeof *s->tiles);
+    if (!s->unit || !s->jobs || !s->heaps || !s->hits || !s->tiles)
+        return bmci_fail(BMC_ERR_OUT_OF_MEMORY, "bmc_index_search: out of memory");
+    for (size_t q = 0; q < query_count; q++) {
+        bmc_status status = bmci_index_unit(queries + q * dim, index->dim, s->unit + q * dim,
+                                            "bmc_index_search: query", q);
+        if (status != BMC_OK)
+            return status;
     }
-    for (size_t q = 0; q < query_count && status == BMC_OK; q++)
-        status = bmci_index_unit(queries + q * dim, index->dim, unit + q * dim, "bmc_index_search: query", q);
-    if (status != BMC_OK)
-        goto done;
-    for (size_t h = 0; h < jobs * heaps_per_job; h++)
-        heaps[h].hits = hits + h * keep;
-
-    for (size_t t = 0; t < jobs; t++) {
-        job *j = &work[t];
-        *j = (job){.index = index, .queries = unit, .q0 = 0, .q1 = query_count, .r0 = 0,
-                   .r1 = index->count, .capacity = keep, .heaps = heaps + t * heaps_per_job,
-                   .tile = tiles + t * tile_floats, .block_queries = block_queries};
-        if (split_queries) {
-            j->q0 = t * heaps_per_job < query_count ? t * heaps_per_job : query_count;
-            j->q1 = j->q0 + heaps_per_job < query_count ? j->q0 + heaps_per_job : query_count;
+    for (size_t h = 0; h < heap_count; h++)
+        s->heaps[h].hits = s->hits + h * s->keep;
+    for (size_t t = 0; t < s->job_count; t++) {
+        job *j = &s->jobs[t];
+        *j = (job){.index = index, .queries = s->unit, .q0 = 0, .q1 = query_count, .r0 = 0,
+                   .r1 = index->count, .capacity = s->keep, .heaps = s->heaps + t * s->heaps_per_job,
+                   .tile = s->tiles + t * tile_floats, .block_queries = block_queries};
+        if (s->split_queries) {
+            size_t first = t * s->heaps_per_job;
+            j->q0 = first < query_count ? first : query_count;
+            j->q1 = j->q0 + s->heaps_per_job < query_count ? j->q0 + s->heaps_per_job : query_count;
         } else {
-            j->r0 = index->count * t / jobs;
-            j->r1 = index->count * (t + 1) / jobs;
+            j->r0 = index->count * t / s->job_count;
+            j->r1 = index->count * (t + 1) / s->job_count;
         }
     }
-    /* Job 0 runs on the calling thread; a thread that cannot start runs here too. */
-    int *started = calloc(jobs, sizeof *started);
-    if (!started) {
-        status = bmci_fail(BMC_ERR_OUT_OF_MEMORY, "%s: out of memory", what);
-        goto done;
-    }
-    for (size_t t = 1; t < jobs; t++)
-        started[t] = pthread_create(&threads[t], NULL, job_thread, &work[t]) == 0;
-    run_job(&work[0]);
-    for (size_t t = 1; t < jobs; t++) {
-        if (started[t])
-            pthread_join(threads[t], NULL);
-        else
-            run_job(&work[t]);
-    }
-    free(started);
+    return BMC_OK;
+}
 
-    /* Gather each query's hits (one heap, or one per job when rows were split), rank them
-     * and write the best `keep`. */
-    hit *merged = malloc((jobs * keep + 1) * sizeof *merged);
-    if (!merged) {
-        status = bmci_fail(BMC_ERR_OUT_OF_MEMORY, "%s: out of memory", what);
-        goto done;
+/* Run job 0 on the calling thread and the others on their own threads; a job whose thread
+ * cannot start runs on the calling thread too, so the results never depend on it. */
+static void search_run(search *s)
+{
+    for (size_t t = 1; t < s->job_count; t++)
+        s->jobs[t].started = pthread_create(&s->jobs[t].thread, NULL, job_thread, &s->jobs[t]) == 0;
+    run_job(&s->jobs[0]);
+    for (size_t t = 1; t < s->job_count; t++) {
+        if (s->jobs[t].started)
+            pthread_join(s->jobs[t].thread, NULL);
+        else
+            run_job(&s->jobs[t]);
     }
+}
+
+/* Gather each query's hits (its one heap, or one per job when rows were split), rank them
+ * and write the best k, padding with id -1 and score -INFINITY. */
+static bmc_status search_collect(const search *s, const bmc_index *index, size_t query_count,
+                                 int32_t k, int64_t *ids, float *scores)
+{
+    hit *merged = malloc((s->job_count * s->keep + 1) * sizeof *merged);
+    if (!merged)
+        return bmci_fail(BMC_ERR_OUT_OF_MEMORY, "bmc_index_search: out of memory");
     for (size_t q = 0; q < query_count; q++) {
         size_t n = 0;
-        if (split_queries) {
-            heap *h = &heaps[q];
-            memcpy(merged, h->hits, h->size * sizeof *merged);
-            n = h->size;
-        } else {
-            for (size_t t = 0; t < jobs; t++) {
-                heap *h = &heaps[t * heaps_per_job + q];
-                memcpy(merged + n, h->hits, h->size * sizeof *merged);
-                n += h->size;
-            }
+        for (size_t t = 0; t < s->job_count; t++) {
+            const heap *h = s->split_queries ? &s->heaps[q] : &s->heaps[t * s->heaps_per_job + q];
+            memcpy(merged + n, h->hits, h->size * sizeof *merged);
+            n += h->size;
+            if (s->split_queries)
+                break;
         }
         qsort(merged, n, sizeof *merged, compare_hits);
         for (size_t r = 0; r < (size_t)k; r++) {
-            int have = r < n && r < keep;
+            int have = r < n && r < s->keep;
             ids[q * (size_t)k + r] = have ? index->ids[merged[r].position] : -1;
             if (scores)
                 scores[q * (size_t)k + r] = have ? merged[r].score : -INFINITY;
         }
     }
     free(merged);
-done:
-    free(unit);
-    free(work);
-    free(heaps);
-    free(hits);
-    free(tiles);
-    free(threads);
+    return BMC_OK;
+}
+
+bmc_status bmc_index_search(const bmc_index *index, const float *queries, size_t query_count,
+                            int32_t k, const bmc_index_search_options *options, int64_t *ids,
+                            float *scores, size_t capacity)
+{
+    bmc_status status = check_search_args(index, queries, query_count, k, options, ids, capacity);
+    if (status != BMC_OK)
+        return status;
+    search s;
+    status = search_prepare(&s, index, queries, query_count, k,
+                            options ? (size_t)options->threads : 0);
+    if (status == BMC_OK) {
+        search_run(&s);
+        status = search_collect(&s, index, query_count, k, ids, scores);
+    }
+    search_free(&s);
     return status;
 }

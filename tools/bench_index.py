@@ -78,6 +78,17 @@ class LibraryIndex:
         self.lib.bmc_index_free(self.handle)
 
 
+def set_faiss_threads(n):
+    """FAISS's loops use OpenMP, but its matrix product runs in BLAS, which on Debian is
+    OpenBLAS with its own thread pool: both must be set for a single-threaded run."""
+    faiss.omp_set_num_threads(n)
+    for name in ("libopenblas.so.0", "libblas.so.3"):
+        try:
+            ctypes.CDLL(name).openblas_set_num_threads(n)
+        except (OSError, AttributeError):
+            continue
+
+
 def best_time(fn, repeat):
     """Best wall-clock time and best process CPU time over `repeat` runs, and the result.
     CPU time of a single-threaded run is robust against other processes on the machine."""
@@ -107,8 +118,12 @@ def main():
     build = os.environ.get("BUILD", "build")
     lib = load_library(build)
     cores = os.cpu_count() or 1
+    load = os.getloadavg()[0]
     print(f"index search: {args.queries} queries, k={args.k}, dim {args.dim}, "
-          f"{cores} cores, best of {args.repeat}")
+          f"{cores} cores (load average {load:.1f}), best of {args.repeat}")
+    if load > cores / 2:
+        print("  note: the machine is busy; wall times are inflated and thread scaling (FAISS's\n"
+              "  OpenMP especially) suffers; the single-thread CPU-time ratio is the robust one")
     if faiss is None:
         print("FAISS is not installed (Debian: python3-faiss): library times only")
     rng = np.random.default_rng(0)
@@ -129,9 +144,9 @@ def main():
         if faiss is not None:
             index = faiss.IndexFlatIP(args.dim)
             index.add(data)
-            faiss.omp_set_num_threads(1)
+            set_faiss_threads(1)
             f1, fc1, (their_scores, their_ids) = best_time(lambda: index.search(queries, args.k), args.repeat)
-            faiss.omp_set_num_threads(cores)
+            set_faiss_threads(cores)
             fn, _, _ = best_time(lambda: index.search(queries, args.k), args.repeat)
             del index
             differ = [q for q in range(args.queries) if not np.array_equal(our_ids[q], their_ids[q])]
