@@ -199,6 +199,11 @@ $(BUILD)/fixtures/vqa/.done: tools/vqa_head.py tools/vqa_text.py tools/vqa_synth
     tools/train_vqa.py tools/biomedclip_model.py tools/checkpoint.py tools/export_bundle.py \
     tools/make_test_models.py tools/make_model_fixtures.py tools/bert_tokenizer.py
 
+# The segmentation fixtures train a decoder with the segmentation tools on the tiny model.
+$(BUILD)/fixtures/segmentation/.done: tools/train_segmentation.py tools/export_decoder.py \
+    tools/clipseg_decoder.py tools/seg_reference.py tools/biomedclip_model.py \
+    tools/checkpoint.py tools/export_bundle.py tools/make_test_models.py tools/bert_tokenizer.py
+
 # Helper programs of check and bench suites (tests/tool_NAME.c -> $(BUILD)/tools/tool_NAME),
 # linked like the tests so they can reach internal functions.
 TOOL_SRC := $(wildcard tests/tool_*.c)

@@ -646,6 +646,112 @@ BMC_API bmc_status bmc_classify(const bmc_classifier *classifier, bmc_image_enco
 BMC_API void bmc_classifier_free(bmc_classifier *classifier);
 
 /* ------------------------------------------------------------------------------------------ */
+/* Text-prompted segmentation                                                                 */
+/* ------------------------------------------------------------------------------------------ */
+
+/* A segmenter: a CLIPSeg-style decoder, stored in its own TorchScript archive (written by
+ * tools/export_decoder.py or tools/train_segmentation.py; docs/segmentation.md has the format),
+ * over a loaded model. Given an image and a text prompt ("Segment the liver in the abdominal
+ * CT image") it computes:
+ *   1. the image through the decoder's own preprocessing (bmc_segmenter_preprocess_options():
+ *      open_clip's shortest-side resize and centre crop, or the squash resize to
+ *      map_size x map_size, with the decoder's Pillow filter; bit-exact as for the encoders);
+ *   2. the model's ViT block outputs that the decoder taps and the prompt's raw text embedding
+ *      through the decoder: map_size x map_size logits over the preprocessed image
+ *      (bmc_segment_logits());
+ *   3. the sigmoid of the logits put back on the image's own width x height grid
+ *      (bmc_segment()) with Pillow's mode "F" BILINEAR resize. For the squash resize the map
+ *      is resized to the image's size. For the crop, the map covers only the centre crop of
+ *      the resized image: the map is resized as part of that image (its edge pixels repeated
+ *      outward, so the crop's border is not blended with anything), and every pixel whose
+ *      centre lies outside the crop gets probability 0, since the model never saw it.
+ * A decoder records the base model it was made for (its source, embedding size and image
+ * size); loading checks them and runs model and decoder once to check that the tapped block
+ * outputs fit the decoder. Immutable once loaded: any number of threads may segment with one
+ * segmenter at once. */
+typedef struct bmc_segmenter bmc_segmenter;
+
+typedef struct bmc_segmenter_options {
+    size_t struct_size;        /* sizeof(bmc_segmenter_options), set by the init function */
+    int32_t check_base_source; /* non-zero (default): the model's source (bmc_model_source(),
+                                * the checkpoint's digest) must equal the one the decoder
+                                * records, i.e. the very weights it was trained on; zero
+                                * accepts any base of matching sizes */
+} bmc_segmenter_options;
+
+/* Fill `options` with the defaults listed above. Thread-safe. */
+BMC_API void bmc_segmenter_options_init(bmc_segmenter_options *options);
+
+/* Load the decoder archive at `path` for `model`, onto the model's device and in its dtype.
+ * `options` may be NULL for the defaults. The model must outlive the segmenter. On success
+ * *out owns the segmenter; free it with bmc_segmenter_free().
+ * Errors: BMC_ERR_INVALID_ARGUMENT (NULL, bad options), BMC_ERR_IO (missing or unreadable
+ * file), BMC_ERR_CORRUPT_DATA (not a TorchScript archive, or damaged), BMC_ERR_VERSION (a
+ * decoder format version this library does not read), BMC_ERR_MODEL (not a decoder, e.g. a
+ * model bundle; decoder.json missing or inconsistent; made for another base model: the
+ * message says what differs), BMC_ERR_OUT_OF_MEMORY, BMC_ERR_INTERNAL. Thread-safe. */
+BMC_API bmc_status bmc_segmenter_load(const bmc_model *model, const char *path,
+                                      const bmc_segmenter_options *options,
+                                      bmc_segmenter **out);
+
+/* Free a segmenter. NULL is allowed. No other call may be using it. */
+BMC_API void bmc_segmenter_free(bmc_segmenter *segmenter);
+
+/* The decoder's name and provenance as recorded by the exporter, owned by the segmenter; ""
+ * if segmenter is NULL. Thread-safe. */
+BMC_API const char *bmc_segmenter_name(const bmc_segmenter *segmenter);
+BMC_API const char *bmc_segmenter_source(const bmc_segmenter *segmenter);
+
+/* The side of the decoder's logits map, which is the model's image size (224 for
+ * BiomedCLIP); 0 if segmenter is NULL. Thread-safe. */
+BMC_API int32_t bmc_segmenter_map_size(const bmc_segmenter *segmenter);
+
+/* Copy the decoder's preprocessing into `options` (initialised with
+ * bmc_preprocess_options_init()): bmc_preprocess_rgb8() with it shows the image the decoder
+ * sees, pixel for pixel the geometry of bmc_segment_logits(). Errors: BMC_ERR_INVALID_ARGUMENT.
+ * Thread-safe. */
+BMC_API bmc_status bmc_segmenter_preprocess_options(const bmc_segmenter *segmenter,
+                                                    bmc_preprocess_options *options);
+
+/* The decoder's logits for one image under `count` prompts (UTF-8, each its own query; texts
+ * longer than the model's context are truncated as open_clip does): count maps of
+ * map_size x map_size floats, row-major, in the geometry of the preprocessed image, written to
+ * `logits` (`capacity` floats). All prompts go through one forward pass.
+ * Errors: BMC_ERR_INVALID_ARGUMENT (NULL, count 0, a NULL prompt), BMC_ERR_INVALID_UTF8,
+ * BMC_ERR_BUFFER_TOO_SMALL, BMC_ERR_OUT_OF_MEMORY, BMC_ERR_INTERNAL (libtorch failed; the
+ * message says why). Thread-safe. */
+BMC_API bmc_status bmc_segment_logits(const bmc_segmenter *segmenter, const bmc_image *image,
+                                      const char *const *prompts, size_t count, float *logits,
+                                      size_t capacity);
+
+/* Probability maps at the image's own resolution: for each of `count` prompts, height x
+ * width floats in 0..1 (row-major, rows top to bottom as the image's), the sigmoid of
+ * bmc_segment_logits() mapped back as step 3 above describes; written one map after another to
+ * `probabilities` (`capacity` floats, at least count x width x height).
+ * Errors: as bmc_segment_logits(). Thread-safe. */
+BMC_API bmc_status bmc_segment(const bmc_segmenter *segmenter, const bmc_image *image,
+                               const char *const *prompts, size_t count, float *probabilities,
+                               size_t capacity);
+
+/* A binary mask from `count` probabilities: mask[i] = 255 where probabilities[i] > threshold,
+ * else 0 (NaN gives 0). 0.5 is the usual threshold. Write it as a grey PNG with
+ * bmc_png_write_file(path, mask, width, height, 1).
+ * Errors: BMC_ERR_INVALID_ARGUMENT (NULL, NaN threshold). Thread-safe. */
+BMC_API bmc_status bmc_mask_threshold(const float *probabilities, size_t count, float threshold,
+                                      uint8_t *mask);
+
+/* The image in 8-bit RGB (as bmc_image_to_rgb8()) with `color` (R, G, B) blended in at
+ * opacity `alpha` (0..1) wherever mask (width x height bytes, `mask_size` of them) is
+ * non-zero, exactly as Pillow's Image.composite(Image.blend(rgb, colour, alpha), rgb, mask)
+ * computes it: each channel in1 + alpha * (in2 - in1) in float, truncated. Writes width x
+ * height x 3 bytes to `rgb` (`size` bytes); save it with bmc_png_write_file(..., 3).
+ * Errors: BMC_ERR_INVALID_ARGUMENT (NULL, alpha outside 0..1, mask too small),
+ * BMC_ERR_BUFFER_TOO_SMALL. Thread-safe. */
+BMC_API bmc_status bmc_mask_overlay(const bmc_image *image, const uint8_t *mask,
+                                    size_t mask_size, const uint8_t color[3], float alpha,
+                                    uint8_t *rgb, size_t size);
+
+/* ------------------------------------------------------------------------------------------ */
 /* Visual question answering                                                                  */
 /* ------------------------------------------------------------------------------------------ */
 

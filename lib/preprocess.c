@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "preprocess.h"
+
 #include "error.h"
 #include "image.h"
 #include "resize.h"
@@ -54,11 +56,10 @@ static int64_t half_round_even(int64_t d)
     return (d % 2 == 1 && q % 2 == 1) ? q + 1 : q;
 }
 
-/* The resized size and the crop's top-left corner, as torchvision computes them. */
-static bmc_status plan(const bmc_image *image, const bmc_preprocess_options *o, int32_t *out_w, int32_t *out_h,
-                       int32_t *left, int32_t *top)
+bmc_status bmci_preprocess_plan(int32_t width, int32_t height, const bmc_preprocess_options *o, int32_t *out_w,
+                                int32_t *out_h, int32_t *left, int32_t *top)
 {
-    int64_t size = o->image_size, w = image->width, h = image->height;
+    int64_t size = o->image_size, w = width, h = height;
     int64_t new_w = size, new_h = size;
     if (o->resize_mode == BMC_RESIZE_SHORTEST_CROP) {
         int64_t shorter = w <= h ? w : h, longer = w <= h ? h : w;
@@ -73,8 +74,7 @@ static bmc_status plan(const bmc_image *image, const bmc_preprocess_options *o, 
         }
     }
     if (new_w > INT32_MAX || new_h > INT32_MAX)
-        return bmci_fail(BMC_ERR_LIMIT, "preprocess: resizing %dx%d gives a side over 2^31", image->width,
-                         image->height);
+        return bmci_fail(BMC_ERR_LIMIT, "preprocess: resizing %dx%d gives a side over 2^31", width, height);
     *out_w = (int32_t)new_w;
     *out_h = (int32_t)new_h;
     /* CenterCrop: int(round((H - size) / 2.0)); never negative since both sides >= size */
@@ -86,7 +86,7 @@ static bmc_status plan(const bmc_image *image, const bmc_preprocess_options *o, 
 static bmc_status preprocess_rgb8(const bmc_image *image, const bmc_preprocess_options *o, uint8_t *rgb)
 {
     int32_t out_w = 0, out_h = 0, left = 0, top = 0, size = o->image_size;
-    bmc_status status = plan(image, o, &out_w, &out_h, &left, &top);
+    bmc_status status = bmci_preprocess_plan(image->width, image->height, o, &out_w, &out_h, &left, &top);
     bmc_image *crop = NULL;
     if (status == BMC_OK)
         status = bmci_resize_window(image, out_w, out_h, o->filter, left, top, size, size, &crop);
