@@ -40,3 +40,19 @@ echo "== captioning by retrieval (caption bank: tests/data/captions.txt) =="
 echo
 echo "== text-to-image search over $samples =="
 "$BUILD/examples/search" "$model" "$samples" "an axial CT slice of the abdomen" "a brain MRI"
+
+echo
+echo "== text-prompted segmentation (tiny stand-in model, decoder trained on synthetic scans) =="
+# The decoder is the segmentation fixtures' one (tools/train_segmentation.py on the tiny model;
+# about 30 s of CPU the first time, reused by make check): the full-size stand-in has no trained
+# decoder, and one for the real BiomedCLIP is trained on real scans (docs/segmentation.md).
+seg=$BUILD/fixtures/segmentation
+if [ ! -f "$seg/.done" ]; then
+    mkdir -p "$seg"
+    "$PYTHON" tools/make_segmentation_fixtures.py "$seg" >/dev/null
+    touch "$seg/.done"
+fi
+for organ in liver kidney lesion; do
+    "$BUILD/examples/segment" "$seg/model.bmc.pt" "$seg/trained.bmcseg.pt" "$seg/images/scan0.png" \
+        "Segment the $organ in the abdomen in the CT image" "$samples/segment_$organ"
+done
