@@ -104,25 +104,31 @@ bmc_status bmc_vqa_logits(const bmc_vqa *vqa, const bmc_image *image, const char
     return status;
 }
 
+/* allowed[] = 1 for the caller's choices (answers of the head). */
+static bmc_status mark_choices(const bmc_vqa *vqa, const bmc_vqa_options *options, uint8_t *allowed)
+{
+    memset(allowed, 0, vqa->answer_count);
+    for (size_t c = 0; c < options->choice_count; c++) {
+        const char *choice = options->choices[c];
+        if (!choice)
+            return bmci_fail(BMC_ERR_INVALID_ARGUMENT, "bmc_vqa_ask: choice %zu is NULL", c);
+        size_t a = 0;
+        while (a < vqa->answer_count && strcmp(vqa->answers[a], choice) != 0)
+            a++;
+        if (a == vqa->answer_count)
+            return bmci_fail(BMC_ERR_NOT_FOUND, "bmc_vqa_ask: choice %zu ('%s') is not an answer of the head",
+                             c, choice);
+        allowed[a] = 1;
+    }
+    return BMC_OK;
+}
+
 /* allowed[] for one question: the caller's choices, every answer, or the head's rules. */
 static bmc_status allowed_answers(const bmc_vqa *vqa, const char *question, const bmc_vqa_options *options,
                                   uint8_t *allowed)
 {
-    if (options->choice_count > 0) {
-        memset(allowed, 0, vqa->answer_count);
-        for (size_t c = 0; c < options->choice_count; c++) {
-            const char *choice = options->choices[c];
-            size_t a = 0;
-            while (choice && a < vqa->answer_count && strcmp(vqa->answers[a], choice) != 0)
-                a++;
-            if (!choice || a == vqa->answer_count)
-                return bmci_fail(choice ? BMC_ERR_NOT_FOUND : BMC_ERR_INVALID_ARGUMENT,
-                                 "bmc_vqa_ask: choice %zu (%s) is not an answer of the head", c,
-                                 choice ? choice : "NULL");
-            allowed[a] = 1;
-        }
-        return BMC_OK;
-    }
+    if (options->choice_count > 0)
+        return mark_choices(vqa, options, allowed);
     if (options->question_type == BMC_VQA_OPEN) {
         memset(allowed, 1, vqa->answer_count);
         return BMC_OK;
@@ -146,24 +152,33 @@ static void restricted_softmax(const float *logits, const uint8_t *allowed, size
         probs[a] /= sum;
 }
 
-/* The k most probable allowed answers at or above the floor (ties: the lower index first);
- * the remaining slots get -1 and 0. */
-static void rank_answers(const double *probs, const uint8_t *allowed, size_t n, size_t k, float floor_,
-                         int32_t *answers, float *probabilities)
+typedef struct ranked {
+    double probability;
+    int32_t answer;
+} ranked;
+
+/* Most probable first; ties: the lower answer index first. */
+static int compare_ranked(const void *a, const void *b)
 {
+    const ranked *x = a, *y = b;
+    if (x->probability != y->probability)
+        return x->probability > y->probability ? -1 : 1;
+    return (x->answer > y->answer) - (x->answer < y->answer);
+}
+
+/* The k most probable allowed answers at or above the floor, into `order` (scratch of n
+ * entries); the remaining slots get -1 and 0. */
+static void rank_answers(const double *probs, const uint8_t *allowed, size_t n, size_t k, float floor_,
+                         ranked *order, int32_t *answers, float *probabilities)
+{
+    size_t kept = 0;
+    for (size_t a = 0; a < n; a++)
+        if (allowed[a] && (float)probs[a] >= floor_)
+            order[kept++] = (ranked){probs[a], (int32_t)a};
+    qsort(order, kept, sizeof *order, compare_ranked);
     for (size_t r = 0; r < k; r++) {
-        int32_t best = -1;
-        for (size_t a = 0; a < n; a++) {
-            if (!allowed[a] || (float)probs[a] < floor_)
-                continue;
-            int taken = 0;
-            for (size_t s = 0; s < r && !taken; s++)
-                taken = answers[s] == (int32_t)a;
-            if (!taken && (best < 0 || probs[a] > probs[best]))
-                best = (int32_t)a;
-        }
-        answers[r] = best;
-        probabilities[r] = best < 0 ? 0.0f : (float)probs[best];
+        answers[r] = r < kept ? order[r].answer : -1;
+        probabilities[r] = r < kept ? (float)order[r].probability : 0.0f;
     }
 }
 
@@ -189,12 +204,12 @@ bmc_status bmc_vqa_ask(const bmc_vqa *vqa, const bmc_image *image, const char *c
     float *logits = malloc(count * n * sizeof *logits);
     double *probs = malloc(n * sizeof *probs);
     uint8_t *allowed = malloc(n);
-    if (!logits || !probs || !allowed)
+    ranked *order = malloc(n * sizeof *order);
+    if (!logits || !probs || !allowed || !order)
         status = bmci_fail(BMC_ERR_OUT_OF_MEMORY, "vqa: out of memory");
-    /* The answer sets first: a bad choice is reported before the network runs. */
-    for (size_t q = 0; status == BMC_OK && q < count; q++)
-        if (questions[q])
-            status = allowed_answers(vqa, questions[q], options, allowed);
+    /* A bad choice is reported before the network runs. */
+    if (status == BMC_OK && options->choice_count > 0)
+        status = mark_choices(vqa, options, allowed);
     if (status == BMC_OK)
         status = bmc_vqa_logits(vqa, image, questions, count, logits, count * n);
     for (size_t q = 0; status == BMC_OK && q < count; q++) {
@@ -202,8 +217,10 @@ bmc_status bmc_vqa_ask(const bmc_vqa *vqa, const bmc_image *image, const char *c
         if (status != BMC_OK)
             break;
         restricted_softmax(logits + q * n, allowed, n, probs);
-        rank_answers(probs, allowed, n, k, options->min_probability, answers + q * k, probabilities + q * k);
+        rank_answers(probs, allowed, n, k, options->min_probability, order, answers + q * k,
+                     probabilities + q * k);
     }
+    free(order);
     free(logits);
     free(probs);
     free(allowed);

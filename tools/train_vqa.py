@@ -33,6 +33,11 @@ import vqa_text
 from make_model_fixtures import preprocess
 
 
+# The base bundle's method behind each input a head reads.
+BASE_METHODS = {("image", "tokens"): "encode_image_tokens", ("image", "embedding"): "encode_image",
+                ("question", "tokens"): "encode_text_tokens", ("question", "embedding"): "encode_text"}
+
+
 class DatasetError(Exception):
     pass
 
@@ -285,6 +290,10 @@ def train_and_export(model_path: str, train_entries: Sequence[Dict], test_entrie
     answers = answer_vocabulary(train_entries, min_count)
     rules = rules_for(answers)
     inputs = vqa_head.INPUTS[architecture]
+    for method in (BASE_METHODS[side, kind] for side in inputs for kind in inputs[side]):
+        if not hasattr(base, method):
+            raise ValueError(f"{model_path} has no {method} method: re-export it with this release's "
+                             "tools/export_bundle.py")
     images = sorted({e["image"] for e in list(train_entries) + list(test_entries)})
     questions = sorted({e["question"] for e in list(train_entries) + list(test_entries)})
     feats = cached_features(model_path, base, meta, vocab, images, questions, inputs, cache)

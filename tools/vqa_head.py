@@ -233,8 +233,16 @@ def save_checkpoint(head: nn.Module, meta: Dict, path: str) -> None:
 
 def load_checkpoint(path: str, impl: str = "auto"):
     """(eager head, metadata) from save_checkpoint's file, loaded strictly."""
-    data = torch.load(path, map_location="cpu")
+    try:
+        data = torch.load(path, map_location="cpu")
+    except Exception as e:  # torch.load raises whatever unpickling a wrong file raises
+        raise ExportError(f"{path}: not a VQA head checkpoint ({e})") from None
+    if not isinstance(data, dict) or "metadata" not in data or "state_dict" not in data:
+        raise ExportError(f"{path}: not a VQA head checkpoint (no metadata and state_dict)")
     meta = data["metadata"]
     head = build_head(HeadConfig(**meta["config"]), impl)
-    head.load_state_dict(data["state_dict"], strict=True)
+    try:
+        head.load_state_dict(data["state_dict"], strict=True)
+    except RuntimeError as e:
+        raise ExportError(f"{path}: the weights do not fit the {meta['architecture']} head: {e}") from None
     return head.eval(), meta
