@@ -190,7 +190,8 @@ BMC_API bmc_status bmc_image_load_memory(const void *data, size_t size, bmc_imag
  * apart (0 means tightly packed; negative strides walk bottom-up from `data`, which then
  * points at the first row to read).
  *
- * 8-bit views are taken as they are (the display pipeline fields are ignored). Views of
+ * 8-bit views are taken as they are (rescale and window are ignored), except that a
+ * 1-channel MONOCHROME1 view is inverted (y = 255 - v). Views of
  * other sample types go through the DICOM grayscale display pipeline, channel by channel,
  * to make an 8-bit image:
  *   1. modality LUT: v = stored * rescale_slope + rescale_intercept (if has_rescale);
