@@ -89,7 +89,9 @@ def _parse_params(text: str) -> Tuple[Tuple[str, CType], ...]:
     text = " ".join(text.split())
     if text in ("void", ""):
         return ()
-    return tuple(_split_declaration(part) for part in text.split(","))
+    # An array parameter ("const uint8_t color[3]") is a pointer to its first element.
+    parts = [re.sub(r"(\w+)\s*\[\d*\]\s*$", r"*\1", part) for part in text.split(",")]
+    return tuple(_split_declaration(part) for part in parts)
 
 
 def _strip_comments(text: str) -> str:

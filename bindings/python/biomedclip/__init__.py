@@ -33,7 +33,9 @@ from .preprocess import (FILTER_BICUBIC, FILTER_BILINEAR, FILTER_NEAREST, RESIZE
 from .runtime import (LOG_DEBUG, LOG_ERROR, LOG_INFO, LOG_WARN, configure, library_version,
                       runtime_config)
 from .scoring import cosine_similarity, softmax, top_k
+from .segmentation import Segmenter, mask_overlay, mask_threshold
 from .tokenizer import Tokenizer
+from .vqa import Vqa, vqa_statement, vqa_zero_shot
 
 __version__ = "0.1.0"
 
@@ -69,18 +71,24 @@ __all__ = [
     "PreprocessOptions",
     "RESIZE_SHORTEST_CROP",
     "RESIZE_SQUASH",
+    "Segmenter",
     "TextEncoder",
     "Tokenizer",
     "UnsupportedError",
     "VersionError",
-    "configure",
+    "Vqa",
     "caption_score",
+    "configure",
     "cosine_similarity",
     "library_version",
+    "mask_overlay",
+    "mask_threshold",
     "preprocess",
     "preprocess_rgb8",
     "runtime_config",
     "softmax",
     "top_k",
+    "vqa_statement",
+    "vqa_zero_shot",
     "write_png",
 ]

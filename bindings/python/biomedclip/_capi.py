@@ -72,6 +72,9 @@ BMC_DEFAULT_TEMPLATE = "this is a photo of {}"
 
 BMC_INDEX_MAP_SKIP_VECTOR_CHECKSUM = 1
 
+BMC_VQA_AUTO = 0
+BMC_VQA_OPEN = 1
+
 BMC_CAPTION_BLEU_1 = 1
 BMC_CAPTION_BLEU_2 = 2
 BMC_CAPTION_BLEU_3 = 3
@@ -108,6 +111,14 @@ class bmc_classifier(Structure):
 
 
 class bmc_index(Structure):
+    pass
+
+
+class bmc_segmenter(Structure):
+    pass
+
+
+class bmc_vqa(Structure):
     pass
 
 
@@ -151,6 +162,16 @@ class bmc_model_options(Structure):
 class bmc_encoder_options(Structure):
     _fields_ = [("struct_size", c_size_t), ("batch_size", c_int32), ("truncate", c_int32),
                 ("progress_fn", bmc_progress_fn), ("progress_user_data", c_void_p)]
+
+
+class bmc_segmenter_options(Structure):
+    _fields_ = [("struct_size", c_size_t), ("check_base_source", c_int32)]
+
+
+class bmc_vqa_options(Structure):
+    _fields_ = [("struct_size", c_size_t), ("question_type", c_int32),
+                ("min_probability", c_float), ("choices", POINTER(c_char_p)),
+                ("choice_count", c_size_t)]
 
 
 class bmc_index_search_options(Structure):
@@ -249,6 +270,41 @@ PROTOTYPES = {
     "bmc_classify": (bmc_status, [P(bmc_classifier), P(bmc_image_encoder), P(bmc_image),
                                   c_size_t, c_int32_p, c_float_p]),
     "bmc_classifier_free": (None, [P(bmc_classifier)]),
+    # text-prompted segmentation
+    "bmc_segmenter_options_init": (None, [P(bmc_segmenter_options)]),
+    "bmc_segmenter_load": (bmc_status, [P(bmc_model), c_char_p, P(bmc_segmenter_options),
+                                        P(P(bmc_segmenter))]),
+    "bmc_segmenter_free": (None, [P(bmc_segmenter)]),
+    "bmc_segmenter_name": (c_char_p, [P(bmc_segmenter)]),
+    "bmc_segmenter_source": (c_char_p, [P(bmc_segmenter)]),
+    "bmc_segmenter_map_size": (c_int32, [P(bmc_segmenter)]),
+    "bmc_segmenter_preprocess_options": (bmc_status, [P(bmc_segmenter),
+                                                      P(bmc_preprocess_options)]),
+    "bmc_segment_logits": (bmc_status, [P(bmc_segmenter), P(bmc_image), c_char_pp, c_size_t,
+                                        c_float_p, c_size_t]),
+    "bmc_segment": (bmc_status, [P(bmc_segmenter), P(bmc_image), c_char_pp, c_size_t, c_float_p,
+                                 c_size_t]),
+    "bmc_mask_threshold": (bmc_status, [c_float_p, c_size_t, c_float, P(c_uint8)]),
+    "bmc_mask_overlay": (bmc_status, [P(bmc_image), P(c_uint8), c_size_t, P(c_uint8), c_float,
+                                      P(c_uint8), c_size_t]),
+    # visual question answering
+    "bmc_vqa_load": (bmc_status, [P(bmc_model), c_char_p, P(P(bmc_vqa))]),
+    "bmc_vqa_free": (None, [P(bmc_vqa)]),
+    "bmc_vqa_name": (c_char_p, [P(bmc_vqa)]),
+    "bmc_vqa_answer_count": (c_size_t, [P(bmc_vqa)]),
+    "bmc_vqa_answer": (c_char_p, [P(bmc_vqa), c_size_t]),
+    "bmc_vqa_rule_count": (c_size_t, [P(bmc_vqa)]),
+    "bmc_vqa_rule_name": (c_char_p, [P(bmc_vqa), c_size_t]),
+    "bmc_vqa_question_rule": (bmc_status, [P(bmc_vqa), c_char_p, c_int32_p]),
+    "bmc_vqa_options_init": (None, [P(bmc_vqa_options)]),
+    "bmc_vqa_logits": (bmc_status, [P(bmc_vqa), P(bmc_image), c_char_pp, c_size_t, c_float_p,
+                                    c_size_t]),
+    "bmc_vqa_ask": (bmc_status, [P(bmc_vqa), P(bmc_image), c_char_pp, c_size_t,
+                                 P(bmc_vqa_options), c_size_t, c_int32_p, c_float_p, c_size_t]),
+    "bmc_vqa_statement": (bmc_status, [c_char_p, c_char_p, P(ctypes.c_char), c_size_t,
+                                       c_size_t_p]),
+    "bmc_vqa_zero_shot": (bmc_status, [P(bmc_image_encoder), P(bmc_text_encoder), P(bmc_image),
+                                       c_char_p, c_char_pp, c_size_t, c_float_p, c_size_t]),
     # embedding index
     "bmc_index_create": (bmc_status, [c_int32, c_int32, P(P(bmc_index))]),
     "bmc_index_free": (None, [P(bmc_index)]),

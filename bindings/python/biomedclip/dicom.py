@@ -61,7 +61,8 @@ def image_from_dataset(dataset, frame: int = 0,
     The stored values go to the library untouched (int16/uint16 as they are), which applies
     the rescale, the window (the dataset's, or `window` = (center, width)) and MONOCHROME1
     inversion in double precision. Other stored types (8-bit data that needs a rescale or
-    window, 32-bit integers) are converted to float32 first.
+    window, 32-bit integers) are converted to float32 first; 8-bit data without them is shown
+    as stored (inverted for MONOCHROME1).
     """
     pixels = dataset.pixel_array
     frames = int(dataset.get("NumberOfFrames", 1) or 1)
@@ -71,8 +72,8 @@ def image_from_dataset(dataset, frame: int = 0,
     elif frame != 0:
         raise IndexError("the dataset has one frame, not %d" % (frame + 1))
     rescale, window, monochrome1 = display_parameters(dataset, window)
-    if samples == 1 and pixels.dtype == np.uint8 and (rescale or window or monochrome1):
-        pixels = pixels.astype(np.float32)  # 8-bit views skip the pipeline; float32 is exact
+    if samples == 1 and pixels.dtype == np.uint8 and (rescale or window):
+        pixels = pixels.astype(np.float32)  # 8-bit views skip the LUTs; float32 is exact
     elif pixels.dtype.type not in _STORED:
         pixels = pixels.astype(np.float32)
     return Image.from_array(pixels, rescale=rescale, window=window, monochrome1=monochrome1)

@@ -109,7 +109,8 @@ class Image(Handle):
         float32. Any row stride, also negative (a flipped view), is read in place; other layouts
         are copied first. The library copies the pixels, so the array may change afterwards.
 
-        uint8 pixels are taken as they are. Other types go through the DICOM display pipeline:
+        uint8 pixels are taken as they are (1-channel ones inverted if `monochrome1`). Other
+        types go through the DICOM display pipeline:
         `rescale` = (slope, intercept) is the modality LUT, `window` = (center, width) the linear
         VOI LUT (without it, the pixels' own min..max is stretched to 0..255), and
         `monochrome1` inverts the result (1-channel only). The result is an 8-bit image.

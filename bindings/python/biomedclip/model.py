@@ -102,6 +102,20 @@ class Model(Handle):
         return "<biomedclip.Model %r, embed_dim %d>" % (self.name, self.embed_dim)
 
 
+def call_with_progress(encoders, function, *args) -> None:
+    """Runs a library call that may call the encoders' progress callbacks: an exception a
+    callback raised is raised here, else the call's status is checked."""
+    failures = [encoder._progress_error for encoder in encoders]
+    for failure in failures:
+        failure[0] = None
+    status = function(*args)
+    for failure in failures:
+        if failure[0] is not None:
+            error, failure[0] = failure[0], None
+            raise error
+    check(status)
+
+
 class _Encoder(Handle):
     """What the two encoders share: options, the progress callback and the output buffer."""
 
@@ -126,15 +140,8 @@ class _Encoder(Handle):
         return options
 
     def _call(self, function, *args) -> None:
-        """Runs a library call that may call the progress callback: an exception the callback
-        raised is raised here, else the call's status is checked."""
-        failure = self._progress_error
-        failure[0] = None
-        status = function(*args)
-        if failure[0] is not None:
-            error, failure[0] = failure[0], None
-            raise error
-        check(status)
+        """Runs a library call that may call this encoder's progress callback."""
+        call_with_progress([self], function, *args)
 
     def _run(self, encode, count: int) -> np.ndarray:
         embeddings = np.empty((count, self.embed_dim), np.float32)

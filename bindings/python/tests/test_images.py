@@ -128,6 +128,9 @@ def test_monochrome1_inverts():
     with biomedclip.Image.from_array(values, window=(2048, 4096)) as normal, \
             biomedclip.Image.from_array(values, window=(2048, 4096), monochrome1=True) as inverted:
         assert np.array_equal(inverted.to_rgb8(), 255 - normal.to_rgb8())
+    gray = values.astype(np.uint8)  # 8-bit: shown as stored, inverted for MONOCHROME1
+    with biomedclip.Image.from_array(gray, monochrome1=True) as inverted:
+        assert np.array_equal(inverted.to_rgb8()[:, :, 0], 255 - gray)
 
 
 def test_write_png_round_trip(tmp_path):

@@ -200,6 +200,40 @@ pub struct bmc_classifier {
 /// The C string "this is a photo of {}" (without its NUL).
 pub const BMC_DEFAULT_TEMPLATE: &str = "this is a photo of {}";
 
+// ---- text-prompted segmentation -------------------------------------------------------------
+
+#[repr(C)]
+pub struct bmc_segmenter {
+    _private: [u8; 0],
+}
+
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct bmc_segmenter_options {
+    pub struct_size: usize,
+    pub check_base_source: i32,
+}
+
+// ---- visual question answering ---------------------------------------------------------------
+
+#[repr(C)]
+pub struct bmc_vqa {
+    _private: [u8; 0],
+}
+
+pub const BMC_VQA_AUTO: i32 = 0;
+pub const BMC_VQA_OPEN: i32 = 1;
+
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct bmc_vqa_options {
+    pub struct_size: usize,
+    pub question_type: i32,
+    pub min_probability: f32,
+    pub choices: *const *const c_char,
+    pub choice_count: usize,
+}
+
 // ---- embedding index, retrieval -----------------------------------------------------------
 
 #[repr(C)]
@@ -345,6 +379,55 @@ extern "C" {
                         image: *const bmc_image, k: usize, label_indices: *mut i32,
                         probabilities: *mut f32) -> bmc_status;
     pub fn bmc_classifier_free(classifier: *mut bmc_classifier);
+
+    pub fn bmc_segmenter_options_init(options: *mut bmc_segmenter_options);
+    pub fn bmc_segmenter_load(model: *const bmc_model, path: *const c_char,
+                              options: *const bmc_segmenter_options,
+                              out: *mut *mut bmc_segmenter) -> bmc_status;
+    pub fn bmc_segmenter_free(segmenter: *mut bmc_segmenter);
+    pub fn bmc_segmenter_name(segmenter: *const bmc_segmenter) -> *const c_char;
+    pub fn bmc_segmenter_source(segmenter: *const bmc_segmenter) -> *const c_char;
+    pub fn bmc_segmenter_map_size(segmenter: *const bmc_segmenter) -> i32;
+    pub fn bmc_segmenter_preprocess_options(segmenter: *const bmc_segmenter,
+                                            options: *mut bmc_preprocess_options) -> bmc_status;
+    pub fn bmc_segment_logits(segmenter: *const bmc_segmenter, image: *const bmc_image,
+                              prompts: *const *const c_char, count: usize, logits: *mut f32,
+                              capacity: usize) -> bmc_status;
+    pub fn bmc_segment(segmenter: *const bmc_segmenter, image: *const bmc_image,
+                       prompts: *const *const c_char, count: usize, probabilities: *mut f32,
+                       capacity: usize) -> bmc_status;
+    pub fn bmc_mask_threshold(probabilities: *const f32, count: usize, threshold: f32,
+                              mask: *mut u8) -> bmc_status;
+    pub fn bmc_mask_overlay(image: *const bmc_image, mask: *const u8, mask_size: usize,
+                            color: *const u8, alpha: f32, rgb: *mut u8, size: usize)
+        -> bmc_status;
+
+    pub fn bmc_vqa_load(model: *const bmc_model, path: *const c_char, out: *mut *mut bmc_vqa)
+        -> bmc_status;
+    pub fn bmc_vqa_free(vqa: *mut bmc_vqa);
+    pub fn bmc_vqa_name(vqa: *const bmc_vqa) -> *const c_char;
+    pub fn bmc_vqa_answer_count(vqa: *const bmc_vqa) -> usize;
+    pub fn bmc_vqa_answer(vqa: *const bmc_vqa, index: usize) -> *const c_char;
+    pub fn bmc_vqa_rule_count(vqa: *const bmc_vqa) -> usize;
+    pub fn bmc_vqa_rule_name(vqa: *const bmc_vqa, index: usize) -> *const c_char;
+    pub fn bmc_vqa_question_rule(vqa: *const bmc_vqa, question: *const c_char, rule: *mut i32)
+        -> bmc_status;
+    pub fn bmc_vqa_options_init(options: *mut bmc_vqa_options);
+    pub fn bmc_vqa_logits(vqa: *const bmc_vqa, image: *const bmc_image,
+                          questions: *const *const c_char, count: usize, logits: *mut f32,
+                          capacity: usize) -> bmc_status;
+    pub fn bmc_vqa_ask(vqa: *const bmc_vqa, image: *const bmc_image,
+                       questions: *const *const c_char, count: usize,
+                       options: *const bmc_vqa_options, k: usize, answers: *mut i32,
+                       probabilities: *mut f32, capacity: usize) -> bmc_status;
+    pub fn bmc_vqa_statement(question: *const c_char, answer: *const c_char,
+                             statement: *mut c_char, capacity: usize, needed: *mut usize)
+        -> bmc_status;
+    pub fn bmc_vqa_zero_shot(image_encoder: *mut bmc_image_encoder,
+                             text_encoder: *mut bmc_text_encoder, image: *const bmc_image,
+                             question: *const c_char, candidates: *const *const c_char,
+                             count: usize, probabilities: *mut f32, capacity: usize)
+        -> bmc_status;
 
     pub fn bmc_index_create(dim: i32, dtype: i32, out: *mut *mut bmc_index) -> bmc_status;
     pub fn bmc_index_free(index: *mut bmc_index);

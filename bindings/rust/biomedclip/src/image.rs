@@ -84,7 +84,8 @@ impl Sample for f32 {
 /// (default: packed). A negative stride reads rows bottom-up: the first row read is then the
 /// last one in the slice. Every row read must lie inside the slice; this is checked.
 ///
-/// `u8` samples are taken as they are. Other types go through the DICOM display pipeline:
+/// `u8` samples are taken as they are (1-channel ones inverted for MONOCHROME1). Other types
+/// go through the DICOM display pipeline:
 /// [`rescale`](PixelView::rescale) (modality LUT), [`window`](PixelView::window) (linear VOI
 /// LUT; without it the view's own min..max is stretched to 0..255) and
 /// [`monochrome1`](PixelView::monochrome1) (inversion).

@@ -1,7 +1,8 @@
 //! Safe Rust interface to libbiomedclip: BiomedCLIP image and text embeddings, zero-shot
 //! classification, Pillow-exact preprocessing, the BiomedBERT tokenizer, DICOM pixel data
 //! through the library's display pipeline, the embedding index (text-to-image search,
-//! captioning by retrieval) and caption metrics.
+//! captioning by retrieval), caption metrics, text-prompted segmentation and visual question
+//! answering.
 //!
 //! ```no_run
 //! use biomedclip::{Classifier, Image, Model};
@@ -19,7 +20,8 @@
 //! ```
 //!
 //! Every handle frees itself on drop. Thread-safety follows the header: a [`Model`], an
-//! [`Image`], a [`Tokenizer`], a [`Classifier`] and an [`Index`] are `Send + Sync`; encoders are
+//! [`Image`], a [`Tokenizer`], a [`Classifier`], an [`Index`], a [`Segmenter`] and a [`Vqa`]
+//! head are `Send + Sync`; encoders are
 //! per-thread contexts, `Send` but not `Sync`, and borrow their model, so the model outlives
 //! them. Every failure is an [`Error`] with the library's [`Status`] and message.
 //!
@@ -38,7 +40,9 @@ mod model;
 mod preprocess;
 mod runtime;
 mod scoring;
+mod segmentation;
 mod tokenizer;
+mod vqa;
 
 pub use captions::{caption_score, CaptionMetric, CaptionOptions, CaptionScores};
 pub use classifier::{Classifier, Prediction, DEFAULT_TEMPLATE};
@@ -50,4 +54,6 @@ pub use model::{Dtype, EncoderOptions, ImageEncoder, Model, ModelOptions, Progre
 pub use preprocess::{preprocess, preprocess_rgb8, Filter, PreprocessOptions, ResizeMode};
 pub use runtime::{configure, runtime_config, version, RuntimeConfig};
 pub use scoring::{cosine_similarity, softmax, top_k};
+pub use segmentation::{mask_overlay, mask_threshold, Segmenter};
 pub use tokenizer::{Encoding, ModelTokenizer, SpecialToken, Tokenizer, TokenizerOptions};
+pub use vqa::{vqa_statement, vqa_zero_shot, Answer, Answers, Vqa};

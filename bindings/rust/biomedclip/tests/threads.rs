@@ -5,7 +5,7 @@ mod common;
 use std::sync::Arc;
 use std::thread;
 
-use biomedclip::{Classifier, EncoderOptions, Image, ImageEncoder, Index, Model, TextEncoder, Tokenizer};
+use biomedclip::{Classifier, EncoderOptions, Image, ImageEncoder, Index, Model, Segmenter, TextEncoder, Tokenizer, Vqa};
 use common::*;
 
 fn assert_send<T: Send>() {}
@@ -30,6 +30,10 @@ fn send_and_sync_follow_the_header() {
     assert_sync::<Classifier<'static>>();
     assert_send::<Index>();
     assert_sync::<Index>();
+    assert_send::<Segmenter<'static>>();
+    assert_sync::<Segmenter<'static>>();
+    assert_send::<Vqa<'static>>();
+    assert_sync::<Vqa<'static>>();
     // An encoder is a per-thread context: it may move to another thread, not be shared.
     assert_send::<ImageEncoder<'static>>();
     assert_send::<TextEncoder<'static>>();
