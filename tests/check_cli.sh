@@ -236,5 +236,17 @@ refuse "no texts" 1 "no texts" "$CLI" embed-text --model "$MODEL" --out "$work/e
 refuse "unknown command" 2 "unknown command" "$CLI" embed
 refuse "unwritable output" 1 "cannot create" "$CLI" preprocess "${images[0]}" --out "$work/no/such/dir/x.npy"
 
+# ---- install --------------------------------------------------------------------------------------
+# make install puts the tool in BINDIR, where it finds the library relative to itself.
+stage=$work/stage
+if ${MAKE:-make} -s BUILD="$BUILD" install DESTDIR="$stage" PREFIX=/usr >"$work/install.log" 2>&1 &&
+    [ "$("$stage/usr/bin/biomedclip" --version 2>&1)" = "$("$CLI" --version)" ]; then
+    pass "installed tool runs: $stage/usr/bin/biomedclip --version"
+else
+    rm -f "$work/err"; flunk "make install: $(tail -n 3 "$work/install.log")"
+fi
+${MAKE:-make} -s BUILD="$BUILD" uninstall DESTDIR="$stage" PREFIX=/usr >/dev/null 2>&1
+[ ! -e "$stage/usr/bin/biomedclip" ] && pass "make uninstall removes the tool" || flunk "make uninstall left the tool"
+
 echo "cli: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
