@@ -248,6 +248,8 @@ static bmc_status tokenize_prompts(const bmc_model *model, const char *const *pr
                                    int64_t **ids, int64_t *length)
 {
     const size_t context = (size_t)model->context_length;
+    if (count > SIZE_MAX / sizeof(int64_t) / context)
+        return bmci_fail(BMC_ERR_OUT_OF_MEMORY, "segment: %zu prompts do not fit in memory", count);
     int32_t *one = malloc(context * sizeof *one);
     int64_t *all = malloc(count * context * sizeof *all);
     size_t *lengths = malloc(count * sizeof *lengths);
