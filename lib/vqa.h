@@ -33,6 +33,12 @@ struct bmc_vqa {
     bmci_vqa_rule *rules;
 };
 
+/* Fills `vqa` (its model set, everything else zero) from the text of vqa_head.json: format
+ * version, base model check, inputs, answers, rules, name. On failure the fields filled so far
+ * are left for bmc_vqa_free(). Errors: BMC_ERR_MODEL, BMC_ERR_VERSION, BMC_ERR_UNSUPPORTED,
+ * BMC_ERR_OUT_OF_MEMORY. */
+bmc_status bmci_vqa_read_metadata(bmc_vqa *vqa, const char *json);
+
 /* The words of `text` (maximal runs of ASCII letters, ASCII digits and bytes >= 0x80; ASCII
  * letters lowercased) joined as " w1 w2 ... wn " (a lone " " when there are none), so that
  * strstr() finds a run of whole words. malloc'd; NULL when out of memory. */

@@ -259,7 +259,7 @@ static bmc_status read_rules(bmc_vqa *vqa, const cJSON *root)
     return BMC_OK;
 }
 
-static bmc_status read_metadata(bmc_vqa *vqa, const char *json)
+bmc_status bmci_vqa_read_metadata(bmc_vqa *vqa, const char *json)
 {
     cJSON *root = cJSON_Parse(json);
     if (!root)
@@ -294,7 +294,7 @@ bmc_status bmc_vqa_load(const bmc_model *model, const char *path, bmc_vqa **out)
     char *json = NULL;
     bmc_status status = bmci_vqa_head_load(model->torch, path, &vqa->head, &json);
     if (status == BMC_OK)
-        status = read_metadata(vqa, json);
+        status = bmci_vqa_read_metadata(vqa, json);
     if (status == BMC_OK)
         status = bmci_vqa_head_check(model->torch, vqa->head, &vqa->shape);
     free(json);
