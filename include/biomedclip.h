@@ -771,9 +771,10 @@ BMC_API bmc_status bmc_mask_overlay(const bmc_image *image, const uint8_t *mask,
  *   4. a softmax over the allowed answers only (the others get probability 0), and the k most
  *      probable of them (bmc_vqa_ask()).
  * A head records the base model whose features it was trained on (its source, embedding size,
- * image size and tower widths); loading checks them and runs the head once on dummy inputs to
- * check its answer count. Immutable once loaded: any number of threads may ask one head at
- * once. */
+ * image size and tower widths). Loading checks the first three against the model and runs the
+ * head once on dummy inputs of the recorded widths to check its answer count; every call checks
+ * the model's features against the widths. Immutable once loaded: any number of threads may ask
+ * one head at once. */
 typedef struct bmc_vqa bmc_vqa;
 
 /* Load the head archive at `path` for `model`, onto the model's device and in its dtype. The
