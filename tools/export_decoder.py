@@ -141,17 +141,30 @@ def write_decoder(state: Dict[str, torch.Tensor], cfg: DecoderConfig, pre: Prepr
     return meta
 
 
+CHECKPOINT_FORMAT = "biomedclip-segmentation-checkpoint"
+
+
+def save_checkpoint(path: str, cfg: DecoderConfig, pre: Preprocess,
+                    state: Dict[str, torch.Tensor], metrics: Dict) -> None:
+    """tools/train_segmentation.py's checkpoint: the state dict and, as one JSON string (which
+    torch.load(weights_only=True) reads, unlike floats in a pickle), the config, the
+    preprocessing and the held-out metrics."""
+    settings = {"config": dataclasses.asdict(cfg), "preprocess": pre.as_json(), "metrics": metrics}
+    torch.save({"format": CHECKPOINT_FORMAT, "settings": json.dumps(settings),
+                "state_dict": state}, path)
+
+
 def read_weights(path: str) -> Tuple[Dict[str, torch.Tensor], Optional[Dict]]:
-    """The decoder's tensors without prefix, and the training checkpoint's extras (config,
-    preprocess) if it is one."""
+    """The decoder's tensors without prefix, and the training checkpoint's settings (config,
+    preprocess, metrics) if it is one."""
     extras = None
     if not path.endswith(".safetensors"):
         try:
             obj = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as e:  # torch raises many types for a bad file
             raise ExportError(f"{path}: cannot read as a torch checkpoint: {e}") from None
-        if isinstance(obj, dict) and obj.get("format") == "biomedclip-segmentation-checkpoint":
-            return {k: v.float() for k, v in obj["state_dict"].items()}, obj
+        if isinstance(obj, dict) and obj.get("format") == CHECKPOINT_FORMAT:
+            return {k: v.float() for k, v in obj["state_dict"].items()}, json.loads(obj["settings"])
     try:
         state = load_checkpoint(path)
     except CheckpointError as e:

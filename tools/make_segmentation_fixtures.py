@@ -47,7 +47,7 @@ import bert_tokenizer
 import train_segmentation as training
 from checkpoint import load_model
 from clipseg_decoder import ClipSegDecoder, DecoderConfig, load_decoder
-from export_decoder import main as export_main, read_base, write_decoder
+from export_decoder import main as export_main, read_base, read_weights, write_decoder
 from make_test_models import BUNDLE, CHECKPOINT_BIN, make_test_model
 from seg_reference import (Preprocess, overlay, preprocess, segment_logits, threshold,
                            to_image_geometry)
@@ -155,8 +155,8 @@ def main(argv) -> int:
                       "--metrics", os.path.join(out, "train_metrics.json"), "--name",
                       "synthetic-scans", *TRAINING]) != 0:
         return 1
-    saved = torch.load(checkpoint, map_location="cpu")
-    cfg, state = DecoderConfig(**saved["config"]), saved["state_dict"]
+    state, saved = read_weights(checkpoint)
+    cfg = DecoderConfig(**saved["config"])
     squash = Preprocess.from_json(saved["preprocess"])
     crop = Preprocess(squash.image_size, "shortest_crop", "bicubic", squash.mean, squash.std)
     write_decoder(state, cfg, crop, base_meta, os.path.join(out, "trained_crop.bmcseg.pt"),

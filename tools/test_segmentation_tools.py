@@ -32,7 +32,7 @@ import make_model_fixtures  # noqa: E402
 import train_segmentation as training  # noqa: E402
 from clipseg_decoder import ClipSegDecoder, DecoderConfig, load_decoder  # noqa: E402
 from export_decoder import (ExportError, export, main as export_main, parse_args,  # noqa: E402
-                            read_base, write_decoder)
+                            read_base, save_checkpoint, write_decoder)
 from make_test_models import BUNDLE, make_test_model  # noqa: E402
 from seg_reference import Preprocess, preprocess, to_image_geometry  # noqa: E402
 
@@ -184,6 +184,18 @@ def test_exporter(tmp: str, bundle: str):
     torch.save(decoder.state_dict(), bare)
     check(export_main(["--base", bundle, "--checkpoint", bare, "--out", os.path.join(tmp, "b.pt"),
                        "--taps", "1", "2", "--heads", "2"]) == 0, "a bare state dict")
+
+    trained = os.path.join(tmp, "trained.ckpt")
+    save_checkpoint(trained, cfg, Preprocess(resize_mode="shortest_crop", interpolation="bicubic"),
+                    decoder.state_dict(), {"dice": 0.5})
+    check(export_main(["--base", bundle, "--checkpoint", trained, "--out", os.path.join(tmp, "c.pt")]) == 0,
+          "a training checkpoint")
+    module, info = exported(os.path.join(tmp, "c.pt"))
+    check(info["taps"] == [1, 2] and info["decoder"]["heads"] == 2 and info["resize_mode"] == "shortest_crop"
+          and info["interpolation"] == "bicubic", f"a training checkpoint's own settings: {info}")
+    with torch.no_grad():
+        diff = (module(states, cond) - decoder(states, cond)).abs().max().item()
+    check(diff < 1e-5, f"exported training checkpoint differs by {diff:g}")
 
     state = dict(decoder.state_dict())
     args = ["--base", bundle, "--out", os.path.join(tmp, "x.pt"), "--taps", "1", "2", "--heads", "2"]

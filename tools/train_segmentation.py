@@ -45,7 +45,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from clipseg_decoder import ClipSegDecoder, DecoderConfig
-from export_decoder import read_base, write_decoder
+from export_decoder import read_base, save_checkpoint, write_decoder
 from seg_reference import Preprocess, dice_iou, preprocess, to_decoder_geometry, to_image_geometry
 
 # The source document's prompt: the first template; the others vary the wording for training.
@@ -347,18 +347,11 @@ def run(args, log=print) -> Dict:
     state = {k: v.detach().clone() for k, v in decoder.state_dict().items()}
     write_decoder(state, cfg, pre, base_meta, args.out, name=args.name, source=source)
     if args.checkpoint:
-        torch.save({"format": "biomedclip-segmentation-checkpoint", "config": vars_of(cfg),
-                    "preprocess": pre.as_json(), "state_dict": state, "metrics": metrics},
-                   args.checkpoint)
+        save_checkpoint(args.checkpoint, cfg, pre, state, metrics)
     if args.metrics:
         with open(args.metrics, "w") as f:
             json.dump(metrics, f, indent=2)
     return metrics
-
-
-def vars_of(cfg: DecoderConfig) -> Dict:
-    import dataclasses
-    return dataclasses.asdict(cfg)
 
 
 def default_taps(layers: int) -> List[int]:
