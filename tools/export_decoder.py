@@ -29,7 +29,7 @@ import json
 import os
 import sys
 import tempfile
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, Optional, Tuple
 
 import torch
 

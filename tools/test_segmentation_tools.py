@@ -23,14 +23,13 @@ import traceback
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import make_model_fixtures  # noqa: E402
 import train_segmentation as training  # noqa: E402
-from clipseg_decoder import ClipSegDecoder, DecoderConfig, load_decoder  # noqa: E402
+from clipseg_decoder import ClipSegDecoder, DecoderConfig  # noqa: E402
 from export_decoder import (ExportError, export, main as export_main, parse_args,  # noqa: E402
                             read_base, save_checkpoint, write_decoder)
 from make_test_models import BUNDLE, make_test_model  # noqa: E402
