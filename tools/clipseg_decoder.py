@@ -157,12 +157,6 @@ class ClipSegDecoder(nn.Module):
         return self.transposed_convolution(grid).squeeze(1)
 
 
-def random_decoder(cfg: DecoderConfig, seed: int) -> ClipSegDecoder:
-    """A decoder with seeded weights as CLIPSeg initialises them (PyTorch's defaults)."""
-    torch.manual_seed(seed)
-    return ClipSegDecoder(cfg).eval()
-
-
 def state_dict_config(state: Dict[str, Tensor], taps: List[int], heads: int,
                       patch_size: int, grid_size: int, layer_norm_eps: float = 1e-5,
                       conditional_layer: int = 0) -> DecoderConfig:

@@ -23,6 +23,7 @@ import traceback
 import numpy as np
 import torch
 import torch.nn.functional as F
+from PIL import Image
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -252,6 +253,28 @@ def test_training_pieces():
               f"{cls}: {mask.sum()} pixels at mean {pixels[mask].mean():.3f}, expected {level}")
 
 
+def test_tsv_examples(tmp: str):
+    """A TSV of image, mask, class, region, modality: rows of one image make one example."""
+    rng = np.random.default_rng(4)
+    rows = ["image\tmask\tclass\tregion\tmodality"]
+    scans = []
+    for i in range(2):
+        image, masks = training.synthetic_scan(rng, 120 + i, 100)
+        image.save(os.path.join(tmp, f"scan{i}.png"))
+        scans.append(masks)
+        for cls in ("liver", "lesion"):
+            Image.fromarray(masks[cls].astype(np.uint8) * 200).save(os.path.join(tmp, f"scan{i}.{cls}.png"))
+            rows.append(f"scan{i}.png\tscan{i}.{cls}.png\t{cls}\tabdomen\tMRI")
+    with open(os.path.join(tmp, "triplets.tsv"), "w") as f:
+        f.write("\n".join(rows) + "\n")
+    examples = training.tsv_examples(os.path.join(tmp, "triplets.tsv"))
+    check(len(examples) == 2 and all(sorted(e.masks) == ["lesion", "liver"] for e in examples),
+          "TSV rows grouped by image")
+    check(all(np.array_equal(e.masks[c], scans[i][c]) for i, e in enumerate(examples) for c in e.masks)
+          and examples[1].image.size == (121, 100) and examples[0].modality == "MRI",
+          "TSV masks, images and attributes read back")
+
+
 # ---- reference pipeline ------------------------------------------------------------------------
 
 def test_reference_pipeline():
@@ -278,11 +301,11 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         make_test_model("tiny", tmp, seed=0, safetensors=False)
         bundle = os.path.join(tmp, BUNDLE)
-        for test in tests + [lambda: test_exporter(tmp, bundle)]:
+        for test in tests + [lambda: test_exporter(tmp, bundle), lambda: test_tsv_examples(tmp)]:
             try:
                 test()
             except Exception:  # a crash is a failure of that test, the others still run
-                check(False, f"{getattr(test, '__name__', 'test_exporter')} raised:\n{traceback.format_exc()}")
+                check(False, f"a test raised:\n{traceback.format_exc()}")
     print(f"segmentation_tools: {passed} passed, {failed} failed")
     return 1 if failed else 0
 
