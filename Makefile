@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # libbiomedclip — build, test, install.
 #
 #   make                  shared library (with soname), static archive, examples
@@ -52,19 +53,34 @@ TORCH_LIBS     := -L$(LIBTORCH)/lib -Wl,-rpath,$(LIBTORCH)/lib \
 endif
 
 LIB_CFLAGS   = -std=c11 $(OPTFLAGS) $(WARN) -fPIC -fvisibility=hidden -DBMC_BUILDING_LIBRARY \
-               -D_GNU_SOURCE -Iinclude $(DEPS_CFLAGS) $(CFLAGS)
+               -D_GNU_SOURCE -Iinclude -Ilib -I. $(DEPS_CFLAGS) $(CFLAGS)
 SHIM_FLAGS   = -std=c++17 $(OPTFLAGS) -Wall -Wextra -Wno-unused-parameter -fPIC \
-               -fvisibility=hidden -fvisibility-inlines-hidden -DBMC_BUILDING_LIBRARY -Iinclude \
+               -fvisibility=hidden -fvisibility-inlines-hidden -DBMC_BUILDING_LIBRARY -Iinclude -Ilib -I. \
                $(TORCH_CXXFLAGS) $(CXXFLAGS)
 LINK_LIBS    = $(DEPS_LIBS) $(TORCH_LIBS) -lpthread -lm
-TEST_CFLAGS  = -std=c11 $(OPTFLAGS) $(WARN) -D_GNU_SOURCE -Iinclude -Ilib -Itests $(CFLAGS)
+TEST_CFLAGS  = -std=c11 $(OPTFLAGS) $(WARN) -D_GNU_SOURCE -Iinclude -Ilib -I. -Itests $(CFLAGS)
 
 # ---- sources ----------------------------------------------------------------------------------
-LIB_SRC   := $(wildcard lib/*.c)
+# One list per subsystem folder of lib/ (docs/architecture.md): a new file in a folder is built
+# without a Makefile edit. The order is the dependency order, lowest first.
+CORE_SRC      := $(wildcard lib/core/*.c)
+IMAGE_SRC     := $(wildcard lib/image/*.c)
+TEXT_SRC      := $(wildcard lib/text/*.c lib/text/generated/*.c)
+INDEX_SRC     := $(wildcard lib/index/*.c)
+CAPTIONS_SRC  := $(wildcard lib/captions/*.c)
+MODEL_SRC     := $(wildcard lib/model/*.c)
+CLASSIFY_SRC  := $(wildcard lib/classify/*.c)
+RETRIEVAL_SRC := $(wildcard lib/retrieval/*.c)
+VQA_SRC       := $(wildcard lib/vqa/*.c)
+SEGMENT_SRC   := $(wildcard lib/segment/*.c)
+LIB_SRC   := $(CORE_SRC) $(IMAGE_SRC) $(TEXT_SRC) $(INDEX_SRC) $(CAPTIONS_SRC) $(MODEL_SRC) \
+             $(CLASSIFY_SRC) $(RETRIEVAL_SRC) $(VQA_SRC) $(SEGMENT_SRC)
 SHIM_SRC  := $(wildcard shim/*.cpp)
+# Every internal header: a change to one rebuilds the objects (coarse, but never stale).
+INTERNAL_HEADERS := $(wildcard lib/*/*.h lib/*/*/*.h shim/*.h) include/biomedclip.h
 TEST_SRC  := $(wildcard tests/test_*.c)
 EX_SRC    := $(wildcard examples/*.c)
-FIXTURE_GENERATORS := $(wildcard tools/make_*_fixtures.py)
+FIXTURE_GENERATORS := $(wildcard tools/fixtures/make_*_fixtures.py)
 CLI_SRC   := $(wildcard cli/*.c)
 
 SONAME    := libbiomedclip.so.$(ABI_MAJOR)
@@ -73,7 +89,7 @@ STATIC    := $(BUILD)/libbiomedclip.a
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(SHIM_SRC:%.cpp=$(BUILD)/obj/%.o)
 TESTS     := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 EXAMPLES  := $(EX_SRC:examples/%.c=$(BUILD)/examples/%)
-FIXTURES  := $(FIXTURE_GENERATORS:tools/make_%_fixtures.py=$(BUILD)/fixtures/%/.done)
+FIXTURES  := $(FIXTURE_GENERATORS:tools/fixtures/make_%_fixtures.py=$(BUILD)/fixtures/%/.done)
 CLI       := $(BUILD)/biomedclip
 
 # The sanitizer build: the same sources and tests, with AddressSanitizer and UBSan.
@@ -89,11 +105,11 @@ ASAN_TESTS  := $(TEST_SRC:tests/%.c=$(ASAN_BUILD)/tests/%)
 all: $(SHARED) $(BUILD)/libbiomedclip.so $(STATIC) $(BUILD)/biomedclip.pc examples $(CLI)
 
 # ---- library ------------------------------------------------------------------------------
-$(BUILD)/obj/%.o: %.c $(wildcard lib/*.h) include/biomedclip.h
+$(BUILD)/obj/%.o: %.c $(INTERNAL_HEADERS)
 	@mkdir -p $(@D)
 	$(CC) $(LIB_CFLAGS) -c $< -o $@
 
-$(BUILD)/obj/%.o: %.cpp $(wildcard shim/*.h) $(wildcard lib/*.h) include/biomedclip.h
+$(BUILD)/obj/%.o: %.cpp $(INTERNAL_HEADERS)
 	@mkdir -p $(@D)
 	$(CXX) $(SHIM_FLAGS) -c $< -o $@
 
@@ -143,11 +159,11 @@ $(BUILD)/tests/%: tests/%.c tests/harness.h $(STATIC)
 
 asan-tests: $(ASAN_TESTS)
 
-$(ASAN_BUILD)/obj/%.o: %.c $(wildcard lib/*.h) include/biomedclip.h
+$(ASAN_BUILD)/obj/%.o: %.c $(INTERNAL_HEADERS)
 	@mkdir -p $(@D)
 	$(CC) $(LIB_CFLAGS) $(SAN_FLAGS) -c $< -o $@
 
-$(ASAN_BUILD)/obj/%.o: %.cpp $(wildcard shim/*.h) $(wildcard lib/*.h) include/biomedclip.h
+$(ASAN_BUILD)/obj/%.o: %.cpp $(INTERNAL_HEADERS)
 	@mkdir -p $(@D)
 	$(CXX) $(SHIM_FLAGS) $(SAN_FLAGS) -c $< -o $@
 
@@ -166,7 +182,7 @@ $(ASAN_BUILD)/tests/%: tests/%.c tests/harness.h $(ASAN_STATIC)
 FUZZ_SRC      := $(wildcard tests/fuzz_*.c)
 FUZZERS       := $(FUZZ_SRC:tests/%.c=$(BUILD)/fuzz/%)
 FUZZ_SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=undefined -g -O1
-FUZZ_CFLAGS   := -std=c11 $(FUZZ_SANITIZE) -fsanitize=fuzzer-no-link -D_GNU_SOURCE -Iinclude -Ilib \
+FUZZ_CFLAGS   := -std=c11 $(FUZZ_SANITIZE) -fsanitize=fuzzer-no-link -D_GNU_SOURCE -Iinclude -Ilib -I. \
                  -Itests $(DEPS_CFLAGS)
 FUZZ_LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/fuzz/obj/%.o)
 
@@ -175,34 +191,28 @@ fuzzers: $(FUZZERS)
 # Keep the objects between builds (make would delete them as intermediate files).
 .SECONDARY: $(FUZZ_LIB_OBJ) $(FUZZ_SRC:%.c=$(BUILD)/fuzz/obj/%.o)
 
-$(BUILD)/fuzz/obj/%.o: %.c $(wildcard lib/*.h) include/biomedclip.h
+$(BUILD)/fuzz/obj/%.o: %.c $(INTERNAL_HEADERS)
 	@mkdir -p $(@D)
 	clang $(FUZZ_CFLAGS) -c $< -o $@
 
 $(BUILD)/fuzz/%: $(BUILD)/fuzz/obj/tests/%.o $(FUZZ_LIB_OBJ) $(SHIM_SRC:%.cpp=$(BUILD)/obj/%.o)
 	clang++ $(FUZZ_SANITIZE) -fsanitize=fuzzer $^ -o $@ $(LDFLAGS) $(LINK_LIBS)
 
-# Fixtures are generated, not committed: tools/make_NAME_fixtures.py OUTDIR.
+# Fixtures are generated, not committed: python3 -m tools.fixtures.make_NAME_fixtures OUTDIR.
+# Each set depends on its generator and on the tools it imports (reference, export, train).
 fixtures: $(FIXTURES)
 
-$(BUILD)/fixtures/%/.done: tools/make_%_fixtures.py
+REFERENCE_TOOLS := $(wildcard tools/__init__.py tools/reference/*.py tools/export/*.py)
+TRAIN_TOOLS     := $(wildcard tools/train/*.py)
+
+$(BUILD)/fixtures/%/.done: tools/fixtures/make_%_fixtures.py
 	@mkdir -p $(@D)
-	$(PYTHON) $< $(@D)
+	$(PYTHON) -m tools.fixtures.make_$*_fixtures $(@D)
 	@touch $@
 
-# The model fixtures also depend on the modules their generator imports.
-$(BUILD)/fixtures/model/.done: tools/biomedclip_model.py tools/checkpoint.py \
-    tools/export_bundle.py tools/make_test_models.py tools/bert_tokenizer.py
-
-# The VQA fixtures train heads with the VQA tools on the tiny model.
-$(BUILD)/fixtures/vqa/.done: tools/vqa_head.py tools/vqa_text.py tools/vqa_synthetic.py \
-    tools/train_vqa.py tools/biomedclip_model.py tools/checkpoint.py tools/export_bundle.py \
-    tools/make_test_models.py tools/make_model_fixtures.py tools/bert_tokenizer.py
-
-# The segmentation fixtures train a decoder with the segmentation tools on the tiny model.
-$(BUILD)/fixtures/segmentation/.done: tools/train_segmentation.py tools/export_decoder.py \
-    tools/clipseg_decoder.py tools/seg_reference.py tools/biomedclip_model.py \
-    tools/checkpoint.py tools/export_bundle.py tools/make_test_models.py tools/bert_tokenizer.py
+$(BUILD)/fixtures/model/.done: $(REFERENCE_TOOLS)
+$(BUILD)/fixtures/vqa/.done: $(REFERENCE_TOOLS) $(TRAIN_TOOLS) tools/fixtures/make_model_fixtures.py
+$(BUILD)/fixtures/segmentation/.done: $(REFERENCE_TOOLS) $(TRAIN_TOOLS)
 
 # Helper programs of check and bench suites (tests/tool_NAME.c -> $(BUILD)/tools/tool_NAME),
 # linked like the tests so they can reach internal functions.
@@ -222,7 +232,7 @@ demo: all
 	@BUILD=$(BUILD) PYTHON=$(PYTHON) tools/demo.sh
 
 bench: all $(TOOLS)
-	@BUILD=$(BUILD) PYTHON=$(PYTHON) tools/bench.sh
+	@BUILD=$(BUILD) PYTHON=$(PYTHON) tools/bench/bench.sh
 
 # ---- install ----------------------------------------------------------------------------------
 # The installed .pc file locates everything relative to itself, so a tree installed with

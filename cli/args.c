@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Option parsing and messages shared by the subcommands. */
 #include <errno.h>
 #include <math.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* biomedclip classify: zero-shot classification, one JSON object per image. */
 #include <errno.h>
 #include <stdlib.h>

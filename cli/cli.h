@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The biomedclip command-line tool: what its files share.
  *
  * The tool is a thin layer over the public API in biomedclip.h: it parses options, reads

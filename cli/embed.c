@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* biomedclip embed-image and embed-text: embeddings as a float32 .npy array. */
 #include <stdlib.h>
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Encoding inputs: image lists a chunk at a time, so that long lists never hold more than one
  * chunk of decoded images in memory, and the texts of stdin. */
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* biomedclip eval-captions: caption metrics (BLEU, ROUGE-L, METEOR, CIDEr-D) of candidate
  * captions against references, as JSON. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Image inputs: image files, and raw pixel files (e.g. 16-bit DICOM frames) described by the
  * pixel options and turned into images with the library's display pipeline. */
 #include <errno.h>

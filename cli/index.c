@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* biomedclip index build | search | info: embedding indexes for retrieval (text-to-image
  * search over an image archive, captioning by retrieval from a caption bank). */
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* JSON string literals (RFC 8259): quotes, backslashes and control characters escaped, valid
  * UTF-8 written as it is. JSON text must be UTF-8, so a byte that does not start a valid UTF-8
  * sequence (a file name in another encoding) becomes U+FFFD. */

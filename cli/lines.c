@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Reading texts, one per line, from stdin or a file. */
 #include <stdlib.h>
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* biomedclip: the command-line tool over libbiomedclip. main() hands the arguments to the
  * subcommand named first; each subcommand lives in its own file. */
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* What the model commands share: loading the bundle on a device, encoder options, progress. */
 #include <string.h>
 #include <unistd.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The .npy writer: NumPy format version 1.0, little-endian, C order.
  *
  * Layout: the magic "\x93NUMPY", version bytes 1 and 0, the header length as a little-endian

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* biomedclip preprocess: the model's input tensors (or the resized RGB pixels) of images. */
 #include <stdlib.h>
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* biomedclip tokenize: token ids of each stdin line. */
 #include <stdlib.h>
 #include <string.h>

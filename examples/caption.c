@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* caption — caption images by retrieval: the best captions from a caption bank.
  *
  *   caption MODEL CAPTIONS.txt IMAGE...

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* caption_eval: score candidate captions against reference captions.
  *
  *   caption_eval [--smoothing N] [--per-caption] [--exact] CANDIDATES REFERENCES

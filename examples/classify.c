@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* classify — zero-shot classification of images with a BiomedCLIP model bundle.
  *
  *   classify MODEL "label one,label two,..." IMAGE...

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* embed — image and text embeddings in BiomedCLIP's joint space, and how they match.
  *
  *   embed [--raw] [--dump] MODEL [--image FILE]... [--text TEXT]...

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* preprocess: load an image, turn it into BiomedCLIP's input tensor, print what happened.
  *
  *   preprocess [--squash] [--size N] [--save-crop OUT.png] IMAGE

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* search — find images by text in a folder of PNG and JPEG files.
  *
  *   search MODEL FOLDER "query one" ["query two" ...]

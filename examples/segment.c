@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* segment — text-prompted segmentation of an image with a BiomedCLIP model and a decoder.
  *
  *   segment MODEL DECODER IMAGE "PROMPT" [OUT_PREFIX]

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* tokenize — BiomedCLIP's token ids for some texts, and the tokens they stand for.
  *
  *   tokenize (--model MODEL | --vocab vocab.txt) [--context N] [--padded] TEXT...

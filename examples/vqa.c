@@ -1,8 +1,9 @@
+/* SPDX-License-Identifier: MIT */
 /* Ask a question about an image.
  *
  *   vqa MODEL IMAGE QUESTION [--head HEAD] [--answers A,B,...] [--top K]
  *
- * With --head, a VQA head trained by tools/train_vqa.py answers from its answer vocabulary
+ * With --head, a VQA head trained by tools/train/train_vqa.py answers from its answer vocabulary
  * (closed questions restricted to their answer set by the head's rules; --answers makes the
  * question multiple choice among those answers of the head). Without one, zero-shot answering
  * ranks the --answers (default "yes,no") by how well the statement each makes with the

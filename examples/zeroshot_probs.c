@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* zeroshot_probs — every label's zero-shot probability for each image, at full precision.
  *
  *   zeroshot_probs MODEL LABELS.txt TEMPLATES.txt IMAGE...

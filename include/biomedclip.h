@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * biomedclip.h — the public interface of libbiomedclip.
  *
@@ -458,7 +459,7 @@ typedef struct bmc_model_options {
 /* Fill `options` with the defaults: CPU, float32. Thread-safe. */
 BMC_API void bmc_model_options_init(bmc_model_options *options);
 
-/* Load a model bundle (a file written by tools/export_bundle.py) onto a device.
+/* Load a model bundle (a file written by tools/export/export_bundle.py) onto a device.
  * `options` may be NULL for the defaults. On success *out owns the model; free it with
  * bmc_model_free() after every encoder made from it has been freed.
  * Errors: BMC_ERR_INVALID_ARGUMENT (NULL path/out, bad options), BMC_ERR_IO (missing or
@@ -651,7 +652,7 @@ BMC_API void bmc_classifier_free(bmc_classifier *classifier);
 /* ------------------------------------------------------------------------------------------ */
 
 /* A segmenter: a CLIPSeg-style decoder, stored in its own TorchScript archive (written by
- * tools/export_decoder.py or tools/train_segmentation.py; docs/segmentation.md has the format),
+ * tools/export/export_decoder.py or tools/train/train_segmentation.py; docs/segmentation.md has the format),
  * over a loaded model. Given an image and a text prompt ("Segment the liver in the abdominal
  * CT image") it computes:
  *   1. the image through the decoder's own preprocessing (bmc_segmenter_preprocess_options():
@@ -758,7 +759,7 @@ BMC_API bmc_status bmc_mask_overlay(const bmc_image *image, const uint8_t *mask,
 
 /* A VQA head: a classifier over an answer vocabulary that fuses the model's features of an
  * image and of a question, stored in its own TorchScript archive with its answer list and
- * question-type rules (written by tools/train_vqa.py or tools/export_vqa_head.py;
+ * question-type rules (written by tools/train/train_vqa.py or tools/export/export_vqa_head.py;
  * docs/vqa.md has the format). For one image and any number of questions it computes:
  *   1. the image through the model's preprocessing, the questions through its tokenizer
  *      (questions longer than the context are truncated as open_clip does);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // Turning C++ exceptions into statuses: every extern "C" shim entry runs its body through
 // bmci_guard so nothing escapes into C and libtorch's messages become bmc_last_error().
 #ifndef BMC_SHIM_GUARD_H
@@ -8,7 +9,7 @@
 #include <exception>
 #include <new>
 
-#include "../lib/error.h"
+#include "core/error.h"
 
 template <typename Body>
 bmc_status bmci_guard(const char *what, Body &&body)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Loading a TorchScript bundle and running its two encoders.
 #include <torch/script.h>
 #include <torch/cuda.h>
@@ -9,10 +10,10 @@
 #include <memory>
 #include <string>
 
-#include "guard.h"
-#include "../lib/log.h"
-#include "shim.h"
-#include "torch_model.h"
+#include "shim/guard.h"
+#include "core/log.h"
+#include "shim/shim.h"
+#include "shim/torch_model.h"
 
 namespace {
 
@@ -86,12 +87,12 @@ bmc_status load_archive(const char *path, const c10::Device &device, bmci_torch_
         model->module = torch::jit::load(path, device, extra);
     } catch (const c10::Error &e) {
         return bmci_fail(BMC_ERR_CORRUPT_DATA, "model: '%s' could not be read as TorchScript (%s); "
-                         "an open_clip checkpoint must first be converted with tools/export_bundle.py",
+                         "an open_clip checkpoint must first be converted with tools/export/export_bundle.py",
                          path, e.what_without_backtrace());
     }
     if (extra["bundle.json"].empty())
         return bmci_fail(BMC_ERR_MODEL, "model: '%s' is TorchScript but not a biomedclip bundle "
-                         "(it has no bundle.json; write bundles with tools/export_bundle.py)", path);
+                         "(it has no bundle.json; write bundles with tools/export/export_bundle.py)", path);
     if (extra["vocab.txt"].empty())
         return bmci_fail(BMC_ERR_MODEL, "model: '%s' has no vocab.txt", path);
     for (const char *name : required_methods)

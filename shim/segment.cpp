@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Segmentation decoders: a CLIPSeg-style TorchScript archive run on the tapped block outputs
 // and the text embeddings of a loaded base bundle, on the base's device and dtype.
 #include <torch/script.h>
@@ -10,10 +11,10 @@
 #include <string>
 #include <vector>
 
-#include "guard.h"
-#include "../lib/log.h"
-#include "segment.h"
-#include "torch_model.h"
+#include "shim/guard.h"
+#include "core/log.h"
+#include "shim/segment.h"
+#include "shim/torch_model.h"
 
 struct bmci_torch_decoder {
     torch::jit::script::Module module;
@@ -49,7 +50,7 @@ bmc_status read_archive(const bmci_torch_model *base, const char *path, bmci_tor
         return bmci_fail(BMC_ERR_MODEL, "decoder: '%s' is a model bundle, not a segmentation decoder", path);
     if (extra["decoder.json"].empty())
         return bmci_fail(BMC_ERR_MODEL, "decoder: '%s' is TorchScript but not a segmentation decoder (it has "
-                         "no decoder.json; write decoders with tools/export_decoder.py)", path);
+                         "no decoder.json; write decoders with tools/export/export_decoder.py)", path);
     if (!decoder->module.find_method("forward"))
         return bmci_fail(BMC_ERR_MODEL, "decoder: '%s' has no forward method", path);
     *json = extra["decoder.json"];
@@ -102,7 +103,7 @@ extern "C" bmc_status bmci_decoder_load(const bmci_torch_model *base, const char
         c10::InferenceMode inference;
         if (!base->module.find_method("image_hidden_states"))
             return bmci_fail(BMC_ERR_MODEL, "decoder: the base bundle has no image_hidden_states method "
-                             "(re-export it with this release's tools/export_bundle.py)");
+                             "(re-export it with this release's tools/export/export_bundle.py)");
         bmc_status status = check_archive(path);
         if (status != BMC_OK)
             return status;

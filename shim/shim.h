@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The C face of the C++ shim: the only functions through which lib/ reaches libtorch.
  * Every function here catches every C++ exception and turns it into a status with the
  * exception's text as the last-error message, and runs under c10::InferenceMode. */

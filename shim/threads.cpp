@@ -1,8 +1,9 @@
+// SPDX-License-Identifier: MIT
 // Process-wide libtorch thread settings.
 #include <ATen/Parallel.h>
 
-#include "guard.h"
-#include "shim.h"
+#include "shim/guard.h"
+#include "shim/shim.h"
 
 extern "C" bmc_status bmci_torch_set_threads(int32_t threads)
 {

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // The C++ side of a loaded bundle, shared by the shim's task modules (heads run on the same
 // device, in the same dtype, on the base model's features without a trip through host memory).
 #ifndef BMC_SHIM_TORCH_MODEL_H
@@ -5,7 +6,7 @@
 
 #include <torch/script.h>
 
-#include "shim.h"
+#include "shim/shim.h"
 
 struct bmci_torch_model {
     torch::jit::script::Module module;

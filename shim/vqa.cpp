@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // VQA heads: a TorchScript archive run on the image and question features of a loaded base
 // bundle, on the base's device and dtype.
 #include <torch/script.h>
@@ -10,10 +11,10 @@
 #include <string>
 #include <vector>
 
-#include "guard.h"
-#include "../lib/log.h"
-#include "torch_model.h"
-#include "vqa.h"
+#include "shim/guard.h"
+#include "core/log.h"
+#include "shim/torch_model.h"
+#include "shim/vqa.h"
 
 struct bmci_vqa_head {
     torch::jit::script::Module module;
@@ -48,7 +49,7 @@ bmc_status read_archive(const bmci_torch_model *base, const char *path, bmci_vqa
         return bmci_fail(BMC_ERR_MODEL, "vqa: '%s' is a model bundle, not a VQA head", path);
     if (extra["vqa_head.json"].empty())
         return bmci_fail(BMC_ERR_MODEL, "vqa: '%s' is TorchScript but not a VQA head (it has no "
-                         "vqa_head.json; write heads with tools/train_vqa.py or tools/export_vqa_head.py)",
+                         "vqa_head.json; write heads with tools/train/train_vqa.py or tools/export/export_vqa_head.py)",
                          path);
     if (!head->module.find_method("forward"))
         return bmci_fail(BMC_ERR_MODEL, "vqa: '%s' has no forward method", path);
@@ -214,7 +215,7 @@ extern "C" bmc_status bmci_vqa_head_check(const bmci_torch_model *base, const bm
     for (const auto &need : needs)
         if ((shape->features & need.flag) && !bmci_torch_has_method(base, need.method))
             return bmci_fail(BMC_ERR_MODEL, "vqa: the head reads %s, which the base bundle lacks (re-export "
-                             "it with this release's tools/export_bundle.py)", need.method);
+                             "it with this release's tools/export/export_bundle.py)", need.method);
     return bmci_guard("vqa head check", [&]() -> bmc_status {
         c10::InferenceMode inference;
         torch::Tensor logits;

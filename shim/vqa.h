@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The C face of VQA heads in the shim: loading a head archive beside a base bundle and running
  * base features + head without leaving the device. Every function catches every C++
  * exception (status + message) and runs under c10::InferenceMode. */
@@ -5,7 +6,7 @@
 #define BMC_SHIM_VQA_H
 
 #include "biomedclip.h"
-#include "shim.h"
+#include "shim/shim.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The biomedclip command-line tool on the tiny model: its outputs against the Python references
 # (model fixtures, Pillow, the tokenizer reference) and the library's own results, raw pixel
-# input against hand-made buffers, and error handling. Comparisons: tools/cli_check.py.
+# input against hand-made buffers, and error handling. Comparisons: tools/checks/cli_check.py.
 set -u
 BUILD=${BUILD:-build}
 PYTHON=${PYTHON:-/usr/bin/python3}
 FIXTURES=${BMC_FIXTURES:-$BUILD/fixtures}/model
 CLI=$BUILD/biomedclip
-CHECK="$PYTHON tools/cli_check.py"
+CHECK="$PYTHON -m tools.checks.cli_check
 VOCAB=tests/data/bert-base-uncased-vocab.txt
 passed=0; failed=0
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT

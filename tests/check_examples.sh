@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The C example programs, run on the tiny model fixtures: every example prints its usage and
 # exits 2 without arguments; tokenize, embed and zeroshot_probs print what the references of
-# tools/make_model_fixtures.py computed (token ids exactly, embeddings and probabilities within
+# tools/fixtures/make_model_fixtures.py computed (token ids exactly, embeddings and probabilities within
 # float tolerance); classify ranks every label; bad input fails with a message, not a crash.
 set -u
 BUILD=${BUILD:-build}

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The shared library exports only bmc_* symbols, and every function the header declares.
 set -u
 BUILD=${BUILD:-build}

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Parity of the full-size model (ViT-B/16 + BERT-base stand-in with seeded random weights)
 # against the eager PyTorch reference: the model test program on full-size fixtures, where every
 # embedding must reach cosine >= 0.99999. Making the fixtures takes about a minute the first
@@ -7,9 +8,9 @@ set -u
 BUILD=${BUILD:-build}
 PYTHON=${PYTHON:-/usr/bin/python3}
 fixtures=$BUILD/fixtures/model-full
-if [ ! -f "$fixtures/.done" ] || [ tools/make_model_fixtures.py -nt "$fixtures/.done" ]; then
+if [ ! -f "$fixtures/.done" ] || [ tools/fixtures/make_model_fixtures.py -nt "$fixtures/.done" ]; then
     rm -rf "$fixtures"
-    "$PYTHON" tools/make_model_fixtures.py --size full "$fixtures" || { echo "full_model: 0 passed, 1 failed"; exit 1; }
+    "$PYTHON" -m tools.fixtures.make_model_fixtures --size full "$fixtures" || { echo "full_model: 0 passed, 1 failed"; exit 1; }
     touch "$fixtures/.done"
 fi
 BMC_MODEL_FIXTURES=$fixtures "$BUILD/tests/test_model"

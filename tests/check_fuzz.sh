@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Runs every fuzz target for a bounded time (BMC_FUZZ_SECONDS, default 20 each), starting from
 # its seed corpus in tests/data/fuzz/NAME/ when there is one. A crash, leak or sanitizer report
 # is a failure.

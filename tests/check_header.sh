@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The public header compiles on its own as strict C99 and as C++, with every warning an error.
 set -u
 dir=$(mktemp -d); trap 'rm -rf "$dir"' EXIT

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # An install made with `make install DESTDIR=... PREFIX=/usr` serves a program outside the
 # tree through pkg-config (the .pc file is relocatable), and `make uninstall` removes it all.
 set -u

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Caption metrics against nltk 3.8: examples/caption_eval scores the corpus that
-# tools/make_metrics_fixtures.py generated, and every corpus and per-candidate BLEU-1..4 (with
+# tools/fixtures/make_metrics_fixtures.py generated, and every corpus and per-candidate BLEU-1..4 (with
 # each smoothing, 0 = none) and METEOR must match nltk's corpus_bleu / sentence_bleu /
 # meteor_score to 1e-9. (nltk's Porter stemmer is compared word by word in test_metrics.)
 set -u

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The Python model tools (reference model, checkpoint loader, bundle exporter, test models,
-# model fixtures): tools/test_model_tools.py prints "model_tools: N passed, N failed".
+# model fixtures): tools/checks/test_model_tools.py prints "model_tools: N passed, N failed".
 set -u
 PYTHON=${PYTHON:-/usr/bin/python3}
-exec "$PYTHON" "$(dirname "$0")/../tools/test_model_tools.py"
+cd "$(dirname "$0")/.." && exec "$PYTHON" -m tools.checks.test_model_tools

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The Python binding's pytest suite (bindings/python/tests) on this build's library, with the
 # model, image and index fixtures. Ends with "python: N passed, N failed" from pytest's counts;
 # a run that fails without failed tests (exit 5: nothing collected, a crash) counts as a failure.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The Rust crates' tests (bindings/rust: cargo test --offline, no crates from outside) against
 # this build's shared library and fixtures. Ends with "rust: N passed, N failed", the sum of
 # cargo's "test result" lines; a build failure or a missing cargo counts as a failure.

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The Rust -sys crate declares every function, struct, callback and constant of the public
-# header with the same signature/layout/value (tools/check_rust_sys.py), and the checker itself
+# header with the same signature/layout/value (tools/checks/check_rust_sys.py), and the checker itself
 # notices a missing function, a changed parameter type, a reordered struct field and a changed
 # constant in a deliberately broken copy of the crate.
 set -u
@@ -10,7 +11,7 @@ crate=bindings/rust/biomedclip-sys/src/lib.rs
 dir=$(mktemp -d); trap 'rm -rf "$dir"' EXIT
 passed=0; failed=0
 
-if "$PYTHON" tools/check_rust_sys.py "$header" "$crate"; then
+if "$PYTHON" -m tools.checks.check_rust_sys "$header" "$crate"; then
     passed=$((passed + 1))
 else
     failed=$((failed + 1)); echo "FAIL: the crate does not match the header"
@@ -29,7 +30,7 @@ for expression in "${mutants[@]}"; do
     sed -e "$expression" "$crate" > "$dir/lib.rs"
     if cmp -s "$crate" "$dir/lib.rs"; then
         failed=$((failed + 1)); echo "FAIL: mutation '$expression' changed nothing (update it)"
-    elif "$PYTHON" tools/check_rust_sys.py "$header" "$dir/lib.rs" >/dev/null; then
+    elif "$PYTHON" -m tools.checks.check_rust_sys "$header" "$dir/lib.rs" >/dev/null; then
         failed=$((failed + 1)); echo "FAIL: the checker accepted the broken crate: $expression"
     else
         passed=$((passed + 1))
@@ -38,7 +39,7 @@ done
 # Field order matters for layout: swap two fields of bmc_pixels.
 awk '/pub width: i32,/ && !done { held = $0; next } /pub height: i32,/ && held && !done { print; print held; done = 1; next } { print }' \
     "$crate" > "$dir/lib.rs"
-if ! cmp -s "$crate" "$dir/lib.rs" && ! "$PYTHON" tools/check_rust_sys.py "$header" "$dir/lib.rs" >/dev/null; then
+if ! cmp -s "$crate" "$dir/lib.rs" && ! "$PYTHON" -m tools.checks.check_rust_sys "$header" "$dir/lib.rs" >/dev/null; then
     passed=$((passed + 1))
 else
     failed=$((failed + 1)); echo "FAIL: the checker accepted swapped struct fields"

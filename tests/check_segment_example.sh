@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # examples/segment on the segmentation fixtures: for each class prompt on a held-out scan, the
 # mask PNG is the reference probability map thresholded at 0.5 (except where that probability
 # is within 1e-4 of it) and the overlay PNG is Pillow's blend + composite of that mask; a
@@ -24,8 +25,7 @@ for i in "${!prompts[@]}"; do
 import sys
 import numpy as np
 from PIL import Image
-sys.path.insert(0, "tools")
-from seg_reference import overlay
+from tools.reference.seg_reference import overlay
 fixtures, prefix, index, width, height = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 prob = np.fromfile(f"{fixtures}/ref/trained.0.prob.f32", np.float32).reshape(-1, height, width)[index]
 mask = np.array(Image.open(prefix + ".mask.png"))

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The Python segmentation tools (decoder, exporter, trainer pieces, reference pipeline):
-# tools/test_segmentation_tools.py prints "segmentation_tools: N passed, N failed".
+# tools/checks/test_segmentation_tools.py prints "segmentation_tools: N passed, N failed".
 set -u
 PYTHON=${PYTHON:-/usr/bin/python3}
-exec "$PYTHON" "$(dirname "$0")/../tools/test_segmentation_tools.py"
+cd "$(dirname "$0")/.." && exec "$PYTHON" -m tools.checks.test_segmentation_tools

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Differential tests of the tokenizer against its references:
 #   - every code point: the library's normalizer and character classes vs the Hugging Face
 #     tokenizers (Rust, through its Node binding);
-#   - the corpus (>= 20,000 lines from tools/make_tokenizer_fixtures.py), cleaning off: ids vs
+#   - the corpus (>= 20,000 lines from tools/fixtures/make_tokenizer_fixtures.py), cleaning off: ids vs
 #     the Rust tokenizers, untruncated and truncated to 256; and vs the pure-JS port
 #     @huggingface/tokenizers on every line where the two references agree (the JS port differs
 #     from Rust on some characters; the library follows Rust, which open_clip runs);

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# examples/vqa on the VQA fixtures (tools/make_vqa_fixtures.py): with a head it prints the answer
+# SPDX-License-Identifier: MIT
+# examples/vqa on the VQA fixtures (tools/fixtures/make_vqa_fixtures.py): with a head it prints the answer
 # the Python reference ranks first, zero-shot it ranks the candidates as the reference does, and
 # a missing head fails with a message.
 set -u

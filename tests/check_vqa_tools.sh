@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The Python VQA tools (text rules, heads and their exporter, the training tool and its command
-# line): tools/test_vqa_tools.py prints "vqa_tools: N passed, N failed".
+# line): tools/checks/test_vqa_tools.py prints "vqa_tools: N passed, N failed".
 set -u
 PYTHON=${PYTHON:-/usr/bin/python3}
-exec "$PYTHON" "$(dirname "$0")/../tools/test_vqa_tools.py"
+cd "$(dirname "$0")/.." && exec "$PYTHON" -m tools.checks.test_vqa_tools

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Fuzz target: any bytes as captions (lines; the first is the candidate, the others its
  * references), scored with every metric. Invalid UTF-8 must come back as a status; nothing
  * may crash, leak or trip a sanitizer. */

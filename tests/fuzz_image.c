@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Fuzz target: decode any bytes as an image, then run the full preprocessing on it.
  * Nothing may crash, leak or trip a sanitizer; failures must come back as statuses. */
 #include <stdint.h>

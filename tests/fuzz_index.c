@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Fuzz target: open any bytes as an index file, with bmc_index_load() and bmc_index_map(), and
  * use whatever opens (search, texts, vectors). For half of the inputs the checksums are
  * recomputed first, so the fuzzer gets past them to the structural checks (offsets, ids,
@@ -12,7 +13,7 @@
 #include <unistd.h>
 
 #include "biomedclip.h"
-#include "crc32.h"
+#include "core/crc32.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libFuzzer target: the tokenizer on arbitrary bytes, with every option, and vocabulary parsing.
  * The first byte picks options; the rest is the text (or, in vocabulary mode, the vocab.txt).
  * Any status is fine; crashes, leaks, sanitizer reports and ids out of range are not. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Fuzz target: a VQA head's vqa_head.json and a question. The first line of the input is the
  * question, the rest the JSON, read as the head loader reads it for a tiny base model; when it
  * is accepted, the question goes through the head's rules, and question and JSON's first bytes
@@ -7,8 +8,8 @@
 #include <string.h>
 
 #include "biomedclip.h"
-#include "model.h"
-#include "vqa.h"
+#include "model/model.h"
+#include "vqa/vqa.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

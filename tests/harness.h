@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A minimal test harness: each test program counts its checks and ends with the line
  * "NAME: N passed, N failed" that tests/run-all.sh adds up.
  *

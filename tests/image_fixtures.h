@@ -1,4 +1,5 @@
-/* Reading the fixtures of tools/make_image_fixtures.py (its docstring describes the layout):
+/* SPDX-License-Identifier: MIT */
+/* Reading the fixtures of tools/fixtures/make_image_fixtures.py (its docstring describes the layout):
  * OUTDIR/manifest.txt lists images and Pillow's reference outputs as raw binary files. */
 #ifndef BMC_TESTS_IMAGE_FIXTURES_H
 #define BMC_TESTS_IMAGE_FIXTURES_H

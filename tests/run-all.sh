@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Runs every test program (normal and sanitizer builds) and every tests/check_*.sh suite,
 # then prints the total as the last line: "check: N passed, N failed".
 # A step that exits non-zero without reporting a failure counts as one failure.

@@ -1,10 +1,11 @@
+/* SPDX-License-Identifier: MIT */
 /* Versions, status strings, thread-local errors and the runtime configuration. */
 #include <pthread.h>
 
 #include "biomedclip.h"
 #include "harness.h"
-#include "error.h"
-#include "runtime.h"
+#include "core/error.h"
+#include "core/runtime.h"
 
 static void test_version(void)
 {

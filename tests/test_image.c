@@ -1,11 +1,12 @@
-/* Decoding PNG and JPEG files against Pillow 9.4 (fixtures from tools/make_image_fixtures.py),
+/* SPDX-License-Identifier: MIT */
+/* Decoding PNG and JPEG files against Pillow 9.4 (fixtures from tools/fixtures/make_image_fixtures.py),
  * bad input of every kind, and writing PNGs. */
 #include <stdint.h>
 #include <unistd.h>
 
 #include "biomedclip.h"
 #include "harness.h"
-#include "image.h"
+#include "image/image.h"
 #include "image_fixtures.h"
 
 /* ---- decoding vs Pillow ------------------------------------------------------------------- */

@@ -1,4 +1,5 @@
-/* The embedding index: search against numpy brute force (tools/make_index_fixtures.py),
+/* SPDX-License-Identifier: MIT */
+/* The embedding index: search against numpy brute force (tools/fixtures/make_index_fixtures.py),
  * float16 storage and conversion against numpy, CRC-32 against zlib, identical results for
  * any thread count and tile, remove and append, files (round trip, a file written by Python
  * from the documented format, memory mapping, corrupt and truncated files) and bad
@@ -10,9 +11,9 @@
 
 #include "biomedclip.h"
 #include "harness.h"
-#include "crc32.h"
-#include "fp16.h"
-#include "index.h"
+#include "core/crc32.h"
+#include "core/fp16.h"
+#include "index/index.h"
 
 /* ---- fixtures ----------------------------------------------------------------------------- */
 
@@ -611,7 +612,7 @@ static void test_save_load_map(void)
     unlink(path);
 }
 
-/* Files written by tools/make_index_fixtures.py from the documented format: they load, hold
+/* Files written by tools/fixtures/make_index_fixtures.py from the documented format: they load, hold
  * what Python put in, and saving them again reproduces them byte for byte. */
 static void test_python_written_files(void)
 {

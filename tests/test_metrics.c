@@ -1,13 +1,14 @@
+/* SPDX-License-Identifier: MIT */
 /* Caption metrics: ROUGE-L and CIDEr-D on examples worked by hand from their published
  * definitions (the arithmetic is in the comments), BLEU and METEOR on nltk's own docstring
  * example (values from nltk 3.8), the Porter stemmer against nltk's on a word list
- * (tools/make_metrics_fixtures.py), the tokenisation rules, and bad arguments. The corpus-wide
+ * (tools/fixtures/make_metrics_fixtures.py), the tokenisation rules, and bad arguments. The corpus-wide
  * parity with nltk is tests/check_metrics_parity.sh. */
 #include <math.h>
 
 #include "biomedclip.h"
 #include "harness.h"
-#include "caption.h"
+#include "captions/caption.h"
 
 static double score(int32_t metric, const char *const *candidates, size_t count,
                     const char *const *references, const size_t *reference_counts,

@@ -1,4 +1,5 @@
-/* The model end to end against the eager PyTorch reference (tools/make_model_fixtures.py):
+/* SPDX-License-Identifier: MIT */
+/* The model end to end against the eager PyTorch reference (tools/fixtures/make_model_fixtures.py):
  * file -> embedding for images and texts, logits, zero-shot ensembles, and every way a bundle
  * or a call can be wrong.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Pixel views and the DICOM grayscale display pipeline. Expected values are worked out by
  * hand from the header's formulas (DICOM PS3.3 C.11.2.1.2.1), the arithmetic in comments:
  *   window (c, w): c' = c - 0.5, h = (w - 1) / 2;
@@ -7,7 +8,7 @@
 
 #include "biomedclip.h"
 #include "harness.h"
-#include "image.h"
+#include "image/image.h"
 
 /* Make an image from a view and compare its samples with `expected`. */
 static void expect_pixels(const bmc_pixels *view, int32_t mode, const uint8_t *expected, size_t count,

@@ -1,4 +1,5 @@
-/* Preprocessing against Pillow 9.4 + torch (fixtures from tools/make_image_fixtures.py):
+/* SPDX-License-Identifier: MIT */
+/* Preprocessing against Pillow 9.4 + torch (fixtures from tools/fixtures/make_image_fixtures.py):
  * resize + crop (or squash) + convert('RGB') must equal Pillow's bytes exactly, and the
  * normalised tensor torchvision's float32 values; the float resampler must equal Pillow's
  * mode "F" resize. Also the option checks. */
@@ -8,9 +9,9 @@
 
 #include "biomedclip.h"
 #include "harness.h"
-#include "image.h"
+#include "image/image.h"
 #include "image_fixtures.h"
-#include "resize.h"
+#include "image/resize.h"
 
 static bmc_image *load_fixture(const char *name)
 {

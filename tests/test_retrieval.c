@@ -1,5 +1,6 @@
+/* SPDX-License-Identifier: MIT */
 /* Captioning by retrieval and text-to-image search on the tiny model, against rankings
- * computed from the eager PyTorch reference's embeddings (tools/make_model_fixtures.py). */
+ * computed from the eager PyTorch reference's embeddings (tools/fixtures/make_model_fixtures.py). */
 #include <math.h>
 #include <unistd.h>
 

@@ -1,6 +1,7 @@
-/* Text-prompted segmentation against the Python reference (tools/make_segmentation_fixtures.py):
- * a decoder trained by tools/train_segmentation.py and decoders converted by
- * tools/export_decoder.py, through the C API.
+/* SPDX-License-Identifier: MIT */
+/* Text-prompted segmentation against the Python reference (tools/fixtures/make_segmentation_fixtures.py):
+ * a decoder trained by tools/train/train_segmentation.py and decoders converted by
+ * tools/export/export_decoder.py, through the C API.
  *
  *  - parity: logits within 1e-4 of the eager reference, probabilities at the image's resolution
  *    within 1e-4, masks equal except where the reference probability is within 1e-4 of the

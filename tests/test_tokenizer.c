@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The tokenizer's API: creation, errors, special ids from the vocabulary, size queries,
  * truncation, batches, threads. Token-level parity is tests/check_tokenizer_parity.sh. */
 #include <pthread.h>

@@ -1,5 +1,6 @@
-/* Visual question answering against the Python reference (tools/make_vqa_fixtures.py): heads
- * trained by tools/train_vqa.py on the synthetic set answer the whole test split through the
+/* SPDX-License-Identifier: MIT */
+/* Visual question answering against the Python reference (tools/fixtures/make_vqa_fixtures.py): heads
+ * trained by tools/train/train_vqa.py on the synthetic set answer the whole test split through the
  * C API with the reference's probabilities (1e-5) and accuracy; question-type rules, options,
  * statements and zero-shot answering; every way a head file or a call can be wrong. */
 #include <math.h>
@@ -7,7 +8,7 @@
 
 #include "biomedclip.h"
 #include "harness.h"
-#include "vqa.h"
+#include "vqa/vqa.h"
 
 #define MAX_LINE 4096
 #define MAX_ROWS 512

@@ -1,4 +1,5 @@
-/* The library side of tools/bench_model.py: time image files -> embeddings and texts ->
+/* SPDX-License-Identifier: MIT */
+/* The library side of tools/bench/bench_model.py: time image files -> embeddings and texts ->
  * embeddings through the public API, and print one line "RATE items/s".
  *
  *   tool_bench_model images MODEL BATCH ROUNDS IMAGE...   (decode + preprocess + encode)

@@ -1,4 +1,5 @@
-/* The tokenizer's helper for tests/check_tokenizer_parity.sh and tools/bench_tokenizer.sh.
+/* SPDX-License-Identifier: MIT */
+/* The tokenizer's helper for tests/check_tokenizer_parity.sh and tools/bench/bench_tokenizer.sh.
  *
  *   tool_tokenizer ids VOCAB CORPUS [CONTEXT [clean]]  ids of each line (no padding)
  *   tool_tokenizer clean CORPUS                     open_clip's cleaning of each line, escaped
@@ -14,9 +15,9 @@
 #include <utf8proc.h>
 
 #include "biomedclip.h"
-#include "bert_unicode.h"
-#include "text_clean.h"
-#include "wordpiece.h"
+#include "text/generated/bert_unicode.h"
+#include "text/text_clean.h"
+#include "text/wordpiece.h"
 
 typedef struct corpus {
     char **lines;

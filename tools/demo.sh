@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The demo behind `make demo`: makes the default model (the real BiomedCLIP checkpoint when
 # BIOMEDCLIP_CHECKPOINT points at one, else the full-size stand-in) and runs the example
 # programs on the sample images: real CT and MR slices from pydicom's DICOM test files
@@ -9,11 +10,11 @@ PYTHON=${PYTHON:-/usr/bin/python3}
 model_dir=$BUILD/models/default
 samples=$BUILD/samples
 
-tools/make_default_model.sh "$model_dir"
+tools/export/make_default_model.sh "$model_dir"
 model=$model_dir/model.bmc.pt
 mkdir -p "$samples"
-if [ -f tools/render_dicom_samples.py ]; then
-    BIOMEDCLIP_LIBRARY=$BUILD/libbiomedclip.so "$PYTHON" tools/render_dicom_samples.py "$samples"
+if [ -f tools/fixtures/render_dicom_samples.py ]; then
+    BIOMEDCLIP_LIBRARY=$BUILD/libbiomedclip.so "$PYTHON" -m tools.fixtures.render_dicom_samples "$samples"
 fi
 images=("$samples"/*.png tests/data/samples/*)
 
@@ -43,7 +44,7 @@ echo "== text-to-image search over $samples =="
 
 echo
 echo "== visual question answering (zero-shot: each answer's statement scored against the image) =="
-# A head trained on the synthetic set (tools/train_vqa.py) is not used here: on the full-size
+# A head trained on the synthetic set (tools/train/train_vqa.py) is not used here: on the full-size
 # model its features alone take minutes on a CPU (the image tower is ~0.6 s per image).
 "$BUILD/examples/vqa" "$model" "${images[0]}" "Is there a fracture?"
 "$BUILD/examples/vqa" "$model" "${images[0]}" "Which imaging modality is this?" \
@@ -51,13 +52,13 @@ echo "== visual question answering (zero-shot: each answer's statement scored ag
 
 echo
 echo "== text-prompted segmentation (tiny stand-in model, decoder trained on synthetic scans) =="
-# The decoder is the segmentation fixtures' one (tools/train_segmentation.py on the tiny model;
+# The decoder is the segmentation fixtures' one (tools/train/train_segmentation.py on the tiny model;
 # about 30 s of CPU the first time, reused by make check): the full-size stand-in has no trained
 # decoder, and one for the real BiomedCLIP is trained on real scans (docs/segmentation.md).
 seg=$BUILD/fixtures/segmentation
 if [ ! -f "$seg/.done" ]; then
     mkdir -p "$seg"
-    "$PYTHON" tools/make_segmentation_fixtures.py "$seg" >/dev/null
+    "$PYTHON" -m tools.fixtures.make_segmentation_fixtures "$seg" >/dev/null
     touch "$seg/.done"
 fi
 for organ in liver kidney lesion; do

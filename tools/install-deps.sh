@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Installs the Debian packages libbiomedclip needs to build, test and run its demo.
 # Run as root (or with sudo) on Debian 12 or later.
 set -euo pipefail

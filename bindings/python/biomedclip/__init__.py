@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """biomedclip — Python bindings of libbiomedclip (BiomedCLIP on a stable C ABI).
 
     import biomedclip as bmc

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """ctypes declarations of include/biomedclip.h: constants, structs and function prototypes.
 
 This module mirrors the header one to one and adds nothing; the rest of the package builds the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The base of every class that owns a library handle."""
 import weakref
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Finding and opening libbiomedclip.
 
 Search order (the first that exists wins):

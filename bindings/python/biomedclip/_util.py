@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Small helpers shared by the modules: paths, numpy buffers and text lists for the C calls."""
 import ctypes
 import os

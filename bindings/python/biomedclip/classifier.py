@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Zero-shot classification with prompt templates and template ensembling."""
 import ctypes
 from typing import List, Optional, Sequence, Tuple

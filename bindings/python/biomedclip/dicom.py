@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """DICOM datasets to images, through the library's display pipeline (modality + VOI LUT).
 
 Works on any object with pydicom's Dataset interface (this module does not import pydicom):

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Exceptions carrying the library's status codes.
 
 Every failing library call raises an instance of :class:`BiomedclipError` (or of the subclass

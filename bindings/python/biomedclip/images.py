@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Images: PNG/JPEG decoding, numpy pixel views with the DICOM display pipeline, PNG writing."""
 import ctypes
 from typing import Optional, Tuple

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The embedding index: exact cosine top-k search over stored vectors (bmc_index_*)."""
 import ctypes
 from typing import Optional, Sequence, Tuple, Union

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Model bundles and the image and text encoders."""
 import ctypes
 from typing import Callable, Optional, Sequence, Union

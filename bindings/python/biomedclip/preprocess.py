@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Preprocessing: open_clip's BiomedCLIP image transform, bit-exact with Pillow 9.4."""
 import ctypes
 from dataclasses import dataclass, field

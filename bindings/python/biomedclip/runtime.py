@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Process-wide settings (bmc_configure) and versions."""
 import ctypes
 from typing import Callable, Optional

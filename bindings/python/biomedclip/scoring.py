@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Scoring: cosine similarity, softmax, top-k."""
 import ctypes
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The BiomedBERT WordPiece tokenizer, as open_clip's HFTokenizer drives it for BiomedCLIP."""
 import ctypes
 from typing import List, Sequence, Tuple, Union

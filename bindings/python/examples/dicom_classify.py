@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """Zero-shot classification of DICOM images with BiomedCLIP.
 
     dicom_classify.py MODEL [--labels "a,b,c"] [--window CENTER WIDTH] DICOM...

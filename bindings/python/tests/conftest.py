@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Paths shared by the tests. tests/check_python.sh sets BIOMEDCLIP_LIBRARY, BMC_FIXTURES and
 BUILD; run by hand from the repository root, the defaults are those of `make check`."""
 import os
@@ -10,11 +11,11 @@ ROOT = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
 BUILD = os.path.join(ROOT, os.environ.get("BUILD", "build"))
 FIXTURES = os.path.abspath(os.environ.get("BMC_FIXTURES", os.path.join(BUILD, "fixtures")))
 MODEL_FIXTURES = os.path.join(FIXTURES, "model")
-TOOLS = os.path.join(ROOT, "tools")
 
 os.environ.setdefault("BIOMEDCLIP_LIBRARY", os.path.join(BUILD, "libbiomedclip.so"))
+# The binding under test and the project's tools package (tools.*), both from this checkout.
 sys.path.insert(0, os.path.join(ROOT, "bindings", "python"))
-sys.path.insert(0, TOOLS)
+sys.path.insert(0, ROOT)
 
 
 def fixture_path(*parts: str) -> str:

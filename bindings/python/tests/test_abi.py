@@ -1,4 +1,5 @@
-"""The ctypes declarations match include/biomedclip.h (parsed by tools/bmc_header.py)."""
+# SPDX-License-Identifier: MIT
+"""The ctypes declarations match include/biomedclip.h (parsed by tools/checks/bmc_header.py)."""
 import ctypes
 import os
 
@@ -6,7 +7,7 @@ import pytest
 
 from conftest import ROOT
 
-import bmc_header
+from tools.checks import bmc_header
 from biomedclip import _capi
 
 HEADER = bmc_header.parse(os.path.join(ROOT, "include", "biomedclip.h"))

@@ -1,4 +1,5 @@
-"""Caption metrics against nltk 3.8 (tools/make_metrics_fixtures.py) and hand-computed
+# SPDX-License-Identifier: MIT
+"""Caption metrics against nltk 3.8 (tools/fixtures/make_metrics_fixtures.py) and hand-computed
 ROUGE-L and CIDEr-D properties."""
 import os
 

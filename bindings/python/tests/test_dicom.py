@@ -1,5 +1,6 @@
+# SPDX-License-Identifier: MIT
 """DICOM: the display pipeline against pydicom's own LUT functions, the dicom_classify example
-against the PyTorch reference model, and tools/render_dicom_samples.py."""
+against the PyTorch reference model, and tools/fixtures/render_dicom_samples.py."""
 import copy
 import importlib.util
 import os
@@ -103,10 +104,10 @@ def reference_probabilities(dataset, labels, templates) -> np.ndarray:
     from) gives for the pydicom-rendered slice, preprocessed by Pillow as open_clip does."""
     import torch
 
-    import bert_tokenizer
-    from checkpoint import load_model
-    from make_model_fixtures import preprocess
-    from make_test_models import DEFAULT_VOCAB
+    from tools.export.checkpoint import load_model
+    from tools.export.make_test_models import DEFAULT_VOCAB
+    from tools.fixtures.make_model_fixtures import preprocess
+    from tools.reference import bert_tokenizer
 
     model, cfg = load_model(fixture_path("open_clip_pytorch_model.bin"))
     pixels = preprocess(PILImage.fromarray(pydicom_display(dataset), "L"), cfg.image_size)
@@ -154,8 +155,8 @@ def test_dicom_classify_command_line():
 
 
 def test_render_dicom_samples(tmp_path):
-    run = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "render_dicom_samples.py"),
-                          str(tmp_path)], capture_output=True, text=True, timeout=300)
+    run = subprocess.run([sys.executable, "-m", "tools.fixtures.render_dicom_samples", str(tmp_path)],
+                         capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert run.returncode == 0, run.stderr
     lines = run.stdout.splitlines()
     assert len(lines) == 4

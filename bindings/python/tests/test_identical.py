@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The acceptance test: the same zero-shot classification gives bit-identical probabilities in
 C (examples/zeroshot_probs, printing %.9g, which reads back as the same float32) and here."""
 import os

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Images: decoding against Pillow, numpy pixel views (types, layouts, strides), PNG writing."""
 import io
 

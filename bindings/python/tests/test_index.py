@@ -1,4 +1,5 @@
-"""The embedding index against numpy's exact search (tools/make_index_fixtures.py's data)."""
+# SPDX-License-Identifier: MIT
+"""The embedding index against numpy's exact search (tools/fixtures/make_index_fixtures.py's data)."""
 import os
 import threading
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Finding the library: BIOMEDCLIP_LIBRARY (file or folder), pkg-config, the system loader;
 and installing the package with pip."""
 import os

@@ -1,5 +1,6 @@
+# SPDX-License-Identifier: MIT
 """Model, encoders, scoring and the zero-shot classifier against the eager PyTorch reference
-(the fixtures of tools/make_model_fixtures.py)."""
+(the fixtures of tools/fixtures/make_model_fixtures.py)."""
 import threading
 
 import numpy as np

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Preprocessing against Pillow and against the tensors the reference made (image_pixels.f32)."""
 import numpy as np
 import pytest

@@ -1,5 +1,6 @@
+# SPDX-License-Identifier: MIT
 """Captioning by retrieval and text-to-image search, against rankings of the reference
-embeddings (tools/make_model_fixtures.py) computed with numpy."""
+embeddings (tools/fixtures/make_model_fixtures.py) computed with numpy."""
 import os
 
 import numpy as np

@@ -1,4 +1,5 @@
-"""Segmentation against the Python reference of tools/make_segmentation_fixtures.py (Pillow +
+# SPDX-License-Identifier: MIT
+"""Segmentation against the Python reference of tools/fixtures/make_segmentation_fixtures.py (Pillow +
 the eager models): logits and probability maps within 1e-4, masks, overlays byte for byte."""
 import os
 

@@ -1,4 +1,5 @@
-"""The tokenizer against the reference ids the fixtures hold (tools/bert_tokenizer.py)."""
+# SPDX-License-Identifier: MIT
+"""The tokenizer against the reference ids the fixtures hold (tools/reference/bert_tokenizer.py)."""
 import os
 
 import numpy as np

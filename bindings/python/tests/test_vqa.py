@@ -1,4 +1,5 @@
-"""VQA against the Python reference of tools/make_vqa_fixtures.py: logits within 1e-4,
+# SPDX-License-Identifier: MIT
+"""VQA against the Python reference of tools/fixtures/make_vqa_fixtures.py: logits within 1e-4,
 probabilities within 1e-5, rules, statements and zero-shot answering."""
 import os
 

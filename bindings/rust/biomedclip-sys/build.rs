@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Links libbiomedclip: from the folder in BIOMEDCLIP_LIB_DIR, else from the libdir that
 //! `pkg-config --variable=libdir biomedclip` reports, else wherever the linker looks by default.
 //! At run time the loader must find the library too (install it, or set LD_LIBRARY_PATH).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Reference tokenizers for libbiomedclip's differential tests and benchmark.
 //
 //   node reference.cjs json VOCAB OUT.json        tokenizer.json for a BERT uncased WordPiece vocab

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Raw FFI declarations of libbiomedclip, written by hand from `include/biomedclip.h`.
 //!
 //! Everything here mirrors the C header one to one (names, constants, struct layouts,

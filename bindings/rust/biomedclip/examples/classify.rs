@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Zero-shot classification of images, the Rust version of examples/classify.c.
 //!
 //!     cargo run --example classify -- MODEL "label one,label two" IMAGE...

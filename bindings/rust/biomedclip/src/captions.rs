@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Caption metrics: BLEU-1..4, ROUGE-L, METEOR and CIDEr-D (`bmc_caption_score`);
 //! docs/caption-metrics.md defines each and names the implementation it reproduces.
 use biomedclip_sys as sys;

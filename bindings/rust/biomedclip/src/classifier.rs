@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Zero-shot classification with prompt templates and template ensembling.
 use std::ffi::CStr;
 use std::marker::PhantomData;

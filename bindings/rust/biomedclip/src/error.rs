@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Errors: every failing library call becomes an [`Error`] with its status and message.
 use std::ffi::{CStr, CString};
 use std::fmt;

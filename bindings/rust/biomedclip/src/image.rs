@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Images: PNG/JPEG decoding, pixel views of caller memory with the DICOM display pipeline,
 //! PNG writing.
 use std::os::raw::c_void;

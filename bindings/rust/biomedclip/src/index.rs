@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! The embedding index: exact cosine top-k search over stored vectors (`bmc_index_*`).
 use std::os::raw::c_char;
 use std::path::Path;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Safe Rust interface to libbiomedclip: BiomedCLIP image and text embeddings, zero-shot
 //! classification, Pillow-exact preprocessing, the BiomedBERT tokenizer, DICOM pixel data
 //! through the library's display pipeline, the embedding index (text-to-image search,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! A row-major matrix of floats, as the library returns embeddings and scores.
 
 /// `rows` x `cols` values, row-major, in `data`.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Model bundles and the image and text encoders.
 use std::any::Any;
 use std::ffi::CStr;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Versions and the process-wide settings (`bmc_configure`).
 use std::ffi::CStr;
 

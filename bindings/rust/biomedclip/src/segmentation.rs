@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Text-prompted segmentation: a CLIPSeg-style decoder over the model (`bmc_segmenter_*`).
 use std::ffi::CStr;
 use std::marker::PhantomData;

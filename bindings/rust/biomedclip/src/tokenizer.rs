@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! The BiomedBERT WordPiece tokenizer, as open_clip's HFTokenizer drives it for BiomedCLIP.
 use std::ffi::CStr;
 use std::marker::PhantomData;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Visual question answering: a trained head over the model (`bmc_vqa_*`), and zero-shot
 //! answering with the two encoders.
 use std::ffi::CStr;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! The -sys structs have the C sizes: each init function writes sizeof(struct) in C into
 //! struct_size, which must equal Rust's size of the mirror.
 use std::mem::{size_of, zeroed};

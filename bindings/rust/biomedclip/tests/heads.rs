@@ -1,5 +1,6 @@
-//! Segmentation and VQA against the Python references of tools/make_segmentation_fixtures.py
-//! and tools/make_vqa_fixtures.py (the tolerances of the C tests).
+// SPDX-License-Identifier: MIT
+//! Segmentation and VQA against the Python references of tools/fixtures/make_segmentation_fixtures.py
+//! and tools/fixtures/make_vqa_fixtures.py (the tolerances of the C tests).
 mod common;
 
 use std::path::PathBuf;

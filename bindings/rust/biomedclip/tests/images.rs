@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Images and pixel views: strides and bounds, the display pipeline's stretch rule, PNG
 //! round trips, preprocessing options.
 mod common;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Model, encoders, scoring and the classifier against the eager PyTorch reference fixtures,
 //! and the acceptance test: probabilities bit-identical to the C program's.
 mod common;

@@ -1,5 +1,6 @@
+// SPDX-License-Identifier: MIT
 //! Captioning by retrieval, text-to-image search and caption metrics, against the reference
-//! embeddings' rankings and nltk's scores (tools/make_metrics_fixtures.py).
+//! embeddings' rankings and nltk's scores (tools/fixtures/make_metrics_fixtures.py).
 mod common;
 
 use biomedclip::{caption_score, CaptionMetric, CaptionOptions, Image, Index, IndexDtype, Model, Status};

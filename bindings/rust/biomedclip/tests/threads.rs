@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Send/Sync follow the header's thread-safety, checked at compile time, and a model shared by
 //! threads (each with its own encoder) gives the same embeddings.
 mod common;

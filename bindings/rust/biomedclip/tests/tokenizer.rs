@@ -1,4 +1,5 @@
-//! The tokenizer against the reference ids of the fixtures (tools/bert_tokenizer.py).
+// SPDX-License-Identifier: MIT
+//! The tokenizer against the reference ids of the fixtures (tools/reference/bert_tokenizer.py).
 mod common;
 
 use biomedclip::{Model, SpecialToken, Status, Tokenizer, TokenizerOptions};

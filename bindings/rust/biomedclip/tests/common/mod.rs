@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Fixture paths and readers shared by the integration tests. tests/check_rust.sh sets
 //! BMC_FIXTURES (the fixtures folder) and BMC_BUILD (the build folder), both absolute.
 #![allow(dead_code)]

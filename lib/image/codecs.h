@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: MIT */
+/* Internal: the file decoders that bmc_image_load_file/memory dispatch to. Each opens a file
+ * exactly as Pillow 9.4's plugin would (same mode, same samples), checks the size limits from
+ * the header before allocating pixels, and never prints. */
+#ifndef BMC_LIB_CODECS_H
+#define BMC_LIB_CODECS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "image/image.h"
+
+/* True if `data` starts with the PNG signature / a JPEG start-of-image marker. `size` may be
+ * smaller than the signature: then the bytes present are compared (a truncated file still
+ * counts as its format). */
+int bmci_is_png(const uint8_t *data, size_t size);
+int bmci_is_jpeg(const uint8_t *data, size_t size);
+
+/* Decode a PNG (libpng) / JPEG (libjpeg-turbo) held in memory. Errors: BMC_ERR_CORRUPT_DATA,
+ * BMC_ERR_UNSUPPORTED, BMC_ERR_LIMIT, BMC_ERR_OUT_OF_MEMORY; messages start with "png: " or
+ * "jpeg: ". */
+bmc_status bmci_png_decode(const uint8_t *data, size_t size, bmc_image **out);
+bmc_status bmci_jpeg_decode(const uint8_t *data, size_t size, bmc_image **out);
+
+#endif

@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: MIT */
+/* Images from caller-owned pixel views, with the DICOM grayscale display pipeline for samples
+ * wider than 8 bits: modality LUT (rescale), the linear VOI LUT of DICOM PS3.3 C.11.2.1.2.1,
+ * MONOCHROME1 inversion. The arithmetic is in double precision. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "image/image.h"
+#include "core/runtime.h"
+
+void bmc_pixels_init(bmc_pixels *pixels)
+{
+    if (!pixels)
+        return;
+    memset(pixels, 0, sizeof *pixels);
+    pixels->struct_size = sizeof *pixels;
+    pixels->rescale_slope = 1.0;
+    pixels->rescale_intercept = 0.0;
+}
+
+static int32_t sample_size(int32_t type)
+{
+    switch (type) {
+    case BMC_SAMPLE_U8: return 1;
+    case BMC_SAMPLE_U16:
+    case BMC_SAMPLE_S16: return 2;
+    case BMC_SAMPLE_F32: return 4;
+    default: return 0;
+    }
+}
+
+/* The first sample of row y, walking by the signed stride. */
+static const uint8_t *view_row(const bmc_pixels *p, int64_t stride, int32_t y)
+{
+    return (const uint8_t *)p->data + (ptrdiff_t)y * (ptrdiff_t)stride;
+}
+
+/* Sample i of a row, after the modality LUT. Samples may be unaligned: read with memcpy. */
+static double modality_value(const bmc_pixels *p, const uint8_t *row, size_t i)
+{
+    double v;
+    if (p->sample_type == BMC_SAMPLE_U16) {
+        uint16_t s;
+        memcpy(&s, row + 2 * i, sizeof s);
+        v = s;
+    } else if (p->sample_type == BMC_SAMPLE_S16) {
+        int16_t s;
+        memcpy(&s, row + 2 * i, sizeof s);
+        v = s;
+    } else {
+        float s;
+        memcpy(&s, row + 4 * i, sizeof s);
+        v = s;
+    }
+    return p->has_rescale ? v * p->rescale_slope + p->rescale_intercept : v;
+}
+
+/* The VOI LUT: either the DICOM linear window or a stretch of [lo, hi] to 0..255.
+ * NaN becomes 0; the caller applies MONOCHROME1. */
+struct voi {
+    int window;
+    double center, width; /* window */
+    double lo, hi;        /* stretch */
+};
+
+static uint8_t apply_voi(const struct voi *voi, double v)
+{
+    if (isnan(v))
+        return 0;
+    double y;
+    if (voi->window) {
+        double c = voi->center - 0.5, half = (voi->width - 1.0) / 2.0;
+        if (v <= c - half)
+            return 0;
+        if (v > c + half)
+            return 255; /* also when width is 1: then no value falls in between */
+        /* ((v - c') / (w - 1) + 0.5) * 255 with a single rounding at the division, so that
+         * results that are exactly halves stay exact and round up */
+        y = (255.0 * (v - c) + 127.5 * (voi->width - 1.0)) / (voi->width - 1.0);
+    } else {
+        if (v <= voi->lo || !(voi->hi > voi->lo))
+            return 0;
+        if (v >= voi->hi)
+            return 255;
+        y = (v - voi->lo) * 255.0 / (voi->hi - voi->lo);
+    }
+    y = floor(y + 0.5);
+    return (uint8_t)(y < 0.0 ? 0.0 : y > 255.0 ? 255.0 : y);
+}
+
+/* The finite minimum and maximum of the view after rescale (hi < lo when there are none). */
+static void finite_range(const bmc_pixels *p, int64_t stride, double *lo, double *hi)
+{
+    *lo = INFINITY;
+    *hi = -INFINITY;
+    size_t samples = (size_t)p->width * (size_t)p->channels;
+    for (int32_t y = 0; y < p->height; y++) {
+        const uint8_t *row = view_row(p, stride, y);
+        for (size_t i = 0; i < samples; i++) {
+            double v = modality_value(p, row, i);
+            if (isfinite(v)) {
+                *lo = v < *lo ? v : *lo;
+                *hi = v > *hi ? v : *hi;
+            }
+        }
+    }
+}
+
+static void display_pipeline(const bmc_pixels *p, int64_t stride, bmc_image *image)
+{
+    struct voi voi = {p->has_window != 0, p->window_center, p->window_width, 0.0, 0.0};
+    if (!voi.window)
+        finite_range(p, stride, &voi.lo, &voi.hi);
+    int invert = p->monochrome1 && p->channels == 1;
+    size_t samples = (size_t)p->width * (size_t)p->channels;
+    for (int32_t y = 0; y < p->height; y++) {
+        const uint8_t *row = view_row(p, stride, y);
+        uint8_t *out = image->pixels + (size_t)y * image->stride;
+        for (size_t i = 0; i < samples; i++) {
+            double v = modality_value(p, row, i);
+            uint8_t display = apply_voi(&voi, v);
+            out[i] = invert && !isnan(v) ? (uint8_t)(255 - display) : display;
+        }
+    }
+}
+
+static bmc_status check_view(const bmc_pixels *p, int64_t *stride)
+{
+    if (p->struct_size != sizeof *p)
+        return bmci_fail(BMC_ERR_INVALID_ARGUMENT,
+                         "bmc_image_from_pixels: struct_size %zu is not sizeof(bmc_pixels) %zu "
+                         "(call bmc_pixels_init first)", p->struct_size, sizeof *p);
+    if (!p->data)
+        return bmci_fail(BMC_ERR_INVALID_ARGUMENT, "bmc_image_from_pixels: data is NULL");
+    if (p->width < 1 || p->height < 1)
+        return bmci_fail(BMC_ERR_INVALID_ARGUMENT, "bmc_image_from_pixels: size %dx%d is empty",
+                         p->width, p->height);
+    if (p->channels != 1 && p->channels != 3 && p->channels != 4)
+        return bmci_fail(BMC_ERR_INVALID_ARGUMENT, "bmc_image_from_pixels: %d channels (need 1, 3 or 4)",
+                         p->channels);
+    if (sample_size(p->sample_type) == 0)
+        return bmci_fail(BMC_ERR_INVALID_ARGUMENT, "bmc_image_from_pixels: unknown sample type %d",
+                         p->sample_type);
+    int64_t row_bytes = (int64_t)p->width * p->channels * sample_size(p->sample_type);
+    *stride = p->row_stride ? p->row_stride : row_bytes;
+    if (*stride < row_bytes && -*stride < row_bytes)
+        return bmci_fail(BMC_ERR_INVALID_ARGUMENT,
+                         "bmc_image_from_pixels: row_stride %lld is shorter than a row of %lld bytes",
+                         (long long)p->row_stride, (long long)row_bytes);
+    if (p->sample_type == BMC_SAMPLE_U8)
+        return BMC_OK; /* the display pipeline does not apply */
+    if (p->has_rescale && (!isfinite(p->rescale_slope) || !isfinite(p->rescale_intercept)))
+        return bmci_fail(BMC_ERR_INVALID_ARGUMENT, "bmc_image_from_pixels: rescale slope/intercept not finite");
+    if (p->has_window && (!isfinite(p->window_center) || !isfinite(p->window_width)))
+        return bmci_fail(BMC_ERR_INVALID_ARGUMENT, "bmc_image_from_pixels: window centre/width not finite");
+    if (p->has_window && p->window_width < 1.0)
+        return bmci_fail(BMC_ERR_INVALID_ARGUMENT, "bmc_image_from_pixels: window_width %g is below 1",
+                         p->window_width);
+    return BMC_OK;
+}
+
+bmc_status bmc_image_from_pixels(const bmc_pixels *pixels, bmc_image **out)
+{
+    if (!pixels || !out)
+        return bmci_fail(BMC_ERR_INVALID_ARGUMENT, "bmc_image_from_pixels: %s is NULL", pixels ? "out" : "pixels");
+    int64_t stride = 0;
+    bmc_status status = check_view(pixels, &stride);
+    if (status == BMC_OK)
+        status = bmci_check_image_size("pixels", pixels->width, pixels->height);
+    if (status != BMC_OK)
+        return status;
+    static const int32_t modes[5] = {0, BMC_IMAGE_MODE_L, 0, BMC_IMAGE_MODE_RGB, BMC_IMAGE_MODE_RGBA};
+    bmc_image *image = NULL;
+    status = bmci_image_new(modes[pixels->channels], pixels->width, pixels->height, &image);
+    if (status != BMC_OK)
+        return status;
+    if (pixels->sample_type == BMC_SAMPLE_U8) {
+        /* 8-bit data is display-ready, but MONOCHROME1 still means white is 0. */
+        int invert = pixels->monochrome1 && pixels->channels == 1;
+        for (int32_t y = 0; y < pixels->height; y++) {
+            uint8_t *row = image->pixels + (size_t)y * image->stride;
+            memcpy(row, view_row(pixels, stride, y), image->stride);
+            for (size_t x = 0; invert && x < image->stride; x++)
+                row[x] = (uint8_t)(255 - row[x]);
+        }
+    } else {
+        display_pipeline(pixels, stride, image);
+    }
+    *out = image;
+    return BMC_OK;
+}

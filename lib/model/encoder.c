@@ -1,0 +1,308 @@
+/* SPDX-License-Identifier: MIT */
+/* Image and text encoder handles: per-thread batch scratch over a shared model. */
+#include "model/encoder.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "model/model.h"
+#include "model/score.h"
+#include "text/tokenizer.h"
+
+struct bmc_image_encoder {
+    const bmc_model *model;
+    bmc_encoder_options options;
+    float *batch;             /* batch_size preprocessed 3 x S x S tensors */
+    size_t tensor_floats;     /* floats per tensor */
+};
+
+struct bmc_text_encoder {
+    const bmc_model *model;
+    bmc_encoder_options options;
+    int32_t *token_ids;       /* one tokenized text, context_length ids */
+    int64_t *batch_ids;       /* batch_size x context_length, padded per batch */
+    size_t *lengths;          /* tokens per text of the current batch */
+};
+
+void bmc_encoder_options_init(bmc_encoder_options *options)
+{
+    if (!options)
+        return;
+    memset(options, 0, sizeof *options);
+    options->struct_size = sizeof *options;
+    options->batch_size = 32;
+    options->truncate = 1;
+}
+
+static bmc_status resolve_options(const char *fn, const bmc_encoder_options *given,
+                                  bmc_encoder_options *out)
+{
+    bmc_encoder_options_init(out);
+    if (!given)
+        return BMC_OK;
+    if (given->struct_size != sizeof *given)
+        return bmci_fail(BMC_ERR_INVALID_ARGUMENT, "%s: options.struct_size is %zu, expected %zu "
+                         "(call bmc_encoder_options_init)", fn, given->struct_size, sizeof *given);
+    if (given->batch_size < 1 || given->batch_size > 65536)
+        return bmci_fail(BMC_ERR_INVALID_ARGUMENT, "%s: batch_size %d is not in 1..65536", fn,
+                         given->batch_size);
+    *out = *given;
+    return BMC_OK;
+}
+
+static bmc_status check_encode_args(const char *fn, const void *encoder, const void *inputs,
+                                    size_t count, const float *embeddings, size_t capacity,
+                                    int32_t dim)
+{
+    if (!encoder || !inputs || !embeddings)
+        return bmci_fail(BMC_ERR_INVALID_ARGUMENT, "%s: NULL argument", fn);
+    if (count == 0)
+        return bmci_fail(BMC_ERR_INVALID_ARGUMENT, "%s: count is 0", fn);
+    if (capacity / (size_t)dim < count)
+        return bmci_fail(BMC_ERR_BUFFER_TOO_SMALL, "%s: output holds %zu floats, %zu x %d needed", fn,
+                         capacity, count, dim);
+    return BMC_OK;
+}
+
+/* Normalises finished rows and reports progress; a non-zero answer cancels. */
+static bmc_status finish_batch(const bmc_encoder_options *options, uint32_t flags, float *rows,
+                               size_t rows_count, int32_t dim, size_t done, size_t total)
+{
+    if (!(flags & BMC_ENCODE_RAW))
+        for (size_t i = 0; i < rows_count; i++)
+            bmci_l2_normalize(rows + i * (size_t)dim, (size_t)dim);
+    if (options->progress_fn && options->progress_fn(options->progress_user_data, done, total) != 0)
+        return bmci_fail(BMC_ERR_CANCELLED, "cancelled by the progress callback after %zu of %zu",
+                         done, total);
+    return BMC_OK;
+}
+
+/* ---- image encoder ------------------------------------------------------------------------ */
+
+bmc_status bmc_image_encoder_create(const bmc_model *model, const bmc_encoder_options *options,
+                                    bmc_image_encoder **out)
+{
+    if (!model || !out)
+        return bmci_fail(BMC_ERR_INVALID_ARGUMENT, "bmc_image_encoder_create: NULL argument");
+    bmc_encoder_options resolved;
+    bmc_status status = resolve_options("bmc_image_encoder_create", options, &resolved);
+    if (status != BMC_OK)
+        return status;
+    bmc_image_encoder *encoder = calloc(1, sizeof *encoder);
+    size_t side = (size_t)model->preprocess.image_size;
+    size_t tensor_floats = 3 * side * side;
+    float *batch = malloc((size_t)resolved.batch_size * tensor_floats * sizeof *batch);
+    if (!encoder || !batch) {
+        free(encoder);
+        free(batch);
+        return bmci_fail(BMC_ERR_OUT_OF_MEMORY, "bmc_image_encoder_create: out of memory for a batch "
+                         "of %d images", resolved.batch_size);
+    }
+    encoder->model = model;
+    encoder->options = resolved;
+    encoder->batch = batch;
+    encoder->tensor_floats = tensor_floats;
+    *out = encoder;
+    return BMC_OK;
+}
+
+void bmc_image_encoder_free(bmc_image_encoder *encoder)
+{
+    if (!encoder)
+        return;
+    free(encoder->batch);
+    free(encoder);
+}
+
+static bmc_status run_image_batch(bmc_image_encoder *encoder, const float *tensors, size_t count,
+                                  float *out)
+{
+    const bmc_model *model = encoder->model;
+    return bmci_torch_encode_image(model->torch, tensors, (int64_t)count,
+                                   model->preprocess.image_size, out, model->embed_dim);
+}
+
+bmc_status bmc_image_encoder_encode(bmc_image_encoder *encoder, const bmc_image *const *images,
+                                    size_t count, uint32_t flags, float *embeddings, size_t capacity)
+{
+    return bmci_image_encoder_encode_part(encoder, images, count, flags, embeddings, capacity, 0, count);
+}
+
+bmc_status bmci_image_encoder_encode_part(bmc_image_encoder *encoder, const bmc_image *const *images,
+                                          size_t count, uint32_t flags, float *embeddings,
+                                          size_t capacity, size_t done_before, size_t total)
+{
+    const char *fn = "bmc_image_encoder_encode";
+    bmc_status status = check_encode_args(fn, encoder, images, count, embeddings, capacity,
+                                          encoder ? encoder->model->embed_dim : 1);
+    if (status != BMC_OK)
+        return status;
+    const int32_t dim = encoder->model->embed_dim;
+    const size_t batch_size = (size_t)encoder->options.batch_size;
+    for (size_t start = 0; start < count; start += batch_size) {
+        size_t n = count - start < batch_size ? count - start : batch_size;
+        for (size_t i = 0; i < n; i++) {
+            if (!images[start + i])
+                return bmci_fail(BMC_ERR_INVALID_ARGUMENT, "%s: image %zu is NULL", fn, start + i);
+            status = bmc_preprocess(images[start + i], &encoder->model->preprocess,
+                                    encoder->batch + i * encoder->tensor_floats, encoder->tensor_floats);
+            if (status != BMC_OK)
+                return status;
+        }
+        float *rows = embeddings + start * (size_t)dim;
+        status = run_image_batch(encoder, encoder->batch, n, rows);
+        if (status == BMC_OK)
+            status = finish_batch(&encoder->options, flags, rows, n, dim, done_before + start + n, total);
+        if (status != BMC_OK)
+            return status;
+    }
+    return BMC_OK;
+}
+
+bmc_status bmc_image_encoder_encode_tensors(bmc_image_encoder *encoder, const float *tensors,
+                                            size_t tensor_count, size_t count, uint32_t flags,
+                                            float *embeddings, size_t capacity)
+{
+    const char *fn = "bmc_image_encoder_encode_tensors";
+    bmc_status status = check_encode_args(fn, encoder, tensors, count, embeddings, capacity,
+                                          encoder ? encoder->model->embed_dim : 1);
+    if (status != BMC_OK)
+        return status;
+    if (tensor_count / encoder->tensor_floats < count)
+        return bmci_fail(BMC_ERR_INVALID_ARGUMENT, "%s: %zu floats hold fewer than %zu tensors of %zu",
+                         fn, tensor_count, count, encoder->tensor_floats);
+    const int32_t dim = encoder->model->embed_dim;
+    const size_t batch_size = (size_t)encoder->options.batch_size;
+    for (size_t start = 0; start < count; start += batch_size) {
+        size_t n = count - start < batch_size ? count - start : batch_size;
+        float *rows = embeddings + start * (size_t)dim;
+        status = run_image_batch(encoder, tensors + start * encoder->tensor_floats, n, rows);
+        if (status == BMC_OK)
+            status = finish_batch(&encoder->options, flags, rows, n, dim, start + n, count);
+        if (status != BMC_OK)
+            return status;
+    }
+    return BMC_OK;
+}
+
+/* ---- text encoder ------------------------------------------------------------------------- */
+
+bmc_status bmc_text_encoder_create(const bmc_model *model, const bmc_encoder_options *options,
+                                   bmc_text_encoder **out)
+{
+    if (!model || !out)
+        return bmci_fail(BMC_ERR_INVALID_ARGUMENT, "bmc_text_encoder_create: NULL argument");
+    bmc_encoder_options resolved;
+    bmc_status status = resolve_options("bmc_text_encoder_create", options, &resolved);
+    if (status != BMC_OK)
+        return status;
+    size_t context = (size_t)model->context_length, batch = (size_t)resolved.batch_size;
+    bmc_text_encoder *encoder = calloc(1, sizeof *encoder);
+    if (encoder) {
+        encoder->token_ids = malloc(context * sizeof *encoder->token_ids);
+        encoder->batch_ids = malloc(batch * context * sizeof *encoder->batch_ids);
+        encoder->lengths = malloc(batch * sizeof *encoder->lengths);
+    }
+    if (!encoder || !encoder->token_ids || !encoder->batch_ids || !encoder->lengths) {
+        bmc_text_encoder_free(encoder);
+        return bmci_fail(BMC_ERR_OUT_OF_MEMORY, "bmc_text_encoder_create: out of memory");
+    }
+    encoder->model = model;
+    encoder->options = resolved;
+    *out = encoder;
+    return BMC_OK;
+}
+
+void bmc_text_encoder_free(bmc_text_encoder *encoder)
+{
+    if (!encoder)
+        return;
+    free(encoder->token_ids);
+    free(encoder->batch_ids);
+    free(encoder->lengths);
+    free(encoder);
+}
+
+/* Tokenizes texts[0..n) into the batch matrix, padded with the pad id to the longest text. */
+static bmc_status tokenize_batch(bmc_text_encoder *encoder, const char *const *texts, size_t first,
+                                 size_t n, size_t *longest)
+{
+    const bmc_model *model = encoder->model;
+    const size_t context = (size_t)model->context_length;
+    *longest = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t length = 0;
+        int truncated = 0;
+        const char *text = texts[first + i];
+        if (!text)
+            return bmci_fail(BMC_ERR_INVALID_ARGUMENT, "bmc_text_encoder_encode: text %zu is NULL",
+                             first + i);
+        bmc_status status = bmci_tokenizer_encode(model->tokenizer, text, strlen(text),
+                                                  encoder->token_ids, &length, &truncated);
+        if (status != BMC_OK) {
+            char where[48];
+            snprintf(where, sizeof where, "text %zu", first + i);
+            return bmci_fail_context(status, where);
+        }
+        if (truncated && !encoder->options.truncate)
+            return bmci_fail(BMC_ERR_LIMIT, "bmc_text_encoder_encode: text %zu is longer than the "
+                             "context of %zu tokens (truncate is off)", first + i, context);
+        for (size_t j = 0; j < length; j++)
+            encoder->batch_ids[i * context + j] = encoder->token_ids[j];
+        encoder->lengths[i] = length;
+        if (length > *longest)
+            *longest = length;
+    }
+    /* Repack rows to the batch's own width, padding with the tokenizer's [PAD] id. */
+    const int64_t pad = model->tokenizer->special[BMC_TOKEN_PAD];
+    for (size_t i = 0; i < n; i++) {
+        for (size_t j = 0; j < *longest; j++)
+            encoder->batch_ids[i * *longest + j] =
+                j < encoder->lengths[i] ? encoder->batch_ids[i * context + j] : pad;
+    }
+    return BMC_OK;
+}
+
+bmc_status bmc_text_encoder_encode(bmc_text_encoder *encoder, const char *const *texts,
+                                   size_t count, uint32_t flags, float *embeddings, size_t capacity)
+{
+    return bmci_text_encoder_encode_part(encoder, texts, count, flags, embeddings, capacity, 0, count);
+}
+
+bmc_status bmci_text_encoder_encode_part(bmc_text_encoder *encoder, const char *const *texts,
+                                         size_t count, uint32_t flags, float *embeddings,
+                                         size_t capacity, size_t done_before, size_t total)
+{
+    bmc_status status = check_encode_args("bmc_text_encoder_encode", encoder, texts, count,
+                                          embeddings, capacity, encoder ? encoder->model->embed_dim : 1);
+    if (status != BMC_OK)
+        return status;
+    const int32_t dim = encoder->model->embed_dim;
+    const size_t batch_size = (size_t)encoder->options.batch_size;
+    for (size_t start = 0; start < count; start += batch_size) {
+        size_t n = count - start < batch_size ? count - start : batch_size;
+        size_t longest = 0;
+        status = tokenize_batch(encoder, texts, start, n, &longest);
+        float *rows = embeddings + start * (size_t)dim;
+        if (status == BMC_OK)
+            status = bmci_torch_encode_text(encoder->model->torch, encoder->batch_ids, (int64_t)n,
+                                            (int64_t)longest, rows, dim);
+        if (status == BMC_OK)
+            status = finish_batch(&encoder->options, flags, rows, n, dim, done_before + start + n, total);
+        if (status != BMC_OK)
+            return status;
+    }
+    return BMC_OK;
+}
+
+const bmc_model *bmci_image_encoder_model(const bmc_image_encoder *encoder)
+{
+    return encoder ? encoder->model : NULL;
+}
+
+const bmc_model *bmci_text_encoder_model(const bmc_text_encoder *encoder)
+{
+    return encoder ? encoder->model : NULL;
+}

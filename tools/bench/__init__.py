@@ -1,0 +1,2 @@
+# SPDX-License-Identifier: MIT
+"""Benchmarks of the library against its peers (make bench)."""

@@ -1,0 +1,2 @@
+# SPDX-License-Identifier: MIT
+"""Generators of the C tables committed under lib/text/generated."""

@@ -1,0 +1,2 @@
+# SPDX-License-Identifier: MIT
+"""Trainers of the task heads and their synthetic data."""
