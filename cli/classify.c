@@ -27,7 +27,7 @@ static void usage(void)
            "                    (blank lines are skipped; default: \"%s\")\n"
            "  --top K           print only the K most probable labels (default: all)\n"
            "  --device D        cpu (default), cuda or cuda:N\n"
-           "  --dtype T         f32 (default); f16 and bf16 on CUDA\n"
+           "  --dtype T         f32 (default); f16 on CUDA; bf16 on CUDA and CPUs with AVX512_BF16/AMX\n"
            "  --batch N         images (and prompts) per forward pass (default 32)\n",
            BMC_DEFAULT_TEMPLATE);
     cli_pixel_usage();

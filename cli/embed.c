@@ -18,7 +18,7 @@ static void usage_image(void)
            "  --out FILE.npy   the output array (NumPy format 1.0)\n"
            "  --raw            the projection's raw output instead of unit vectors\n"
            "  --device D       cpu (default), cuda or cuda:N\n"
-           "  --dtype T        f32 (default); f16 and bf16 on CUDA\n"
+           "  --dtype T        f32 (default); f16 on CUDA; bf16 on CUDA and CPUs with AVX512_BF16/AMX\n"
            "  --batch N        images per forward pass (default 32)\n");
     cli_pixel_usage();
 }
@@ -36,7 +36,7 @@ static void usage_text(void)
            "  --out FILE.npy   the output array (NumPy format 1.0)\n"
            "  --raw            the projection's raw output instead of unit vectors\n"
            "  --device D       cpu (default), cuda or cuda:N\n"
-           "  --dtype T        f32 (default); f16 and bf16 on CUDA\n"
+           "  --dtype T        f32 (default); f16 on CUDA; bf16 on CUDA and CPUs with AVX512_BF16/AMX\n"
            "  --batch N        texts per forward pass (default 32)\n");
 }
 

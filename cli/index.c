@@ -32,7 +32,7 @@ static void usage(void)
            "  --storage f32|f16   how build stores vectors (f16: half the size; default f32)\n"
            "  --top K             results per query (default %d)\n"
            "  --device D          cpu (default), cuda or cuda:N\n"
-           "  --dtype T           f32 (default); f16 and bf16 on CUDA\n"
+           "  --dtype T           f32 (default); f16 on CUDA; bf16 on CUDA and CPUs with AVX512_BF16/AMX\n"
            "  --batch N           items per forward pass (default 32)\n",
            DEFAULT_TOP);
     cli_pixel_usage();

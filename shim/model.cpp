@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "core/cpu.h"
 #include "shim/guard.h"
 #include "core/log.h"
 #include "shim/shim.h"
@@ -49,9 +50,15 @@ bmc_status parse_dtype(int32_t dtype, const c10::Device &device, c10::ScalarType
     case BMC_DTYPE_BF16: *out = c10::kBFloat16; break;
     default: return bmci_fail(BMC_ERR_INVALID_ARGUMENT, "dtype %d is not a BMC_DTYPE_* value", dtype);
     }
-    if (!device.is_cuda())
-        return bmci_fail(BMC_ERR_DEVICE, "float16 and bfloat16 run on CUDA devices only; use float32 on %s",
-                         device.str().c_str());
+    if (device.is_cuda())
+        return BMC_OK;
+    if (*out == c10::kHalf)
+        return bmci_fail(BMC_ERR_DEVICE, "float16 runs on CUDA devices only; use float32 (or bfloat16 "
+                         "where the CPU has AVX512_BF16 or AMX) on %s", device.str().c_str());
+    // Without native bfloat16 instructions oneDNN emulates it, slower than float32: refuse.
+    if (!bmci_cpu_runs_bf16())
+        return bmci_fail(BMC_ERR_DEVICE, "bfloat16 on the CPU needs AVX512_BF16 or AMX-BF16, which this "
+                         "CPU lacks; use float32 on %s", device.str().c_str());
     return BMC_OK;
 }
 

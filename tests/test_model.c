@@ -11,6 +11,7 @@
 #include <pthread.h>
 
 #include "biomedclip.h"
+#include "core/cpu.h"
 #include "harness.h"
 
 #define MAX_ITEMS 16
@@ -384,6 +385,11 @@ static void test_bad_bundles(void)
     options.device = "cpu";
     options.dtype = BMC_DTYPE_F16;
     CHECK_STATUS(bmc_model_load(path_of("model.bmc.pt"), &options, &none), BMC_ERR_DEVICE);
+    options.dtype = BMC_DTYPE_BF16; /* as on a CPU without AVX512_BF16 or AMX */
+    bmci_cpu_hide_bf16(1);
+    CHECK_STATUS(bmc_model_load(path_of("model.bmc.pt"), &options, &none), BMC_ERR_DEVICE);
+    CHECK(strstr(bmc_last_error(), "AVX512_BF16") != NULL, "message: %s", bmc_last_error());
+    bmci_cpu_hide_bf16(0);
     options.dtype = 42;
     CHECK_STATUS(bmc_model_load(path_of("model.bmc.pt"), &options, &none), BMC_ERR_INVALID_ARGUMENT);
     options.dtype = BMC_DTYPE_F32;
@@ -497,6 +503,98 @@ static void test_threads_share_model(void)
     bmc_text_encoder_free(encoder);
 }
 
+/* bfloat16 on the CPU: embeddings within cosine 0.999 of the float32 reference, and every
+ * image's zero-shot ranking unchanged except between labels the reference itself separates by
+ * less than bfloat16 can resolve. On a CPU without native bfloat16 the load must refuse. */
+#define BF16_MIN_COSINE 0.999
+#define BF16_TIE 2e-3
+
+static void check_bf16_ranking(bmc_classifier *classifier, const float *embeddings,
+                               const float *ref_probs, size_t label_count)
+{
+    float *probs = malloc(image_count * label_count * sizeof *probs);
+    CHECK_STATUS(bmc_classifier_probabilities(classifier, embeddings, image_count, probs,
+                                              image_count * label_count), BMC_OK);
+    for (int i = 0; i < image_count; i++) {
+        const float *want = ref_probs + i * label_count, *got = probs + i * label_count;
+        int same = 1;
+        for (size_t a = 0; a < label_count; a++)
+            for (size_t b = 0; b < label_count; b++)
+                if (want[a] > want[b] + BF16_TIE)
+                    same &= got[a] > got[b];
+        CHECK(same, "%s: bfloat16 zero-shot ranking differs from float32's", image_files[i]);
+    }
+    free(probs);
+}
+
+static void test_bfloat16(void)
+{
+    const size_t dim = (size_t)embed_dim;
+    bmc_model_options options;
+    bmc_model_options_init(&options);
+    options.dtype = BMC_DTYPE_BF16;
+    bmc_model *bf16 = NULL;
+    if (!bmci_cpu_runs_bf16()) {
+        CHECK_STATUS(bmc_model_load(path_of("model.bmc.pt"), &options, &bf16), BMC_ERR_DEVICE);
+        printf("bfloat16: this CPU has neither AVX512_BF16 nor AMX-BF16; the load is refused\n");
+        return;
+    }
+    CHECK_STATUS(bmc_model_load(path_of("model.bmc.pt"), &options, &bf16), BMC_OK);
+    if (!bf16)
+        return;
+    char labels[MAX_ITEMS][MAX_LINE], templates[MAX_ITEMS][MAX_LINE];
+    size_t label_count = read_lines("zeroshot_labels.txt", labels, MAX_ITEMS);
+    size_t template_count = read_lines("zeroshot_templates.txt", templates, MAX_ITEMS);
+    const char *label_ptrs[MAX_ITEMS], *template_ptrs[MAX_ITEMS], *text_ptrs[MAX_ITEMS];
+    for (size_t i = 0; i < label_count; i++)
+        label_ptrs[i] = labels[i];
+    for (size_t i = 0; i < template_count; i++)
+        template_ptrs[i] = templates[i];
+    read_lines("texts.txt", texts, MAX_ITEMS);
+    for (int i = 0; i < text_count; i++)
+        text_ptrs[i] = texts[i];
+    float *want_images = read_raw("image_embeddings.f32", image_count * dim);
+    float *want_texts = read_raw("text_embeddings_padded.f32", text_count * dim);
+    float *ref_probs = read_raw("zeroshot_probs.f32", image_count * label_count);
+    float *images_out = malloc(image_count * dim * sizeof *images_out);
+    float *texts_out = malloc(text_count * dim * sizeof *texts_out);
+    bmc_image *images[MAX_ITEMS] = {0};
+    bmc_image_encoder *image_encoder = NULL;
+    bmc_text_encoder *text_encoder = NULL;
+    bmc_classifier *classifier = NULL;
+    load_images(images);
+    CHECK_STATUS(bmc_image_encoder_create(bf16, NULL, &image_encoder), BMC_OK);
+    CHECK_STATUS(bmc_text_encoder_create(bf16, NULL, &text_encoder), BMC_OK);
+    CHECK_STATUS(bmc_image_encoder_encode(image_encoder, (const bmc_image *const *)images, image_count,
+                                          BMC_ENCODE_RAW, images_out, image_count * dim), BMC_OK);
+    CHECK_STATUS(bmc_text_encoder_encode(text_encoder, text_ptrs, text_count, BMC_ENCODE_RAW, texts_out,
+                                         text_count * dim), BMC_OK);
+    double image_cosine = min_row_cosine(images_out, want_images, image_count, dim);
+    double text_cosine = min_row_cosine(texts_out, want_texts, text_count, dim);
+    printf("%s model in bfloat16 on the CPU: 1 - min cosine to float32 %.3g (images), %.3g (texts)\n",
+           size_name, 1 - image_cosine, 1 - text_cosine);
+    CHECK(image_cosine >= BF16_MIN_COSINE, "bfloat16 image embedding cosine %.6f", image_cosine);
+    CHECK(text_cosine >= BF16_MIN_COSINE, "bfloat16 text embedding cosine %.6f", text_cosine);
+
+    /* The classifier built on the bfloat16 text tower, fed the bfloat16 image embeddings. */
+    CHECK_STATUS(bmc_classifier_create(text_encoder, label_ptrs, label_count, template_ptrs,
+                                       template_count, &classifier), BMC_OK);
+    if (classifier && ref_probs) {
+        normalize_rows(images_out, image_count, dim);
+        check_bf16_ranking(classifier, images_out, ref_probs, label_count);
+    }
+    bmc_classifier_free(classifier);
+    bmc_text_encoder_free(text_encoder);
+    bmc_image_encoder_free(image_encoder);
+    free_images(images);
+    free(want_images);
+    free(want_texts);
+    free(ref_probs);
+    free(images_out);
+    free(texts_out);
+    bmc_model_free(bf16);
+}
+
 int main(void)
 {
     const char *chosen = getenv("BMC_MODEL_FIXTURES");
@@ -517,6 +615,7 @@ int main(void)
         RUN(test_bad_calls);
         RUN(test_progress_and_cancel);
         RUN(test_threads_share_model);
+        RUN(test_bfloat16);
     }
     if (is_tiny())
         RUN(test_bad_bundles);

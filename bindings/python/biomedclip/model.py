@@ -23,8 +23,8 @@ Progress = Callable[[int, int], bool]
 class Model(Handle):
     """A loaded BiomedCLIP model bundle (bmc_model_load).
 
-    `device` is "cpu", "cuda" or "cuda:N"; `dtype` "float32", "float16" or "bfloat16" (the
-    last two on CUDA only). Immutable: threads may share one model, each with its own
+    `device` is "cpu", "cuda" or "cuda:N"; `dtype` "float32", "float16" (CUDA only) or
+    "bfloat16" (CUDA, and CPUs with AVX512_BF16 or AMX-BF16). Immutable: threads may share one model, each with its own
     encoders. Closing the model closes every encoder and classifier made from it.
     """
 

@@ -22,7 +22,7 @@ pub enum Dtype {
     F32,
     /// CUDA only.
     F16,
-    /// CUDA only.
+    /// CUDA, and CPUs with AVX512_BF16 or AMX-BF16.
     BF16,
 }
 
