@@ -19,3 +19,9 @@ command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 export DEBIAN_FRONTEND=noninteractive
 apt-get update
 apt-get install -y --no-install-recommends "${packages[@]}"
+
+# ONNX Runtime (npm onnxruntime-node, CPU provider; its native library ships in the package):
+# the check of the ONNX export and the peer of `make bench`. Its install script reaches the
+# network for optional extras, which a closed machine refuses; the CPU provider needs none.
+(cd "$(dirname "$0")/../tests/reference/onnxruntime" &&
+    npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
