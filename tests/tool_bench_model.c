@@ -4,9 +4,11 @@
  *
  *   tool_bench_model images MODEL BATCH ROUNDS IMAGE...   (decode + preprocess + encode)
  *   tool_bench_model texts MODEL BATCH ROUNDS TEXTFILE    (tokenize + encode, one text a line)
+ *   tool_bench_model tensors MODEL BATCH ROUNDS COUNT     (the image tower alone, COUNT tensors)
  *
  * Each round encodes every input once, in batches of BATCH; one untimed warm-up round first.
- * CPU threads: BMC_BENCH_THREADS (default: libtorch's own). */
+ * CPU threads: BMC_BENCH_THREADS (default: the library's own). Model dtype: BMC_BENCH_DTYPE,
+ * f32 (default) or bf16. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,10 +115,46 @@ static int bench_texts(bmc_model *model, int batch, int rounds, const char *path
     return result;
 }
 
+/* The image tower alone: `count` preprocessed tensors (a smooth gradient; the values do not
+ * change the work) encoded in batches, as ONNX Runtime's rows of the benchmark are timed. */
+static int bench_tensors(bmc_model *model, int batch, int rounds, int count)
+{
+    bmc_encoder_options options;
+    bmc_encoder_options_init(&options);
+    options.batch_size = batch;
+    bmc_image_encoder *encoder;
+    if (count < 1 || bmc_image_encoder_create(model, &options, &encoder) != BMC_OK)
+        return fail("image encoder");
+    bmc_preprocess_options pre;
+    bmc_preprocess_options_init(&pre);
+    bmc_model_preprocess_options(model, &pre);
+    size_t side = (size_t)pre.image_size, dim = (size_t)bmc_model_embed_dim(model);
+    size_t per = 3 * side * side;
+    float *pixels = malloc((size_t)count * per * sizeof *pixels);
+    float *out = malloc((size_t)count * dim * sizeof *out);
+    for (size_t i = 0; pixels && i < (size_t)count * per; i++)
+        pixels[i] = (float)(i % 449) / 224.0f - 1.0f;
+    int result = pixels && out ? 0 : fail("out of memory");
+    double start = 0;
+    for (int round = 0; round <= rounds && result == 0; round++) {
+        if (round == 1)
+            start = now();
+        if (bmc_image_encoder_encode_tensors(encoder, pixels, (size_t)count * per, (size_t)count, 0,
+                                             out, (size_t)count * dim) != BMC_OK)
+            result = fail("encode");
+    }
+    if (result == 0)
+        printf("%.3f items/s\n", (double)count * rounds / (now() - start));
+    free(pixels);
+    free(out);
+    bmc_image_encoder_free(encoder);
+    return result;
+}
+
 int main(int argc, char **argv)
 {
-    if (argc < 6 || (strcmp(argv[1], "images") && strcmp(argv[1], "texts"))) {
-        fprintf(stderr, "usage: %s images|texts MODEL BATCH ROUNDS INPUT...\n", argv[0]);
+    if (argc < 6 || (strcmp(argv[1], "images") && strcmp(argv[1], "texts") && strcmp(argv[1], "tensors"))) {
+        fprintf(stderr, "usage: %s images|texts|tensors MODEL BATCH ROUNDS INPUT...\n", argv[0]);
         return 2;
     }
     const char *threads = getenv("BMC_BENCH_THREADS");
@@ -127,13 +165,18 @@ int main(int argc, char **argv)
         if (bmc_configure(&config) != BMC_OK)
             return fail("configure");
     }
+    const char *dtype = getenv("BMC_BENCH_DTYPE");
+    bmc_model_options load;
+    bmc_model_options_init(&load);
+    load.dtype = dtype && strcmp(dtype, "bf16") == 0 ? BMC_DTYPE_BF16 : BMC_DTYPE_F32;
     bmc_model *model;
-    if (bmc_model_load(argv[2], NULL, &model) != BMC_OK)
+    if (bmc_model_load(argv[2], &load, &model) != BMC_OK)
         return fail(argv[2]);
     int batch = atoi(argv[3]), rounds = atoi(argv[4]);
     int result = batch < 1 || rounds < 1 ? 2
                  : strcmp(argv[1], "images") == 0 ? bench_images(model, batch, rounds, argv + 5, argc - 5)
-                                                   : bench_texts(model, batch, rounds, argv[5]);
+                 : strcmp(argv[1], "tensors") == 0 ? bench_tensors(model, batch, rounds, atoi(argv[5]))
+                                                    : bench_texts(model, batch, rounds, argv[5]);
     bmc_model_free(model);
     return result;
 }

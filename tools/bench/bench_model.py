@@ -1,22 +1,29 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: MIT
-"""Model throughput: libbiomedclip against its peer, the same pipeline in Python, in one run.
+"""Model throughput: libbiomedclip against the engines a user would pick instead, in one run.
 
     /usr/bin/python3 -m tools.bench.bench_model BUILD MODEL [--device cpu|cuda] [--quick]
 
-Images: files (JPEG and PNG of several sizes) -> L2-normalised embeddings. The library runs
-tests/tool_bench_model.c (decode, Pillow-exact preprocessing in C, the bundle's TorchScript
-through the shim); the peer decodes with Pillow, applies open_clip's transform the torchvision
-way (Resize(224, BICUBIC), CenterCrop, ToTensor, Normalize) and runs the same bundle with
-torch.jit.load, as a Python host would. Batch 1 and batch 32.
+Model only: the image tower on preprocessed tensors (batch 1 and 32) and the text tower on
+short prompts (batch 32) and long reports (batch 8), for the library in float32 and, where the
+CPU runs it natively, bfloat16; ONNX Runtime's CPU provider (npm onnxruntime-node) on the same
+weights exported by tools/export/export_onnx.py, at 1 and 2 intra-op threads, given token ids
+already padded to the longest text; and the bundle under torch.jit in Python. Each row prints
+items/s, the GFLOP/s that makes (matrix products counted from the bundle's sizes) and the ratio
+to ONNX Runtime's better thread count; the machine's matrix-product peak (4096^3 through
+libtorch: OpenBLAS for float32, oneDNN for bfloat16) is printed beside them.
 
-Texts: short prompts and long reports -> embeddings. The peer gets the token ids for free
-(tokenized before the clock starts) and pads to the context length as open_clip does; the
-library tokenizes inside the timed region and pads each batch to its longest text.
+End to end: files (JPEG and PNG of several sizes, up to 2048x1536) -> L2-normalised
+embeddings. The library runs tests/tool_bench_model.c (decode, Pillow-exact preprocessing in
+C, the bundle through the shim) in its best dtype; the peer decodes with Pillow, applies
+open_clip's transform the torchvision way and runs the bundle with torch.jit.load in float32, as
+a Python host would. Texts likewise: the peer gets its token ids for free and pads to the
+context length as open_clip does; the library tokenizes inside the timed region.
 
-Both sides run in their own process with libtorch's default threads on the same machine, one
-after the other; the ratio is library / peer throughput.
+Every engine runs in its own process, one after the other, with its own default threads unless
+a row says otherwise.
 """
+import json
 import os
 import subprocess
 import sys
@@ -27,7 +34,11 @@ import numpy as np
 import torch
 from PIL import Image
 
+from tools import ROOT
+from tools.export import export_onnx
 from tools.reference import bert_tokenizer
+
+ORT_RUNNER = os.path.join(ROOT, "tests", "reference", "onnxruntime", "run.cjs")
 
 MEAN = torch.tensor((0.48145466, 0.4578275, 0.40821073)).view(3, 1, 1)
 STD = torch.tensor((0.26862954, 0.26130258, 0.27577711)).view(3, 1, 1)
@@ -104,15 +115,131 @@ def peer_texts(model, ids: torch.Tensor, batch: int, rounds: int, device: str) -
     return len(ids) * rounds / time_rounds(one_round, rounds)
 
 
-def library(build: str, args) -> float:
+def library(build: str, args, dtype: str = "f32") -> float:
+    env = dict(os.environ, BMC_BENCH_DTYPE=dtype)
     out = subprocess.run([os.path.join(build, "tools", "tool_bench_model")] + [str(a) for a in args],
-                         check=True, capture_output=True, text=True).stdout
+                         check=True, capture_output=True, text=True, env=env).stdout
+    return float(out.split()[0])
+
+
+def onnx_runtime(onnx: str, input_name: str, array: np.ndarray, batch: int, rounds: int,
+                 threads: int, folder: str) -> float:
+    """ONNX Runtime's CPU provider on the same weights (tests/reference/onnxruntime/run.cjs)."""
+    source = os.path.join(folder, input_name + ".raw")
+    array.tofile(source)
+    kind = "int64" if array.dtype == np.int64 else "float32"
+    out = subprocess.run(["node", ORT_RUNNER, "time", onnx, input_name, kind,
+                          ",".join(str(n) for n in array.shape), source, str(batch), str(rounds),
+                          str(threads)], check=True, capture_output=True, text=True).stdout
     return float(out.split()[0])
 
 
 def report(what: str, lib: float, peer: float) -> None:
     print(f"  {what:<34} library {lib:9.2f}/s   peer {peer:9.2f}/s   ratio {lib / peer:5.2f}x",
           flush=True)
+
+
+def tower_flops(meta: dict, kind: str, length: int = 0) -> float:
+    """Multiply-adds x 2 of one item through a tower (the matrix products; the rest is noise)."""
+    if kind == "image":
+        v, side = meta["vision"], meta["image_size"]
+        grid = side // v["patch_size"]
+        tokens, width = grid * grid + 1, v["width"]
+        per_layer = 2 * tokens * width * (4 * width + 2 * v["mlp_dim"]) + 4 * tokens * tokens * width
+        patches = 2 * grid * grid * 3 * v["patch_size"] ** 2 * width
+        return v["layers"] * per_layer + patches + 2 * width * meta["embed_dim"]
+    t, width = meta["text"], meta["text"]["width"]
+    per_layer = 2 * length * width * (4 * width + 2 * t["mlp_dim"]) + 4 * length * length * width
+    return t["layers"] * per_layer + 2 * width * t["proj_hidden"] + 2 * t["proj_hidden"] * meta["embed_dim"]
+
+
+def matmul_peak(dtype: torch.dtype) -> float:
+    """GFLOP/s of a 4096^3 matrix product through libtorch: float32 goes to OpenBLAS, bfloat16
+    to oneDNN; the best of three."""
+    a = torch.randn(4096, 4096).to(dtype)
+    b = torch.randn(4096, 4096).to(dtype)
+    with torch.inference_mode():
+        torch.mm(a, b)
+        best = min(time_rounds(lambda: torch.mm(a, b), 1) for _ in range(3))
+    return 2 * 4096 ** 3 / best / 1e9
+
+
+def onnx_models(bundle: str) -> dict:
+    """image.onnx and text.onnx of the bundle, exported once beside it."""
+    folder = os.path.join(os.path.dirname(os.path.abspath(bundle)), "onnx")
+    paths = {k: os.path.join(folder, k + ".onnx") for k in ("image", "text")}
+    if not all(os.path.exists(p) and os.path.getmtime(p) >= os.path.getmtime(bundle) for p in paths.values()):
+        export_onnx.export(bundle, folder)
+    return paths
+
+
+def print_rows(title: str, rows: dict, flops: float) -> None:
+    """rows: name -> items/s. Ratios against ONNX Runtime's best thread count."""
+    ort = max(v for k, v in rows.items() if k.startswith("onnxruntime"))
+    print(f"  {title}")
+    for name, rate in rows.items():
+        print(f"    {name:<30} {rate:9.2f}/s  {rate * flops / 1e9:7.1f} GFLOP/s  "
+              f"{rate / ort:5.2f}x ONNX Runtime", flush=True)
+
+
+def bench_towers(build: str, bundle: str, model, meta: dict, device: str, quick: bool,
+                 folder: str, peaks: dict) -> None:
+    vocab = read_vocab(bundle)
+    onnx = onnx_models(bundle)
+    dtypes = ["f32", "bf16"] if cpu_runs_bf16() else ["f32"]
+    size = meta["image_size"]
+    image_flops = tower_flops(meta, "image")
+    print(f"model only (the image tower on preprocessed tensors; texts tokenized for the peers), "
+          f"{image_flops / 1e9:.1f} GFLOP per image")
+    for batch, count in ((1, 4 if quick else 8), (32, 32)):
+        pixels = np.random.default_rng(0).standard_normal((count, 3, size, size)).astype(np.float32)
+        rows = {f"library {d}": library(build, ["tensors", bundle, batch, 1, count], d) for d in dtypes}
+        for threads in (1, 2):
+            rows[f"onnxruntime f32, {threads} thread(s)"] = onnx_runtime(
+                onnx["image"], "pixels", pixels, batch, 1, threads, folder)
+        x = torch.from_numpy(pixels)
+        rows["python torch.jit f32"] = count / time_rounds(lambda: [model.encode_image(x[i:i + batch])
+                                                                  for i in range(0, count, batch)], 1)
+        print_rows(f"images, batch {batch}", rows, image_flops)
+    for name, texts, batch in (("short prompts", SHORT_PROMPTS, 32),
+                               ("long reports", [REPORT * 2] * (8 if quick else 32), 8)):
+        text_file = os.path.join(folder, "texts.txt")
+        with open(text_file, "w") as f:
+            f.write("\n".join(texts) + "\n")
+        tokens = [bert_tokenizer.encode(t, vocab, meta["context_length"]) for t in texts]
+        longest = max(len([i for i in row if i != meta["pad_id"]]) for row in tokens)
+        ids = np.array([row[:longest] for row in tokens], dtype=np.int64)
+        rows = {f"library {d}": library(build, ["texts", bundle, batch, 1, text_file], d) for d in dtypes}
+        for threads in (1, 2):
+            rows[f"onnxruntime f32, {threads} thread(s)"] = onnx_runtime(
+                onnx["text"], "ids", ids, batch, 1, threads, folder)
+        padded = torch.tensor(tokens)
+        rows["python torch.jit f32 (256)"] = len(texts) / time_rounds(
+            lambda: [model.encode_text(padded[i:i + batch]) for i in range(0, len(texts), batch)], 1)
+        print_rows(f"texts, {name} ({longest} tokens), batch {batch}", rows,
+                   tower_flops(meta, "text", longest))
+    best = {d: peaks[d] for d in peaks}
+    print("  matrix-product peak of this machine (4096^3 through libtorch): " +
+          ", ".join(f"{d} {v:.0f} GFLOP/s" for d, v in best.items()))
+
+
+def read_vocab(bundle: str) -> dict:
+    files = {"vocab.txt": ""}
+    torch.jit.load(bundle, map_location="cpu", _extra_files=files)
+    text = files["vocab.txt"]
+    text = text.decode("utf-8") if isinstance(text, bytes) else text
+    return {token.rstrip(): i for i, token in enumerate(text.split("\n"))}
+
+
+def read_meta(bundle: str) -> dict:
+    files = {"bundle.json": ""}
+    torch.jit.load(bundle, map_location="cpu", _extra_files=files)
+    return json.loads(files["bundle.json"])
+
+
+def cpu_runs_bf16() -> bool:
+    flags = open("/proc/cpuinfo").read()
+    return " avx512_bf16" in flags or " amx_bf16" in flags
 
 
 def main(argv) -> int:
@@ -123,17 +250,21 @@ def main(argv) -> int:
     device = argv[argv.index("--device") + 1] if "--device" in argv else "cpu"
     quick = "--quick" in argv
     model = torch.jit.load(bundle, map_location=device).eval()
-    vocab_file = {"vocab.txt": ""}
-    torch.jit.load(bundle, map_location="cpu", _extra_files=vocab_file)
-    text = vocab_file["vocab.txt"]
-    text = text.decode("utf-8") if isinstance(text, bytes) else text
-    vocab = {token.rstrip(): i for i, token in enumerate(text.split("\n"))}
+    meta = read_meta(bundle)
+    vocab = read_vocab(bundle)
     print(f"model benchmark: {bundle} on {device}, torch {torch.__version__}, "
-          f"{torch.get_num_threads()} intra-op thread(s)")
-    with tempfile.TemporaryDirectory() as folder:
+          f"{torch.get_num_threads()} intra-op thread(s); load average {os.getloadavg()[0]:.2f}")
+    peaks = {"f32": matmul_peak(torch.float32)}
+    if cpu_runs_bf16():
+        peaks["bf16"] = matmul_peak(torch.bfloat16)
+    best_dtype = "bf16" if cpu_runs_bf16() else "f32"
+    with tempfile.TemporaryDirectory() as folder, torch.inference_mode():
+        bench_towers(build, bundle, model, meta, device, quick, folder, peaks)
+        print(f"end to end (files -> normalised embeddings; the library in {best_dtype}, the peer "
+              "Pillow + torchvision-style transform + torch.jit f32)")
         paths = make_images(folder, 8 if quick else 32)
         for batch, files in ((1, paths[:4 if quick else 8]), (len(paths), paths)):
-            lib = library(build, ["images", bundle, batch, 1, *files])
+            lib = library(build, ["images", bundle, batch, 1, *files], best_dtype)
             peer = peer_images(model, files, batch, 1, device)
             report(f"images, files -> embedding, batch {batch}", lib, peer)
         for name, texts, batch in (("short prompts", SHORT_PROMPTS, 32),
@@ -142,9 +273,10 @@ def main(argv) -> int:
             with open(text_file, "w") as f:
                 f.write("\n".join(texts) + "\n")
             ids = torch.tensor([bert_tokenizer.encode(t, vocab, 256) for t in texts])
-            lib = library(build, ["texts", bundle, batch, 1, text_file])
+            lib = library(build, ["texts", bundle, batch, 1, text_file], best_dtype)
             peer = peer_texts(model, ids, batch, 1, device)
             report(f"texts, {name}, batch {batch}", lib, peer)
+    print(f"load average after the run {os.getloadavg()[0]:.2f}")
     return 0
 
 
