@@ -12,6 +12,7 @@
 #include "image/image.h"
 #include "image_fixtures.h"
 #include "image/resize.h"
+#include "image/resize_simd.h"
 
 static bmc_image *load_fixture(const char *name)
 {
@@ -102,6 +103,17 @@ static void test_pillow_fixtures(void)
           transforms_checked, tensors_checked);
     printf("preprocessed %d transforms: max byte difference from Pillow %d; %d tensors: max difference "
            "from torch %g\n", transforms_checked, max_rgb_difference, tensors_checked, max_tensor_difference);
+}
+
+/* The same with the portable resampling passes, the reference of the SIMD kernels, so that
+ * they are held to Pillow too on a CPU where the SIMD kernels run. */
+static void test_pillow_fixtures_portable(void)
+{
+    int previous = bmci_resize_force_portable(1);
+    transforms_checked = tensors_checked = max_rgb_difference = 0;
+    max_tensor_difference = 0;
+    test_pillow_fixtures();
+    bmci_resize_force_portable(previous);
 }
 
 static void test_float_resize(void)
@@ -255,6 +267,7 @@ static void test_threads_share_an_image(void)
 int main(void)
 {
     RUN(test_pillow_fixtures);
+    RUN(test_pillow_fixtures_portable);
     RUN(test_float_resize);
     RUN(test_window_equals_crop_of_whole);
     RUN(test_options);

@@ -9,7 +9,9 @@
  * NEAREST (libImaging/Geometry.c, affine scale): source index = (int)(scale * (i + 0.5)),
  * with the position accumulated step by step in double exactly as Pillow does.
  *
- * Everything here works on "planes": interleaved samples of one kind with a row stride. */
+ * Everything here works on "planes": interleaved samples of one kind with a row stride. The
+ * 8-bit passes hand over to the SIMD kernels of resize_simd.c where the CPU has them; the
+ * portable passes here stay the reference (tests compare both) and the fallback. */
 #include "image/resize.h"
 
 #include <math.h>
@@ -17,6 +19,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "image/resize_simd.h"
 
 /* Pillow's fixed-point precision for 8-bit images: 32 bits minus 8 for the value and 2 for
  * overshoot of the negative-lobed kernels. */
@@ -233,9 +236,18 @@ static void horizontal_row_wide(const uint8_t *src, uint8_t *dst, int32_t width,
     }
 }
 
+static struct bmci_weights8 weights8(const struct coeffs *c)
+{
+    return (struct bmci_weights8){c->count, c->ksize, c->start, c->length, c->k8};
+}
+
 /* out row y = in row (row0 + y), resampled along x with c (out->width == c->count). */
 static void horizontal_pass(const struct plane *in, int32_t row0, const struct plane *out, const struct coeffs *c)
 {
+    struct bmci_weights8 w = weights8(c);
+    if (in->kind == KIND_U8 && bmci_resize_horizontal_u8_simd(plane_row(in, row0), in->stride, in->width, out->data,
+                                                              out->stride, out->height, in->bands, &w))
+        return;
     for (int32_t y = 0; y < out->height; y++) {
         const uint8_t *src = plane_row(in, row0 + y);
         uint8_t *dst = plane_row(out, y);
@@ -259,6 +271,9 @@ static bmc_status vertical_pass(const struct plane *in, int32_t row0, const stru
 {
     size_t samples = (size_t)out->width * (size_t)out->bands;
     int wide = in->kind != KIND_U8;
+    struct bmci_weights8 w = weights8(c);
+    if (!wide && bmci_resize_vertical_u8_simd(in->data, in->stride, row0, out->data, out->stride, samples, &w))
+        return BMC_OK;
     void *scratch = malloc(samples * (wide ? sizeof(double) : sizeof(int32_t)));
     if (!scratch)
         return bmci_fail(BMC_ERR_OUT_OF_MEMORY, "resize: cannot allocate a row of %zu samples", samples);

@@ -1,0 +1,384 @@
+/* SPDX-License-Identifier: MIT */
+/* AVX2 and AVX-512BW kernels of the 8-bit resampling passes, bit for bit the portable ones.
+ *
+ * Pillow's weights are 22-bit fixed point, too wide for the 16-bit multiplies SIMD is fast at,
+ * and Pillow-SIMD's 16-bit weights would change results. So each weight k is split as
+ * k = hi * 2^11 + lo with lo in 0..2047 and hi a small signed number, both 16-bit; pairs of
+ * (pixel, pixel) x (weight, weight) go through madd (16-bit products summed into 32 bits) into
+ * separate hi and lo sums, and hi_sum * 2^11 + lo_sum is the exact sum modulo 2^32. The true
+ * sum fits in 32 bits (Pillow keeps 2 bits of headroom), so it is the exact sum, whatever the
+ * order of the terms; rounding (+ 2^21) and clipping (>> 22, then 0..255) follow as Pillow.
+ *
+ * Kernels are compiled with target attributes and chosen at run time, so the library needs no
+ * -march flag; the callers keep the portable passes as the reference and the fallback. */
+#include "image/resize_simd.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define PRECISION_BITS 22
+#define SPLIT_BITS 11
+
+static int level_limit = 2; /* tests lower it */
+
+int bmci_resize_limit_simd(int level)
+{
+    int previous = level_limit;
+    level_limit = level;
+    return previous;
+}
+
+int bmci_resize_force_portable(int force)
+{
+    return bmci_resize_limit_simd(force ? 0 : 2) == 0;
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+
+static int cpu_level(void)
+{
+    static int known = -1; /* a benign race: every thread computes the same answer */
+    if (known < 0) {
+        __builtin_cpu_init();
+        known = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") ? 2
+                : __builtin_cpu_supports("avx2")                                       ? 1
+                                                                                        : 0;
+    }
+    return known;
+}
+
+int bmci_resize_simd_level(void)
+{
+    int level = cpu_level();
+    return level < level_limit ? level : level_limit;
+}
+
+static int16_t weight_hi(int32_t k)
+{
+    return (int16_t)(k >> SPLIT_BITS); /* arithmetic shift: floor */
+}
+
+static int16_t weight_lo(int32_t k)
+{
+    return (int16_t)(k & ((1 << SPLIT_BITS) - 1));
+}
+
+static uint8_t clip8(uint32_t sum)
+{
+    int32_t v = (int32_t)sum >> PRECISION_BITS;
+    return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+}
+
+/* ---- horizontal pass ------------------------------------------------------------------------ */
+
+/* Each step of the horizontal kernel loads 16 bytes of one input row (the first `taps` pixels
+ * of a group), broadcasts them to both 128-bit lanes and shuffles them into 16-bit values such
+ * that every 32-bit lane sums two taps of one band. Lane 0 takes the first half of the taps,
+ * lane 1 the second; with 3 bands the fourth 32-bit lane of each half stays zero. */
+static int group_taps(int bands)
+{
+    return bands == 1 ? 16 : bands == 2 ? 8 : 4;
+}
+
+/* The tap (within its group) and band held by 16-bit position p (0..15), or -1 for none. */
+static int position_tap(int bands, int p, int *band)
+{
+    int half = p / 8, pair = (p % 8) / 2, odd = p % 2;
+    int q = 0;
+    if (bands == 3) {
+        if (pair == 3)
+            return -1;
+        *band = pair;
+    } else {
+        *band = pair % bands;
+        q = pair / bands;
+    }
+    return half * (group_taps(bands) / 2) + 2 * q + odd;
+}
+
+/* The expanded weights of a horizontal pass: for output i, groups offset[i] .. offset[i+1]-1,
+ * each 16 hi then 16 lo weights laid out as the shuffled pixels. */
+struct htable {
+    int16_t *w;
+    size_t *offset;
+};
+
+static int htable_build(struct htable *t, const struct bmci_weights8 *w, int bands)
+{
+    int taps = group_taps(bands);
+    t->offset = malloc(((size_t)w->count + 1) * sizeof *t->offset);
+    if (!t->offset)
+        return 0;
+    size_t groups = 0;
+    for (int32_t i = 0; i < w->count; i++) {
+        t->offset[i] = groups;
+        groups += ((size_t)w->length[i] + (size_t)taps - 1) / (size_t)taps;
+    }
+    t->offset[w->count] = groups;
+    t->w = groups > SIZE_MAX / 64 ? NULL : malloc(groups * 64);
+    if (!t->w) {
+        free(t->offset);
+        return 0;
+    }
+    for (int32_t i = 0; i < w->count; i++) {
+        const int32_t *k = w->k + (size_t)i * (size_t)w->ksize;
+        for (size_t g = t->offset[i]; g < t->offset[i + 1]; g++) {
+            int16_t *out = t->w + 32 * g;
+            int32_t first = (int32_t)(g - t->offset[i]) * taps;
+            for (int p = 0; p < 16; p++) {
+                int band = 0, tap = position_tap(bands, p, &band);
+                int32_t x = first + tap;
+                int32_t kx = tap >= 0 && x < w->length[i] ? k[x] : 0;
+                out[p] = weight_hi(kx);
+                out[16 + p] = weight_lo(kx);
+            }
+        }
+    }
+    return 1;
+}
+
+static void htable_free(struct htable *t)
+{
+    free(t->w);
+    free(t->offset);
+}
+
+/* One output pixel's group sum: taps at s, s + step, ... with the weights at k. The caller
+ * guarantees that every 16-byte load stays inside the row. */
+#define AVX2_INLINE static inline __attribute__((always_inline, target("avx2")))
+
+AVX2_INLINE void horizontal_groups(const uint8_t *s, size_t step, size_t groups, const __m256i *k, __m256i mask,
+                                   __m256i *hi, __m256i *lo)
+{
+    for (size_t g = 0; g < groups; g++, s += step, k += 2) {
+        __m256i px = _mm256_shuffle_epi8(_mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)s)), mask);
+        *hi = _mm256_add_epi32(*hi, _mm256_madd_epi16(px, _mm256_loadu_si256(k)));
+        *lo = _mm256_add_epi32(*lo, _mm256_madd_epi16(px, _mm256_loadu_si256(k + 1)));
+    }
+}
+
+/* `bands` is a constant at each call site, so the compiler specialises the pass per band count. */
+AVX2_INLINE void horizontal_avx2_bands(const uint8_t *src, ptrdiff_t src_stride, int32_t in_width, uint8_t *dst,
+                                       ptrdiff_t dst_stride, int32_t rows, const int bands,
+                                       const struct bmci_weights8 *w, const struct htable *t)
+{
+    const size_t step = (size_t)group_taps(bands) * (size_t)bands; /* bytes per group */
+    uint8_t mask_bytes[32];
+    for (int p = 0; p < 16; p++) {
+        int band = 0, tap = position_tap(bands, p, &band);
+        mask_bytes[2 * p] = tap < 0 ? 0x80 : (uint8_t)(tap * bands + band);
+        mask_bytes[2 * p + 1] = 0x80; /* zero high byte: pixels become 16-bit */
+    }
+    const __m256i mask = _mm256_loadu_si256((const __m256i *)mask_bytes);
+    const uint32_t half = 1u << (PRECISION_BITS - 1);
+    for (int32_t y = 0; y < rows; y++) {
+        const uint8_t *row = src + y * src_stride;
+        uint8_t *d = dst + y * dst_stride;
+        for (int32_t i = 0; i < w->count; i++, d += bands) {
+            const uint8_t *s = row + (size_t)w->start[i] * (size_t)bands;
+            size_t left = (size_t)(in_width - w->start[i]) * (size_t)bands; /* bytes readable from s */
+            const __m256i *k = (const __m256i *)(t->w + 32 * t->offset[i]);
+            size_t groups = t->offset[i + 1] - t->offset[i];
+            size_t whole = left < 16 ? 0 : (left - 16) / step + 1; /* groups whose load fits in the row */
+            whole = whole < groups ? whole : groups;
+            __m256i hi = _mm256_setzero_si256(), lo = _mm256_setzero_si256();
+            horizontal_groups(s, step, whole, k, mask, &hi, &lo);
+            for (size_t g = whole; g < groups; g++) {
+                /* the row ends inside this load: the missing bytes only meet zero weights */
+                uint8_t tail[16] = {0};
+                memcpy(tail, s + g * step, left - g * step);
+                horizontal_groups(tail, 0, 1, k + 2 * g, mask, &hi, &lo);
+            }
+            __m256i sum = _mm256_add_epi32(_mm256_slli_epi32(hi, SPLIT_BITS), lo);
+            __m128i four = _mm_add_epi32(_mm256_castsi256_si128(sum), _mm256_extracti128_si256(sum, 1));
+            uint32_t v[4];
+            _mm_storeu_si128((__m128i *)v, four);
+            if (bands == 1) {
+                d[0] = clip8(half + v[0] + v[1] + v[2] + v[3]);
+            } else if (bands == 2) {
+                d[0] = clip8(half + v[0] + v[2]);
+                d[1] = clip8(half + v[1] + v[3]);
+            } else {
+                for (int b = 0; b < bands; b++)
+                    d[b] = clip8(half + v[b]);
+            }
+        }
+    }
+}
+
+__attribute__((target("avx2"))) static void horizontal_avx2(const uint8_t *src, ptrdiff_t src_stride,
+                                                             int32_t in_width, uint8_t *dst,
+                                                             ptrdiff_t dst_stride, int32_t rows, int bands,
+                                                             const struct bmci_weights8 *w,
+                                                             const struct htable *t)
+{
+    if (bands == 1)
+        horizontal_avx2_bands(src, src_stride, in_width, dst, dst_stride, rows, 1, w, t);
+    else if (bands == 2)
+        horizontal_avx2_bands(src, src_stride, in_width, dst, dst_stride, rows, 2, w, t);
+    else if (bands == 3)
+        horizontal_avx2_bands(src, src_stride, in_width, dst, dst_stride, rows, 3, w, t);
+    else
+        horizontal_avx2_bands(src, src_stride, in_width, dst, dst_stride, rows, 4, w, t);
+}
+
+int bmci_resize_horizontal_u8_simd(const uint8_t *src, ptrdiff_t src_stride, int32_t in_width, uint8_t *dst,
+                                   ptrdiff_t dst_stride, int32_t rows, int32_t bands,
+                                   const struct bmci_weights8 *w)
+{
+    if (bmci_resize_simd_level() < 1 || bands < 1 || bands > 4)
+        return 0;
+    struct htable t;
+    if (!htable_build(&t, w, bands))
+        return 0;
+    horizontal_avx2(src, src_stride, in_width, dst, dst_stride, rows, bands, w, &t);
+    htable_free(&t);
+    return 1;
+}
+
+/* ---- vertical pass -------------------------------------------------------------------------- */
+
+/* The weights of one output row as (row r, row r+1) pairs, hi and lo halves packed for madd;
+ * an odd last row gets a zero partner. */
+static void vertical_pairs(const int32_t *k, int32_t n, uint32_t *hi, uint32_t *lo)
+{
+    for (int32_t r = 0; r < n; r += 2) {
+        int32_t k0 = k[r], k1 = r + 1 < n ? k[r + 1] : 0;
+        hi[r / 2] = (uint16_t)weight_hi(k0) | (uint32_t)(uint16_t)weight_hi(k1) << 16;
+        lo[r / 2] = (uint16_t)weight_lo(k0) | (uint32_t)(uint16_t)weight_lo(k1) << 16;
+    }
+}
+
+/* Samples from..samples-1 of one output row, as the portable pass computes them. */
+static void vertical_tail(const uint8_t *const *rows, const int32_t *k, int32_t n, uint8_t *dst, size_t from,
+                          size_t samples)
+{
+    for (size_t x = from; x < samples; x++) {
+        uint32_t sum = 1u << (PRECISION_BITS - 1);
+        for (int32_t r = 0; r < n; r++)
+            sum += (uint32_t)rows[r][x] * (uint32_t)k[r];
+        dst[x] = clip8(sum);
+    }
+}
+
+/* Steps of the vertical kernels: bytes of rows r and r+1 are interleaved (unpack 8-bit), then
+ * widened to (row r, row r+1) 16-bit pairs (unpack with zero) for madd. The unpacks work within
+ * 128-bit lanes, and the packs at the end undo their order within each lane, so the results
+ * come out in sample order. */
+#define VERTICAL_STEP(W, p, khi, klo, H, L)                                                                 \
+    do {                                                                                                    \
+        H = _mm##W##_add_epi32(H, _mm##W##_madd_epi16(p, khi));                                           \
+        L = _mm##W##_add_epi32(L, _mm##W##_madd_epi16(p, klo));                                           \
+    } while (0)
+
+__attribute__((target("avx2"))) static size_t vertical_row_avx2(const uint8_t *const *rows, int32_t n,
+                                                                const uint32_t *khi, const uint32_t *klo,
+                                                                uint8_t *dst, size_t from, size_t samples)
+{
+    const __m256i zero = _mm256_setzero_si256(), half = _mm256_set1_epi32(1 << (PRECISION_BITS - 1));
+    size_t x = from;
+    for (; x + 32 <= samples; x += 32) {
+        __m256i h0 = zero, h1 = zero, h2 = zero, h3 = zero, l0 = half, l1 = half, l2 = half, l3 = half;
+        for (int32_t r = 0; r < n; r += 2) {
+            __m256i a = _mm256_loadu_si256((const __m256i *)(rows[r] + x));
+            __m256i b = r + 1 < n ? _mm256_loadu_si256((const __m256i *)(rows[r + 1] + x)) : zero;
+            __m256i kh = _mm256_set1_epi32((int32_t)khi[r / 2]), kl = _mm256_set1_epi32((int32_t)klo[r / 2]);
+            __m256i ab_lo = _mm256_unpacklo_epi8(a, b), ab_hi = _mm256_unpackhi_epi8(a, b);
+            VERTICAL_STEP(256, _mm256_unpacklo_epi8(ab_lo, zero), kh, kl, h0, l0);
+            VERTICAL_STEP(256, _mm256_unpackhi_epi8(ab_lo, zero), kh, kl, h1, l1);
+            VERTICAL_STEP(256, _mm256_unpacklo_epi8(ab_hi, zero), kh, kl, h2, l2);
+            VERTICAL_STEP(256, _mm256_unpackhi_epi8(ab_hi, zero), kh, kl, h3, l3);
+        }
+        __m256i s0 = _mm256_srai_epi32(_mm256_add_epi32(_mm256_slli_epi32(h0, SPLIT_BITS), l0), PRECISION_BITS);
+        __m256i s1 = _mm256_srai_epi32(_mm256_add_epi32(_mm256_slli_epi32(h1, SPLIT_BITS), l1), PRECISION_BITS);
+        __m256i s2 = _mm256_srai_epi32(_mm256_add_epi32(_mm256_slli_epi32(h2, SPLIT_BITS), l2), PRECISION_BITS);
+        __m256i s3 = _mm256_srai_epi32(_mm256_add_epi32(_mm256_slli_epi32(h3, SPLIT_BITS), l3), PRECISION_BITS);
+        /* values are in -512..511: packs is exact, packus clips to 0..255 as Pillow's clip8 */
+        __m256i out = _mm256_packus_epi16(_mm256_packs_epi32(s0, s1), _mm256_packs_epi32(s2, s3));
+        _mm256_storeu_si256((__m256i *)(dst + x), out);
+    }
+    return x;
+}
+
+__attribute__((target("avx512f,avx512bw"))) static size_t vertical_row_avx512(const uint8_t *const *rows,
+                                                                              int32_t n, const uint32_t *khi,
+                                                                              const uint32_t *klo, uint8_t *dst,
+                                                                              size_t samples)
+{
+    const __m512i zero = _mm512_setzero_si512(), half = _mm512_set1_epi32(1 << (PRECISION_BITS - 1));
+    size_t x = 0;
+    for (; x + 64 <= samples; x += 64) {
+        __m512i h0 = zero, h1 = zero, h2 = zero, h3 = zero, l0 = half, l1 = half, l2 = half, l3 = half;
+        for (int32_t r = 0; r < n; r += 2) {
+            __m512i a = _mm512_loadu_si512((const void *)(rows[r] + x));
+            __m512i b = r + 1 < n ? _mm512_loadu_si512((const void *)(rows[r + 1] + x)) : zero;
+            __m512i kh = _mm512_set1_epi32((int32_t)khi[r / 2]), kl = _mm512_set1_epi32((int32_t)klo[r / 2]);
+            __m512i ab_lo = _mm512_unpacklo_epi8(a, b), ab_hi = _mm512_unpackhi_epi8(a, b);
+            VERTICAL_STEP(512, _mm512_unpacklo_epi8(ab_lo, zero), kh, kl, h0, l0);
+            VERTICAL_STEP(512, _mm512_unpackhi_epi8(ab_lo, zero), kh, kl, h1, l1);
+            VERTICAL_STEP(512, _mm512_unpacklo_epi8(ab_hi, zero), kh, kl, h2, l2);
+            VERTICAL_STEP(512, _mm512_unpackhi_epi8(ab_hi, zero), kh, kl, h3, l3);
+        }
+        __m512i s0 = _mm512_srai_epi32(_mm512_add_epi32(_mm512_slli_epi32(h0, SPLIT_BITS), l0), PRECISION_BITS);
+        __m512i s1 = _mm512_srai_epi32(_mm512_add_epi32(_mm512_slli_epi32(h1, SPLIT_BITS), l1), PRECISION_BITS);
+        __m512i s2 = _mm512_srai_epi32(_mm512_add_epi32(_mm512_slli_epi32(h2, SPLIT_BITS), l2), PRECISION_BITS);
+        __m512i s3 = _mm512_srai_epi32(_mm512_add_epi32(_mm512_slli_epi32(h3, SPLIT_BITS), l3), PRECISION_BITS);
+        __m512i out = _mm512_packus_epi16(_mm512_packs_epi32(s0, s1), _mm512_packs_epi32(s2, s3));
+        _mm512_storeu_si512((void *)(dst + x), out);
+    }
+    return x;
+}
+
+int bmci_resize_vertical_u8_simd(const uint8_t *src, ptrdiff_t src_stride, int32_t row0, uint8_t *dst,
+                                 ptrdiff_t dst_stride, size_t samples, const struct bmci_weights8 *w)
+{
+    int level = bmci_resize_simd_level();
+    if (level < 1)
+        return 0;
+    size_t pairs = ((size_t)w->ksize + 1) / 2;
+    uint32_t *khi = malloc(pairs * 2 * sizeof *khi);
+    const uint8_t **rows = malloc((size_t)w->ksize * sizeof *rows);
+    if (!khi || !rows) {
+        free(khi);
+        free(rows);
+        return 0;
+    }
+    uint32_t *klo = khi + pairs;
+    for (int32_t y = 0; y < w->count; y++) {
+        int32_t n = w->length[y];
+        const int32_t *k = w->k + (size_t)y * (size_t)w->ksize;
+        for (int32_t r = 0; r < n; r++)
+            rows[r] = src + (ptrdiff_t)(w->start[y] - row0 + r) * src_stride;
+        vertical_pairs(k, n, khi, klo);
+        uint8_t *d = dst + (ptrdiff_t)y * dst_stride;
+        size_t x = level >= 2 ? vertical_row_avx512(rows, n, khi, klo, d, samples) : 0;
+        x = vertical_row_avx2(rows, n, khi, klo, d, x, samples);
+        vertical_tail(rows, k, n, d, x, samples);
+    }
+    free(khi);
+    free(rows);
+    return 1;
+}
+
+#else /* no x86 kernels: the portable passes always run */
+
+int bmci_resize_simd_level(void)
+{
+    return 0;
+}
+
+int bmci_resize_horizontal_u8_simd(const uint8_t *src, ptrdiff_t src_stride, int32_t in_width, uint8_t *dst,
+                                   ptrdiff_t dst_stride, int32_t rows, int32_t bands,
+                                   const struct bmci_weights8 *w)
+{
+    return 0;
+}
+
+int bmci_resize_vertical_u8_simd(const uint8_t *src, ptrdiff_t src_stride, int32_t row0, uint8_t *dst,
+                                 ptrdiff_t dst_stride, size_t samples, const struct bmci_weights8 *w)
+{
+    return 0;
+}
+
+#endif
