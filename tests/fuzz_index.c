@@ -35,7 +35,8 @@ static void reseal(uint8_t *file, size_t size)
     uint64_t count = get64(file + 24), text_bytes = get64(file + 32);
     if (dim > 65536 || count > size || text_bytes > size)
         return;
-    uint64_t sizes[4] = {count * dim * (dtype == 2 ? 2 : 4), count * 8, (count + 1) * 8, text_bytes};
+    uint64_t sizes[4] = {count * dim * (dtype == 2 || dtype == 3 ? 2 : 4), count * 8, (count + 1) * 8,
+                         text_bytes};
     uint64_t at = 64;
     for (int s = 0; s < 4; s++) {
         uint64_t offset = (at + 63) / 64 * 64;

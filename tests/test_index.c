@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* The embedding index: search against numpy brute force (tools/fixtures/make_index_fixtures.py),
- * float16 storage and conversion against numpy, CRC-32 against zlib, identical results for
- * any thread count and tile, remove and append, files (round trip, a file written by Python
- * from the documented format, memory mapping, corrupt and truncated files) and bad
- * arguments. */
+/* The embedding index: search against numpy brute force (tools/fixtures/make_index_fixtures.py)
+ * on every kernel path the CPU has (portable, AVX2, AVX-512, AVX512_BF16), every score of the
+ * kernels at dims around the vector widths, float16 and bfloat16 storage against numpy and
+ * PyTorch, CRC-32 against zlib, identical results for any thread count and tile, remove and
+ * append, files (round trip, files written by Python from the documented format, memory
+ * mapping, corrupt and truncated files) and bad arguments. */
 #include <math.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -55,10 +56,10 @@ static int write_bytes(const char *path, const void *data, size_t size)
 typedef struct fixture {
     size_t rows, dim, queries, k, file_rows;
     float *vectors, *query, *unit_f32;
-    uint16_t *unit_f16;
+    uint16_t *unit_f16, *unit_bf16;
     int64_t *ids;
-    int64_t *top_ids[2]; /* [0] float32 index, [1] float16 index */
-    double *top_scores[2];
+    int64_t *top_ids[3]; /* [0] float32 index, [1] float16, [2] bfloat16 */
+    double *top_scores[3];
 } fixture;
 
 static fixture fx;
@@ -82,8 +83,12 @@ static int load_fixture(void)
     fx.top_scores[0] = read_bytes(fixture_path("top_f32.f64"), NULL);
     fx.top_ids[1] = read_bytes(fixture_path("top_f16.i64"), NULL);
     fx.top_scores[1] = read_bytes(fixture_path("top_f16.f64"), NULL);
+    fx.unit_bf16 = read_bytes(fixture_path("unit_bf16.u16"), NULL);
+    fx.top_ids[2] = read_bytes(fixture_path("top_bf16.i64"), NULL);
+    fx.top_scores[2] = read_bytes(fixture_path("top_bf16.f64"), NULL);
     return fx.vectors && fx.ids && fx.query && fx.unit_f32 && fx.unit_f16 && fx.top_ids[0] &&
-           fx.top_scores[0] && fx.top_ids[1] && fx.top_scores[1];
+           fx.top_scores[0] && fx.top_ids[1] && fx.top_scores[1] && fx.unit_bf16 &&
+           fx.top_ids[2] && fx.top_scores[2];
 }
 
 static char text_storage[64];
@@ -218,14 +223,45 @@ static void compare_with_reference(const int64_t *ids, const float *scores, int 
     printf("  %s: max |score - numpy float64| = %.3g, near-tie swaps %zu\n", label, worst, ties);
 }
 
-static void check_fixture_search(int32_t dtype, int portable)
+/* ---- kernel paths ---------------------------------------------------------------------------- */
+
+static const int32_t dtypes[3] = {BMC_DTYPE_F32, BMC_DTYPE_F16, BMC_DTYPE_BF16};
+static const char *const dtype_names[3] = {"float32", "float16", "bfloat16"};
+static const int paths[3] = {BMCI_KERNELS_PORTABLE, BMCI_KERNELS_AVX2, BMCI_KERNELS_AVX512};
+static const char *const path_names[4] = {"auto", "portable", "AVX2", "AVX-512"};
+
+/* Force `path`; 0 (and a line saying so, once per path) if this CPU cannot run it. */
+static int force_path(int path, int *previous)
 {
-    int previous = bmci_index_force_portable(portable);
-    int which = dtype == BMC_DTYPE_F16;
+    static int said[4];
+    *previous = bmci_index_force_kernels(path);
+    if (*previous >= 0)
+        return 1;
+    if (!said[path]++)
+        printf("  SKIPPED: the %s kernels (this CPU lacks them)\n", path_names[path]);
+    return 0;
+}
+
+/* The path a search of `dtype` takes, for the labels ("AVX-512" for bfloat16 is vdpbf16ps;
+ * without AVX512_BF16 a forced AVX-512 path scores bfloat16 with AVX2, and the label says so). */
+static const char *path_label(int32_t dtype)
+{
+    int path = bmci_index_kernel_path(dtype);
+    return path == BMCI_KERNELS_AVX512 && dtype == BMC_DTYPE_BF16 ? "AVX512_BF16" : path_names[path];
+}
+
+static void check_fixture_search(int which, int path)
+{
+    int32_t dtype = dtypes[which];
+    int previous;
+    if (!force_path(path, &previous))
+        return;
     bmc_index *index = fixture_index(dtype, 0, fx.rows);
-    char label[64];
-    snprintf(label, sizeof label, "%s, %s kernels", which ? "float16" : "float32",
-             portable ? "portable" : "dispatched");
+    char label[96];
+    snprintf(label, sizeof label, "%s, %s kernels", dtype_names[which], path_label(dtype));
+    if (dtype == BMC_DTYPE_BF16 && path == BMCI_KERNELS_AVX512 &&
+        bmci_index_kernel_path(dtype) != BMCI_KERNELS_AVX512)
+        printf("  SKIPPED: bfloat16 with vdpbf16ps (this CPU lacks AVX512_BF16; %s ran)\n", label);
     int64_t *ids;
     float *scores;
     search_all(index, fx.k, 1, &ids, &scores);
@@ -244,23 +280,140 @@ static void check_fixture_search(int32_t dtype, int portable)
     free(ids);
     free(scores);
     bmc_index_free(index);
-    bmci_index_force_portable(previous);
+    bmci_index_force_kernels(previous);
 }
 
 static void test_search_matches_numpy(void)
 {
-    check_fixture_search(BMC_DTYPE_F32, 0);
-    check_fixture_search(BMC_DTYPE_F16, 0);
-    check_fixture_search(BMC_DTYPE_F32, 1);
-    check_fixture_search(BMC_DTYPE_F16, 1);
+    for (int p = 0; p < 3; p++)
+        for (int which = 0; which < 3; which++)
+            check_fixture_search(which, paths[p]);
+}
+
+/* Every score of the kernels against numpy, for small cases at dims around the vector
+ * widths, with partial tiles of rows and queries; and the same bits whatever block of rows
+ * or group of queries a score is computed in. */
+static void check_kernel_case(size_t dim, size_t rows, size_t nq, int which, int path)
+{
+    char name[64];
+    snprintf(name, sizeof name, "kernel_%zu_vectors.f32", dim);
+    float *vectors = read_bytes(fixture_path(name), NULL);
+    snprintf(name, sizeof name, "kernel_%zu_queries.f32", dim);
+    float *queries = read_bytes(fixture_path(name), NULL);
+    snprintf(name, sizeof name, "kernel_%zu_scores_%s.f64", dim, which == 0 ? "f32" : which == 1 ? "f16" : "bf16");
+    double *expected = read_bytes(fixture_path(name), NULL);
+    CHECK(vectors && queries && expected, "kernel fixtures for dim %zu", dim);
+    if (!vectors || !queries || !expected)
+        goto done;
+    bmc_index *index = NULL;
+    CHECK_STATUS(bmc_index_create((int32_t)dim, dtypes[which], &index), BMC_OK);
+    int64_t *ids = malloc(rows * sizeof *ids);
+    for (size_t i = 0; i < rows; i++)
+        ids[i] = (int64_t)i;
+    CHECK_STATUS(bmc_index_add(index, vectors, rows, ids, NULL), BMC_OK);
+    free(ids);
+    float *unit = malloc(nq * dim * sizeof *unit);
+    for (size_t q = 0; q < nq; q++)
+        bmci_index_unit(queries + q * dim, (int32_t)dim, unit + q * dim, "query", q);
+    bmci_queries packed;
+    CHECK_STATUS(bmci_index_pack_queries(index, unit, nq, &packed), BMC_OK);
+    CHECK(packed.path == bmci_index_kernel_path(dtypes[which]), "packed for the path");
+    float *all = malloc(rows * nq * sizeof *all), *part = malloc(rows * nq * sizeof *part);
+    bmci_index_dot(index, 0, rows, &packed, 0, nq, all, nq);
+    double worst = 0.0;
+    for (size_t r = 0; r < rows; r++)
+        for (size_t q = 0; q < nq; q++)
+            worst = fmax(worst, fabs(all[r * nq + q] - expected[r * nq + q]));
+    /* rows one at a time and in blocks of 7, queries from the second group on */
+    size_t differ = 0;
+    for (size_t r = 0; r < rows; r++) {
+        bmci_index_dot(index, r, 1, &packed, 0, nq, part, nq);
+        differ += memcmp(part, all + r * nq, nq * sizeof *part) != 0;
+    }
+    for (size_t r = 0; r < rows; r += 7) {
+        size_t n = rows - r < 7 ? rows - r : 7, q0 = BMCI_QUERY_GROUP;
+        bmci_index_dot(index, r, n, &packed, q0, nq - q0, part, nq - q0);
+        for (size_t i = 0; i < n; i++)
+            differ += memcmp(part + i * (nq - q0), all + (r + i) * nq + q0, (nq - q0) * sizeof *part) != 0;
+    }
+    char label[96];
+    snprintf(label, sizeof label, "dim %zu, %s, %s kernels", dim, dtype_names[which], path_label(dtypes[which]));
+    CHECK(worst < 2e-6, "%s: max |score - numpy| = %g", label, worst);
+    CHECK(differ == 0, "%s: %zu blocks differ from the whole", label, differ);
+    free(all);
+    free(part);
+    free(unit);
+    bmci_index_queries_free(&packed);
+    bmc_index_free(index);
+done:
+    free(vectors);
+    free(queries);
+    free(expected);
+}
+
+static void test_kernels_match_numpy(void)
+{
+    FILE *f = fopen(fixture_path("kernel_dims.txt"), "r");
+    size_t rows = 0, nq = 0, dims[32], dim_count = 0;
+    CHECK(f && fscanf(f, "%zu %zu", &rows, &nq) == 2, "kernel_dims.txt");
+    while (f && dim_count < 32 && fscanf(f, "%zu", &dims[dim_count]) == 1)
+        dim_count++;
+    if (f)
+        fclose(f);
+    CHECK(dim_count > 0 && nq > BMCI_QUERY_GROUP, "kernel dims");
+    for (int p = 0; p < 3; p++) {
+        int previous;
+        if (!force_path(paths[p], &previous))
+            continue;
+        for (int which = 0; which < 3; which++)
+            for (size_t d = 0; d < dim_count; d++)
+                check_kernel_case(dims[d], rows, nq, which, paths[p]);
+        printf("  %s kernels: every score of %zu rows x %zu queries at %zu dims within 2e-6 of numpy\n",
+               path_names[paths[p]], rows, nq, dim_count);
+        bmci_index_force_kernels(previous);
+    }
+}
+
+/* One row, and no rows, on every path and dtype: k larger than the index. */
+static void test_one_row_and_empty_on_every_path(void)
+{
+    const float v[5] = {1, 2, 3, 4, 5}, q[10] = {5, 4, 3, 2, 1, 0, 0, 0, 0, -1};
+    const int64_t id = 42;
+    for (int p = 0; p < 3; p++) {
+        int previous;
+        if (!force_path(paths[p], &previous))
+            continue;
+        for (int which = 0; which < 3; which++) {
+            bmc_index *index = NULL;
+            CHECK_STATUS(bmc_index_create(5, dtypes[which], &index), BMC_OK);
+            int64_t ids[6];
+            float scores[6];
+            CHECK_STATUS(bmc_index_search(index, q, 2, 3, NULL, ids, scores, 6), BMC_OK);
+            CHECK(ids[0] == -1 && ids[5] == -1 && scores[2] == -INFINITY, "%s %s: empty",
+                  path_names[paths[p]], dtype_names[which]);
+            CHECK_STATUS(bmc_index_add(index, v, 1, &id, NULL), BMC_OK);
+            CHECK_STATUS(bmc_index_search(index, q, 2, 3, NULL, ids, scores, 6), BMC_OK);
+            /* cosines 35/55 and -5/sqrt(55), to the rounding of the dtype */
+            const float tolerance[3] = {1e-6f, 1e-3f, 1e-2f};
+            CHECK(ids[0] == 42 && ids[1] == -1 && ids[3] == 42 && ids[4] == -1 &&
+                      fabsf(scores[0] - 35.0f / 55.0f) < tolerance[which] &&
+                      fabsf(scores[3] + 5.0f / sqrtf(55.0f)) < tolerance[which] &&
+                      scores[1] == -INFINITY,
+                  "%s %s: one row: %lld %g, %lld %g", path_names[paths[p]], dtype_names[which],
+                  (long long)ids[0], scores[0], (long long)ids[3], scores[3]);
+            bmc_index_free(index);
+        }
+        bmci_index_force_kernels(previous);
+    }
 }
 
 static void test_stored_vectors(void)
 {
     bmc_index *f32 = fixture_index(BMC_DTYPE_F32, 0, fx.rows);
     bmc_index *f16 = fixture_index(BMC_DTYPE_F16, 0, fx.rows);
+    bmc_index *bf16 = fixture_index(BMC_DTYPE_BF16, 0, fx.rows);
     float *row = malloc(fx.dim * sizeof *row);
-    size_t far = 0, wrong_half = 0;
+    size_t far = 0, wrong_half = 0, wrong_bf16 = 0;
     for (size_t i = 0; i < fx.rows; i++) {
         CHECK_STATUS(bmc_index_get_vector(f32, fx.ids[i], row, fx.dim), BMC_OK);
         for (size_t d = 0; d < fx.dim; d++) {
@@ -272,14 +425,22 @@ static void test_stored_vectors(void)
         for (size_t d = 0; d < fx.dim; d++)
             if (bmci_f32_to_f16(row[d]) != fx.unit_f16[i * fx.dim + d])
                 wrong_half++;
+        /* PyTorch's rounding of the same float32 values, read back exactly */
+        CHECK_STATUS(bmc_index_get_vector(bf16, fx.ids[i], row, fx.dim), BMC_OK);
+        for (size_t d = 0; d < fx.dim; d++)
+            if (row[d] != bmci_bf16_to_f32(fx.unit_bf16[i * fx.dim + d]))
+                wrong_bf16++;
     }
     CHECK(far == 0, "%zu normalised values more than 1 ulp from numpy", far);
     CHECK(wrong_half == 0, "%zu float16 values differ from numpy", wrong_half);
+    CHECK(wrong_bf16 == 0, "%zu bfloat16 values differ from PyTorch", wrong_bf16);
+    CHECK(bmc_index_dtype(bf16) == BMC_DTYPE_BF16, "bfloat16 dtype");
     CHECK(bmc_index_count(f32) == fx.rows && bmc_index_dim(f32) == (int32_t)fx.dim &&
               bmc_index_dtype(f16) == BMC_DTYPE_F16, "count, dim, dtype");
     free(row);
     bmc_index_free(f32);
     bmc_index_free(f16);
+    bmc_index_free(bf16);
 }
 
 /* ---- determinism: threads, ties --------------------------------------------------------- */
@@ -310,11 +471,11 @@ static bmc_index *random_index(size_t rows, int32_t dim, int32_t dtype)
     return index;
 }
 
-static void check_threads_identical(size_t query_count)
+static void check_threads_identical(size_t query_count, int32_t dtype)
 {
     const int32_t dim = 37;
     const size_t rows = 70000, k = 12;
-    bmc_index *index = random_index(rows, dim, BMC_DTYPE_F32);
+    bmc_index *index = random_index(rows, dim, dtype);
     float *queries = malloc(query_count * dim * sizeof *queries);
     uint32_t state = 777;
     for (size_t i = 0; i < query_count * dim; i++)
@@ -348,8 +509,10 @@ static void check_threads_identical(size_t query_count)
 
 static void test_threads_give_identical_results(void)
 {
-    check_threads_identical(3);   /* rows split between threads, heaps merged */
-    check_threads_identical(700); /* queries split between threads */
+    for (int which = 0; which < 3; which += 2) { /* float32 and bfloat16 */
+        check_threads_identical(3, dtypes[which]);   /* rows split between threads, heaps merged */
+        check_threads_identical(700, dtypes[which]); /* queries split between threads */
+    }
 }
 
 typedef struct concurrent {
@@ -565,8 +728,7 @@ static void check_same_index(const bmc_index *a, const bmc_index *b, const char 
 
 static void test_save_load_map(void)
 {
-    const int32_t dtypes[2] = {BMC_DTYPE_F32, BMC_DTYPE_F16};
-    for (int t = 0; t < 2; t++) {
+    for (int t = 0; t < 3; t++) {
         bmc_index *index = fixture_index(dtypes[t], 0, fx.rows);
         const char *path = temp_path("roundtrip.bmcidx");
         CHECK_STATUS(bmc_index_save(index, path), BMC_OK);
@@ -621,8 +783,8 @@ static void test_python_written_files(void)
     CHECK(texts != NULL, "texts.txt");
     if (!texts)
         return;
-    const char *names[2] = {"python_f32.bmcidx", "python_f16.bmcidx"};
-    for (int t = 0; t < 2; t++) {
+    const char *names[3] = {"python_f32.bmcidx", "python_f16.bmcidx", "python_bf16.bmcidx"};
+    for (int t = 0; t < 3; t++) {
         char source[4096];
         snprintf(source, sizeof source, "%s", fixture_path(names[t]));
         bmc_index *index = NULL;
@@ -645,8 +807,9 @@ static void test_python_written_files(void)
             wrong_ids += id != fx.ids[i];
             wrong_texts += strcmp(text, line) != 0;
             for (size_t d = 0; d < fx.dim; d++)
-                wrong_vectors += t == 0 ? v[d] != fx.unit_f32[i * fx.dim + d]
-                                        : bmci_f32_to_f16(v[d]) != fx.unit_f16[i * fx.dim + d];
+                wrong_vectors += t == 0   ? v[d] != fx.unit_f32[i * fx.dim + d]
+                                 : t == 1 ? bmci_f32_to_f16(v[d]) != fx.unit_f16[i * fx.dim + d]
+                                          : v[d] != bmci_bf16_to_f32(fx.unit_bf16[i * fx.dim + d]);
             if (end)
                 *end = '\n';
             line = end ? end + 1 : NULL;
@@ -706,7 +869,8 @@ static size_t section_offset(const unsigned char *file, int s, size_t *size)
     memcpy(&dtype, file + 12, 4);
     memcpy(&dim, file + 16, 4);
     uint64_t count = get64(file + 24), text_bytes = get64(file + 32);
-    uint64_t sizes[4] = {count * dim * (dtype == 2 ? 2 : 4), count * 8, (count + 1) * 8, text_bytes};
+    uint64_t sizes[4] = {count * dim * bmci_index_value_size(dtype), count * 8, (count + 1) * 8,
+                         text_bytes};
     uint64_t at = 64, offset = 64;
     for (int i = 0; i <= s; i++) {
         offset = (at + 63) / 64 * 64;
@@ -756,9 +920,9 @@ static void test_corrupt_files(void)
     bad[8] = 2; /* a newer format version */
     check_bad_file(bad, size, BMC_ERR_VERSION, "format version 2", "version");
     memcpy(bad, good, size);
-    bad[12] = 3; /* bfloat16: a dtype the index does not store */
+    bad[12] = 4; /* a dtype the index does not store */
     reseal(bad);
-    check_bad_file(bad, size, BMC_ERR_UNSUPPORTED, "dtype 3", "dtype");
+    check_bad_file(bad, size, BMC_ERR_UNSUPPORTED, "dtype 4", "dtype");
     const size_t cuts[] = {0, 5, 63, 64, 100, size / 2, size - 1};
     for (size_t c = 0; c < sizeof cuts / sizeof *cuts; c++) {
         char label[64];
@@ -812,7 +976,8 @@ static void test_bad_arguments(void)
     bmc_index *index = NULL;
     CHECK_STATUS(bmc_index_create(0, BMC_DTYPE_F32, &index), BMC_ERR_INVALID_ARGUMENT);
     CHECK_STATUS(bmc_index_create(70000, BMC_DTYPE_F32, &index), BMC_ERR_INVALID_ARGUMENT);
-    CHECK_STATUS(bmc_index_create(8, BMC_DTYPE_BF16, &index), BMC_ERR_UNSUPPORTED);
+    CHECK_STATUS(bmc_index_create(8, 4, &index), BMC_ERR_UNSUPPORTED);
+    CHECK_STATUS(bmc_index_create(8, 0, &index), BMC_ERR_UNSUPPORTED);
     CHECK_STATUS(bmc_index_create(8, BMC_DTYPE_F32, NULL), BMC_ERR_INVALID_ARGUMENT);
     CHECK(index == NULL, "out untouched");
     CHECK_STATUS(bmc_index_create(3, BMC_DTYPE_F32, &index), BMC_OK);
@@ -911,6 +1076,8 @@ int main(void)
     RUN(test_float16);
     RUN(test_stored_vectors);
     RUN(test_search_matches_numpy);
+    RUN(test_kernels_match_numpy);
+    RUN(test_one_row_and_empty_on_every_path);
     RUN(test_concurrent_searches);
     RUN(test_remove);
     RUN(test_append);

@@ -19,15 +19,15 @@ bmc_status bmci_index_new(int32_t dim, int32_t dtype, bmc_index **out)
     if (dim < 1 || dim > BMCI_INDEX_MAX_DIM)
         return bmci_fail(BMC_ERR_INVALID_ARGUMENT, "index: dim %d is outside 1..%d", dim,
                          BMCI_INDEX_MAX_DIM);
-    if (dtype != BMC_DTYPE_F32 && dtype != BMC_DTYPE_F16)
-        return bmci_fail(BMC_ERR_UNSUPPORTED, "index: dtype %d is not BMC_DTYPE_F32 or BMC_DTYPE_F16",
-                         dtype);
+    if (!bmci_index_value_size(dtype))
+        return bmci_fail(BMC_ERR_UNSUPPORTED, "index: dtype %d is not BMC_DTYPE_F32, BMC_DTYPE_F16 "
+                         "or BMC_DTYPE_BF16", dtype);
     bmc_index *index = calloc(1, sizeof *index);
     if (!index)
         return bmci_fail(BMC_ERR_OUT_OF_MEMORY, "index: out of memory");
     index->dim = dim;
     index->dtype = dtype;
-    index->row_bytes = (size_t)dim * (dtype == BMC_DTYPE_F16 ? 2 : 4);
+    index->row_bytes = (size_t)dim * bmci_index_value_size(dtype);
     *out = index;
     return BMC_OK;
 }
@@ -210,8 +210,9 @@ static void store_row(bmc_index *index, size_t position, const float *unit)
         return;
     }
     uint16_t *halves = (uint16_t *)row;
+    int f16 = index->dtype == BMC_DTYPE_F16;
     for (int32_t d = 0; d < index->dim; d++)
-        halves[d] = bmci_f32_to_f16(unit[d]);
+        halves[d] = f16 ? bmci_f32_to_f16(unit[d]) : bmci_f32_to_bf16(unit[d]);
 }
 
 void bmci_index_row(const bmc_index *index, size_t position, float *out)
@@ -222,8 +223,9 @@ void bmci_index_row(const bmc_index *index, size_t position, float *out)
         return;
     }
     const uint16_t *halves = (const uint16_t *)row;
+    int f16 = index->dtype == BMC_DTYPE_F16;
     for (int32_t d = 0; d < index->dim; d++)
-        out[d] = bmci_f16_to_f32(halves[d]);
+        out[d] = f16 ? bmci_f16_to_f32(halves[d]) : bmci_bf16_to_f32(halves[d]);
 }
 
 /* Append one entry whose room has been reserved; `unit` is already normalised. */

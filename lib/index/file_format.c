@@ -208,12 +208,12 @@ static bmc_status parse_header(const char *path, const unsigned char *bytes, uin
         h->crc[s] = get_u32(bytes + 40 + 4 * s);
     if (h->version == 0 || get_u32(bytes + 20) != 0 || get_u32(bytes + 56) != 0)
         return bmci_fail(BMC_ERR_CORRUPT_DATA, "index: '%s' has an invalid header", path);
-    if (h->dtype != BMC_DTYPE_F32 && h->dtype != BMC_DTYPE_F16)
+    if (!bmci_index_value_size(h->dtype))
         return bmci_fail(BMC_ERR_UNSUPPORTED, "index: '%s' stores dtype %u, which this library does "
                          "not know", path, h->dtype);
     if (h->dim < 1 || h->dim > BMCI_INDEX_MAX_DIM)
         return bmci_fail(BMC_ERR_CORRUPT_DATA, "index: '%s' has dim %u", path, h->dim);
-    uint64_t row_bytes = (uint64_t)h->dim * (h->dtype == BMC_DTYPE_F16 ? 2 : 4);
+    uint64_t row_bytes = (uint64_t)h->dim * bmci_index_value_size(h->dtype);
     if (!compute_layout(h->count, row_bytes, h->text_bytes, l) || l->end > (uint64_t)SIZE_MAX)
         return bmci_fail(BMC_ERR_CORRUPT_DATA, "index: '%s' claims an impossible size (%llu entries)",
                          path, (unsigned long long)h->count);

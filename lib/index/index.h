@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Internal layout of bmc_index, shared by the index modules: entries.c (entries, ids, texts),
- * search.c (top-k search), kernels.c (dot-product kernels) and file_format.c
- * (save, load, map). */
+ * search.c (top-k search), kernels.c and kernels_avx512.c (dot-product kernels) and
+ * file_format.c (save, load, map). */
 #ifndef BMC_LIB_INDEX_H
 #define BMC_LIB_INDEX_H
 
@@ -14,7 +14,7 @@
 
 struct bmc_index {
     int32_t dim;
-    int32_t dtype;          /* BMC_DTYPE_F32 or BMC_DTYPE_F16 */
+    int32_t dtype;          /* BMC_DTYPE_F32, BMC_DTYPE_F16 or BMC_DTYPE_BF16 */
     size_t row_bytes;       /* dim * element size */
     size_t count;
     size_t capacity;        /* entries the owned arrays can hold (0 when mapped) */
@@ -53,15 +53,76 @@ size_t bmci_index_find(const bmc_index *index, int64_t id);
 /* Decode row `position` into `out` (dim floats). */
 void bmci_index_row(const bmc_index *index, size_t position, float *out);
 
-/* Dot products of `rows` stored rows (starting at `first`, dtype of the index) with
- * `query_count` float queries (dim each, contiguous): out[q * out_stride + r]. The arithmetic
- * for one (row, query) pair is the same whatever the tile it falls in, so results do not
- * depend on how work is split. */
-void bmci_index_dot(const bmc_index *index, size_t first, size_t rows, const float *queries,
-                    size_t query_count, float *out, size_t out_stride);
+/* Bytes per stored value of `dtype` (4 or 2), or 0 for a dtype the index does not store. */
+static inline size_t bmci_index_value_size(int64_t dtype)
+{
+    return dtype == BMC_DTYPE_F32 ? 4 : dtype == BMC_DTYPE_F16 || dtype == BMC_DTYPE_BF16 ? 2 : 0;
+}
 
-/* Use the portable kernels even on CPUs with AVX2 (tests compare both); returns the previous
- * setting. Not thread-safe: call it while no search runs. */
-int bmci_index_force_portable(int force);
+/* bfloat16 is the top half of a float32: widening is exact; narrowing rounds to nearest, ties
+ * to even (as PyTorch's .to(torch.bfloat16) and AVX512_BF16's vcvtneps2bf16 on normal numbers),
+ * and keeps a NaN a NaN. */
+static inline float bmci_bf16_to_f32(uint16_t value)
+{
+    union { uint32_t u; float f; } x = {.u = (uint32_t)value << 16};
+    return x.f;
+}
+
+static inline uint16_t bmci_f32_to_bf16(float value)
+{
+    union { float f; uint32_t u; } x = {.f = value};
+    if ((x.u & 0x7FFFFFFFu) > 0x7F800000u)
+        return (uint16_t)((x.u >> 16) | 0x40); /* quiet NaN */
+    return (uint16_t)((x.u + 0x7FFFu + ((x.u >> 16) & 1)) >> 16);
+}
+
+/* ---- kernels (kernels.c) ------------------------------------------------------------------- */
+
+/* Kernel paths. A search picks one when it packs its queries and keeps it throughout. */
+enum {
+    BMCI_KERNELS_AUTO = 0,     /* the fastest the CPU runs for the dtype */
+    BMCI_KERNELS_PORTABLE = 1, /* plain C */
+    BMCI_KERNELS_AVX2 = 2,     /* AVX2 + FMA + F16C */
+    BMCI_KERNELS_AVX512 = 3    /* AVX-512F; for bfloat16 rows also AVX512_BF16 (vdpbf16ps) */
+};
+
+/* Normalised queries in the layout of one kernel path. For bfloat16 indexes the queries are
+ * rounded to bfloat16 too (vdpbf16ps multiplies two bfloat16 values), on every path. */
+typedef struct bmci_queries {
+    int path;     /* BMCI_KERNELS_*, never AUTO */
+    size_t count;
+    void *data;   /* owned; the layout is the path's business */
+} bmci_queries;
+
+/* Lay out `count` normalised queries (dim floats each, contiguous) for the kernel path that
+ * bmci_index_kernel_path() gives for the index's dtype. Free with bmci_index_queries_free(). */
+bmc_status bmci_index_pack_queries(const bmc_index *index, const float *unit, size_t count,
+                                   bmci_queries *out);
+void bmci_index_queries_free(bmci_queries *queries);
+
+/* Dot products of `rows` stored rows (starting at `first`) with queries [q0, q0 + nq) of
+ * `queries`: out[r * out_stride + (q - q0)]. q0 must be a multiple of BMCI_QUERY_GROUP.
+ * The arithmetic for one (row, query) pair is the same whatever the tile it falls in, so
+ * results do not depend on how work is split. */
+#define BMCI_QUERY_GROUP 16
+void bmci_index_dot(const bmc_index *index, size_t first, size_t rows, const bmci_queries *queries,
+                    size_t q0, size_t nq, float *out, size_t out_stride);
+
+/* The path searches of `dtype` rows take now: the forced one if it can run that dtype on
+ * this CPU, else the fastest that can. */
+int bmci_index_kernel_path(int32_t dtype);
+
+/* Force a kernel path (tests run every path the CPU has); BMCI_KERNELS_AUTO undoes it.
+ * Returns the previous setting, or -1 (and changes nothing) if the CPU cannot run `path`.
+ * A forced AVX-512 path scores bfloat16 rows with AVX2 on CPUs without AVX512_BF16.
+ * Not thread-safe: call it while no search runs. */
+int bmci_index_force_kernels(int path);
+
+/* The AVX-512 kernels (kernels_avx512.c), called by kernels.c on CPUs that have them. */
+int bmci_cpu_has_avx512(int bf16);
+bmc_status bmci_avx512_pack_queries(const bmc_index *index, const float *unit, size_t count,
+                                    bmci_queries *out);
+void bmci_avx512_dot(const bmc_index *index, size_t first, size_t rows, const bmci_queries *queries,
+                     size_t q0, size_t nq, float *out, size_t out_stride);
 
 #endif

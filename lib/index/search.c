@@ -77,22 +77,49 @@ static void heap_push(heap *h, size_t capacity, hit candidate)
     }
 }
 
-/* Offer a block of scores (rows first..first+n-1, scanned in position order) to a heap. */
-static void heap_offer_block(heap *h, size_t capacity, const float *scores, size_t n,
-                             size_t first)
+/* Whether any of 16 scores beats its threshold: a fixed count the compiler vectorizes, since
+ * almost every row of a large index is rejected here. */
+static int any_above(const float *scores, const float *worst)
 {
-    size_t i = 0;
-    for (; i < n && h->size < capacity; i++) {
-        float s = scores[i];
-        heap_push(h, capacity, (hit){isnan(s) ? -INFINITY : s, first + i});
+    int any = 0;
+    for (int i = 0; i < BMCI_QUERY_GROUP; i++)
+        any |= scores[i] > worst[i];
+    return any;
+}
+
+/* Offer a tile of scores (rows first..first+n-1 in position order, scores[r * stride + q])
+ * to the heaps of its nq queries. Every query of a job sees the same rows in the same order,
+ * so its heaps fill up together. The stride is a multiple of BMCI_QUERY_GROUP, and the tile
+ * and `worst` have room for nq rounded up to it (the lanes past nq are never above +inf). */
+static void heap_offer_tile(heap *heaps, size_t nq, size_t capacity, const float *scores,
+                            size_t stride, size_t n, size_t first, float *worst)
+{
+    size_t r = 0;
+    for (; r < n && heaps[0].size < capacity; r++) {
+        for (size_t q = 0; q < nq; q++) {
+            float s = scores[r * stride + q];
+            heap_push(&heaps[q], capacity, (hit){isnan(s) ? -INFINITY : s, first + r});
+        }
     }
+    if (r == n)
+        return;
     /* Full: a later row with a score equal to the worst kept one ranks after it, so only a
      * strictly higher score gets in. */
-    float worst = h->size ? h->hits[0].score : INFINITY;
-    for (; i < n; i++) {
-        if (scores[i] > worst) {
-            heap_push(h, capacity, (hit){scores[i], first + i});
-            worst = h->hits[0].score;
+    for (size_t q = 0; q < nq; q++)
+        worst[q] = heaps[q].hits[0].score;
+    for (size_t q = nq; q % BMCI_QUERY_GROUP; q++)
+        worst[q] = INFINITY;
+    for (; r < n; r++) {
+        const float *row = scores + r * stride;
+        for (size_t g = 0; g < nq; g += BMCI_QUERY_GROUP) {
+            if (!any_above(row + g, worst + g))
+                continue;
+            for (size_t q = g; q < g + BMCI_QUERY_GROUP && q < nq; q++) {
+                if (row[q] > worst[q]) {
+                    heap_push(&heaps[q], capacity, (hit){row[q], first + r});
+                    worst[q] = heaps[q].hits[0].score;
+                }
+            }
         }
     }
 }
@@ -100,11 +127,11 @@ static void heap_offer_block(heap *h, size_t capacity, const float *scores, size
 /* One job: queries [q0, q1) against rows [r0, r1), into heaps[q - q0]. */
 typedef struct job {
     const bmc_index *index;
-    const float *queries; /* all normalised queries */
+    const bmci_queries *queries; /* all queries, packed for the kernels */
     size_t q0, q1, r0, r1;
     size_t capacity;      /* hits kept per query */
     heap *heaps;
-    float *tile;          /* block_queries x BLOCK_ROWS scores */
+    float *tile;          /* BLOCK_ROWS x block_queries scores, then block_queries thresholds */
     size_t block_queries;
     pthread_t thread;
     int started;          /* the job runs on `thread` (else on the calling thread) */
@@ -112,15 +139,14 @@ typedef struct job {
 
 static void run_job(job *j)
 {
-    size_t dim = (size_t)j->index->dim;
+    float *worst = j->tile + BLOCK_ROWS * j->block_queries;
     for (size_t q = j->q0; q < j->q1; q += j->block_queries) {
         size_t nq = j->q1 - q < j->block_queries ? j->q1 - q : j->block_queries;
         for (size_t r = j->r0; r < j->r1; r += BLOCK_ROWS) {
             size_t nr = j->r1 - r < BLOCK_ROWS ? j->r1 - r : BLOCK_ROWS;
-            bmci_index_dot(j->index, r, nr, j->queries + q * dim, nq, j->tile, BLOCK_ROWS);
-            for (size_t i = 0; i < nq; i++)
-                heap_offer_block(&j->heaps[q - j->q0 + i], j->capacity,
-                                 j->tile + i * BLOCK_ROWS, nr, r);
+            bmci_index_dot(j->index, r, nr, j->queries, q, nq, j->tile, j->block_queries);
+            heap_offer_tile(&j->heaps[q - j->q0], nq, j->capacity, j->tile, j->block_queries,
+                            nr, r, worst);
         }
     }
 }
@@ -197,7 +223,7 @@ typedef struct search {
     heap *heaps;   /* job_count x heaps_per_job */
     hit *hits;     /* keep per heap */
     float *tiles;  /* one score tile per job */
-    float *unit;   /* the normalised queries */
+    bmci_queries queries;
 } search;
 
 static void search_free(search *s)
@@ -206,10 +232,10 @@ static void search_free(search *s)
     free(s->heaps);
     free(s->hits);
     free(s->tiles);
-    free(s->unit);
+    bmci_index_queries_free(&s->queries);
 }
 
-/* Normalise the queries, plan the jobs and allocate their heaps and tiles. */
+/* Normalise and pack the queries, plan the jobs and allocate their heaps and tiles. */
 static bmc_status search_prepare(search *s, const bmc_index *index, const float *queries,
                                  size_t query_count, int32_t k, size_t threads)
 {
@@ -217,30 +243,42 @@ static bmc_status search_prepare(search *s, const bmc_index *index, const float 
     memset(s, 0, sizeof *s);
     s->keep = index->count < (size_t)k ? index->count : (size_t)k;
     s->job_count = plan_jobs(index, query_count, threads, &s->split_queries);
-    s->heaps_per_job = s->split_queries ? (query_count + s->job_count - 1) / s->job_count
-                                        : query_count;
+    if (s->split_queries) { /* whole groups of queries per job, as the kernels take them */
+        size_t groups = (query_count + BMCI_QUERY_GROUP - 1) / BMCI_QUERY_GROUP;
+        s->heaps_per_job = (groups + s->job_count - 1) / s->job_count * BMCI_QUERY_GROUP;
+    } else {
+        s->heaps_per_job = query_count;
+    }
     size_t heap_count = s->job_count * s->heaps_per_job;
+    /* whole groups of queries per block, as the kernels take them */
     size_t block_queries = QUERY_BLOCK_BYTES / (dim * sizeof(float));
-    block_queries = block_queries < 4 ? 4 : block_queries - block_queries % 4;
-    size_t tile_floats = block_queries * BLOCK_ROWS;
-    s->unit = malloc(query_count * dim * sizeof *s->unit);
+    block_queries -= block_queries % BMCI_QUERY_GROUP;
+    if (block_queries < BMCI_QUERY_GROUP)
+        block_queries = BMCI_QUERY_GROUP;
+    size_t tile_floats = block_queries * (BLOCK_ROWS + 1);
+    float *unit = malloc(query_count * dim * sizeof *unit);
     s->jobs = calloc(s->job_count, sizeof *s->jobs);
     s->heaps = calloc(heap_count, sizeof *s->heaps);
     s->hits = malloc((heap_count * s->keep + 1) * sizeof *s->hits);
-    s->tiles = malloc(s->job_count * tile_floats * sizeof *s->tiles);
-    if (!s->unit || !s->jobs || !s->heaps || !s->hits || !s->tiles)
+    s->tiles = calloc(s->job_count * tile_floats, sizeof *s->tiles); /* lanes past nq read as 0 */
+    if (!unit || !s->jobs || !s->heaps || !s->hits || !s->tiles) {
+        free(unit);
         return bmci_fail(BMC_ERR_OUT_OF_MEMORY, "bmc_index_search: out of memory");
-    for (size_t q = 0; q < query_count; q++) {
-        bmc_status status = bmci_index_unit(queries + q * dim, index->dim, s->unit + q * dim,
-                                            "bmc_index_search: query", q);
-        if (status != BMC_OK)
-            return status;
     }
+    bmc_status status = BMC_OK;
+    for (size_t q = 0; q < query_count && status == BMC_OK; q++)
+        status = bmci_index_unit(queries + q * dim, index->dim, unit + q * dim,
+                                 "bmc_index_search: query", q);
+    if (status == BMC_OK)
+        status = bmci_index_pack_queries(index, unit, query_count, &s->queries);
+    free(unit);
+    if (status != BMC_OK)
+        return status;
     for (size_t h = 0; h < heap_count; h++)
         s->heaps[h].hits = s->hits + h * s->keep;
     for (size_t t = 0; t < s->job_count; t++) {
         job *j = &s->jobs[t];
-        *j = (job){.index = index, .queries = s->unit, .q0 = 0, .q1 = query_count, .r0 = 0,
+        *j = (job){.index = index, .queries = &s->queries, .q0 = 0, .q1 = query_count, .r0 = 0,
                    .r1 = index->count, .capacity = s->keep, .heaps = s->heaps + t * s->heaps_per_job,
                    .tile = s->tiles + t * tile_floats, .block_queries = block_queries};
         if (s->split_queries) {
