@@ -12,7 +12,8 @@ from .errors import check
 from .images import Image
 from .model import ImageEncoder, TextEncoder
 
-_DTYPES = {"float32": _capi.BMC_DTYPE_F32, "float16": _capi.BMC_DTYPE_F16}
+_DTYPES = {"float32": _capi.BMC_DTYPE_F32, "float16": _capi.BMC_DTYPE_F16,
+           "bfloat16": _capi.BMC_DTYPE_BF16}
 _DTYPE_NAMES = {value: name for name, value in _DTYPES.items()}
 
 
@@ -20,7 +21,9 @@ class Index(Handle):
     """Vectors of one dimension with int64 ids and optional texts, searched by cosine similarity.
 
     Index(dim, dtype="float32") makes an empty one ("float16" halves the memory; scores then
-    agree with float32 to about 1e-3); Index.load() reads a file, Index.map() memory-maps one
+    agree with float32 to about 1e-3; "bfloat16" halves it too and also rounds the queries, so
+    scores agree to about 1e-2, and searches run about twice as fast on CPUs with AVX512_BF16);
+    Index.load() reads a file, Index.map() memory-maps one
     read-only. Searches and lookups may run in many threads at once; add(), remove(), append()
     and close() need the index to themselves.
     """
@@ -28,7 +31,7 @@ class Index(Handle):
     def __init__(self, dim: int, dtype: str = "float32", _pointer=None):
         if _pointer is None:
             if dtype not in _DTYPES:
-                raise ValueError("dtype must be float32 or float16, not %r" % (dtype,))
+                raise ValueError("dtype must be float32, float16 or bfloat16, not %r" % (dtype,))
             _pointer = ctypes.POINTER(_capi.bmc_index)()
             check(_capi.bmc_index_create(dim, _DTYPES[dtype], ctypes.byref(_pointer)))
         self._own(_pointer, _capi.bmc_index_free)

@@ -26,7 +26,7 @@ def meta():
     return rows, dim, queries, k, file_rows
 
 
-@pytest.mark.parametrize("dtype,suffix", [("float32", "f32"), ("float16", "f16")])
+@pytest.mark.parametrize("dtype,suffix", [("float32", "f32"), ("float16", "f16"), ("bfloat16", "bf16")])
 def test_search_matches_numpy(dtype, suffix):
     rows, dim, _, k, _ = meta()
     vectors, ids = raw("vectors.f32", np.float32, dim), raw("ids.i64", np.int64)

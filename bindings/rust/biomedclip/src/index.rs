@@ -16,6 +16,9 @@ pub enum IndexDtype {
     F32,
     /// Half the memory; scores within about 1e-3 of float32.
     F16,
+    /// Half the memory, and the queries are rounded too: scores within about 1e-2 of float32,
+    /// searches about twice as fast on CPUs with AVX512_BF16.
+    BF16,
 }
 
 /// Vectors of one dimension with int64 ids and optional texts, searched by cosine similarity.
@@ -58,6 +61,7 @@ impl Index {
         let dtype = match dtype {
             IndexDtype::F32 => sys::BMC_DTYPE_F32,
             IndexDtype::F16 => sys::BMC_DTYPE_F16,
+            IndexDtype::BF16 => sys::BMC_DTYPE_BF16,
         };
         let mut out = ptr::null_mut();
         // SAFETY: an out-pointer.
@@ -94,6 +98,7 @@ impl Index {
         // SAFETY: a live index.
         match unsafe { sys::bmc_index_dtype(self.raw.as_ptr()) } {
             sys::BMC_DTYPE_F16 => IndexDtype::F16,
+            sys::BMC_DTYPE_BF16 => IndexDtype::BF16,
             _ => IndexDtype::F32,
         }
     }

@@ -18,15 +18,22 @@ fn index_file(name: &str) -> std::path::PathBuf {
 
 #[test]
 fn search_matches_numpy() {
+    for (dtype, suffix) in [(IndexDtype::F32, "f32"), (IndexDtype::F16, "f16"), (IndexDtype::BF16, "bf16")] {
+        search_matches_numpy_as(dtype, suffix);
+    }
+}
+
+fn search_matches_numpy_as(dtype: IndexDtype, suffix: &str) {
     let m = meta();
     let (dim, k) = (m[1], m[3]);
     let vectors = read_f32(index_file("vectors.f32"));
     let ids = read_i64(index_file("ids.i64"));
     let queries = read_f32(index_file("queries.f32"));
-    let expected_ids = read_i64(index_file("top_f32.i64"));
-    let expected_scores = read_f64(index_file("top_f32.f64"));
-    let mut index = Index::new(dim, IndexDtype::F32).unwrap();
+    let expected_ids = read_i64(index_file(&format!("top_{suffix}.i64")));
+    let expected_scores = read_f64(index_file(&format!("top_{suffix}.f64")));
+    let mut index = Index::new(dim, dtype).unwrap();
     index.add(&vectors, &ids, None).unwrap();
+    assert_eq!(index.dtype(), dtype);
     assert_eq!(index.len(), ids.len());
     assert_eq!(index.ids().unwrap(), ids);
     for threads in [1, 0] {
