@@ -228,6 +228,31 @@ static void test_png_bad_input(void)
     /* Pillow ignores a missing IEND, and so do we. */
     bmc_image *image = NULL;
     CHECK_STATUS(bmc_image_load_memory(png, size - 12, &image), BMC_OK);
+
+    /* Pillow (9.4, checked by hand) skips the CRCs of IDAT chunks and never checks the zlib
+     * checksum of the image data: such files decode to the pixels of the intact file. */
+    memcpy(bad, png, size);
+    uint32_t first_length = (uint32_t)bad[idat] << 24 | (uint32_t)bad[idat + 1] << 16 | (uint32_t)bad[idat + 2] << 8 | bad[idat + 3];
+    bad[idat + 8 + first_length] ^= 0xff; /* the first IDAT's CRC */
+    bmc_image *other = NULL;
+    CHECK_STATUS(bmc_image_load_memory(bad, size, &other), BMC_OK);
+    CHECK(image && other && memcmp(image->pixels, other->pixels, image->stride * (size_t)image->height) == 0,
+          "png with a bad IDAT CRC decodes as the intact file");
+    bmc_image_free(other);
+    other = NULL;
+    memcpy(bad, png, size);
+    size_t last = idat;
+    for (size_t at = idat; at + 12 <= size && memcmp(bad + at + 4, "IDAT", 4) == 0;) {
+        last = at;
+        at += 12 + ((uint32_t)bad[at] << 24 | (uint32_t)bad[at + 1] << 16 | (uint32_t)bad[at + 2] << 8 | bad[at + 3]);
+    }
+    uint32_t last_length = (uint32_t)bad[last] << 24 | (uint32_t)bad[last + 1] << 16 | (uint32_t)bad[last + 2] << 8 | bad[last + 3];
+    bad[last + 8 + last_length - 1] ^= 0xff; /* the last byte of the zlib stream's Adler-32 */
+    put32(bad + last + 8 + last_length, crc32_of(bad + last + 4, last_length + 4));
+    CHECK_STATUS(bmc_image_load_memory(bad, size, &other), BMC_OK);
+    CHECK(image && other && memcmp(image->pixels, other->pixels, image->stride * (size_t)image->height) == 0,
+          "png with a bad Adler-32 decodes as the intact file");
+    bmc_image_free(other);
     bmc_image_free(image);
     free(bad);
     free(png);

@@ -145,6 +145,13 @@ static bmc_status decode_guarded(struct png_decoder *d)
     if (mode == 0)
         return bmci_fail(BMC_ERR_UNSUPPORTED, "png: colour type %d is not supported", color_type);
 
+    /* Pillow never checks the CRCs of IDAT chunks (it skips them) nor the zlib checksum of the
+     * image data; neither do we from here on, which saves computing them. The chunks read so
+     * far, IHDR and PLTE among them, had their CRCs checked. */
+    png_set_crc_action(d->png, PNG_CRC_QUIET_USE, PNG_CRC_DEFAULT);
+#ifdef PNG_IGNORE_ADLER32
+    png_set_option(d->png, PNG_IGNORE_ADLER32, PNG_OPTION_ON);
+#endif
     if (bit_depth < 8)
         png_set_packing(d->png);
     int passes = png_set_interlace_handling(d->png);

@@ -142,14 +142,18 @@ bmc_status bmc_preprocess(const bmc_image *image, const bmc_preprocess_options *
         return bmci_fail(BMC_ERR_OUT_OF_MEMORY, "bmc_preprocess: cannot allocate %zu bytes", 3 * plane);
     status = preprocess_rgb8(image, options, rgb);
     if (status == BMC_OK) {
-        /* torchvision in float32, one rounding per operation: x / 255, then - mean, then / std */
+        /* torchvision in float32, one rounding per operation: x / 255, then - mean, then / std.
+         * A byte has 256 values, so each channel's results are a table computed that way. */
         for (int c = 0; c < 3; c++) {
-            float mean = options->mean[c], std = options->std[c];
-            for (size_t i = 0; i < plane; i++) {
-                float v = (float)rgb[3 * i + (size_t)c] / 255.0f;
-                v = v - mean;
-                tensor[(size_t)c * plane + i] = v / std;
+            float table[256];
+            for (int x = 0; x < 256; x++) {
+                float v = (float)x / 255.0f;
+                v = v - options->mean[c];
+                table[x] = v / options->std[c];
             }
+            float *out = tensor + (size_t)c * plane;
+            for (size_t i = 0; i < plane; i++)
+                out[i] = table[rgb[3 * i + (size_t)c]];
         }
     }
     free(rgb);
