@@ -128,8 +128,14 @@ static bmc_status decode_guarded(struct jpeg_decoder *d, const uint8_t *data, si
         return bmci_fail(BMC_ERR_INTERNAL, "jpeg: %d output components for mode %s",
                          cinfo->output_components, bmci_mode_name(mode));
     while (cinfo->output_scanline < cinfo->output_height) {
-        JSAMPROW row = d->image->pixels + (size_t)cinfo->output_scanline * d->image->stride;
-        jpeg_read_scanlines(cinfo, &row, 1);
+        /* Several rows a call: with 2x2 subsampling libjpeg makes two rows at once and would
+         * otherwise copy the second through its spare row. */
+        JSAMPROW rows[16];
+        JDIMENSION count = cinfo->output_height - cinfo->output_scanline;
+        count = count < 16 ? count : 16;
+        for (JDIMENSION i = 0; i < count; i++)
+            rows[i] = d->image->pixels + (size_t)(cinfo->output_scanline + i) * d->image->stride;
+        jpeg_read_scanlines(cinfo, rows, count);
         if (d->truncated)
             return truncated();
     }
