@@ -8,7 +8,7 @@ BUILD=${BUILD:-build}
 PYTHON=${PYTHON:-/usr/bin/python3}
 FIXTURES=${BMC_FIXTURES:-$BUILD/fixtures}/model
 CLI=$BUILD/biomedclip
-CHECK="$PYTHON -m tools.checks.cli_check
+CHECK="$PYTHON -m tools.checks.cli_check"
 VOCAB=tests/data/bert-base-uncased-vocab.txt
 passed=0; failed=0
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
