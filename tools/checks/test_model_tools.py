@@ -439,7 +439,7 @@ def test_tokenizer_against_rust(tmp):
     tok_json = os.path.join(tmp, "tok.json")
     subprocess.run(["node", "reference.cjs", "json", DEFAULT_VOCAB, tok_json], cwd=ref, check=True)
     out = subprocess.run(["node", "reference.cjs", "encode", "rust", tok_json, corpus], cwd=ref,
-                         check=True, capture_output=True, text=True, cwd=ROOT).stdout.split("\n")
+                         check=True, capture_output=True, text=True).stdout.split("\n")
     vocab = bert_tokenizer.load_vocab(DEFAULT_VOCAB)
     for text, line in zip(texts, out):
         rust = [int(x) for x in line.split()]
