@@ -5,8 +5,10 @@
 Both get the same L2-normalised float32 vectors (seeded random normal, 512-d by default) and
 the same queries; the library is called through ctypes in this same process. For each size
 it prints the time of one batch search (best of --repeat runs) single-threaded and on all
-cores, the ratio FAISS time / library time (above 1: the library is faster), and whether the
-top-k ids agree (rows that differ are checked for near-ties in FAISS's scores).
+cores for the library's float32, float16 and bfloat16 storage and for FAISS, the ratios FAISS
+time / library time (above 1: the library is faster), whether the float32 top-k ids agree
+with FAISS (rows that differ are checked for near-ties in FAISS's scores), and the recall@k of
+the float16 and bfloat16 indexes against the library's exact float32 search.
 
     BUILD=build /usr/bin/python3 -m tools.bench.bench_index [--sizes 100000,1000000] [--dim 512]
         [--queries 100] [--k 10] [--repeat 3]
@@ -24,7 +26,8 @@ try:
 except ImportError:  # the peer is optional for `make bench` on machines without it
     faiss = None
 
-BMC_DTYPE_F32, BMC_DTYPE_F16 = 1, 2
+BMC_DTYPE_F32, BMC_DTYPE_F16, BMC_DTYPE_BF16 = 1, 2, 3
+DTYPES = (("fp32", BMC_DTYPE_F32), ("fp16", BMC_DTYPE_F16), ("bf16", BMC_DTYPE_BF16))
 
 
 class SearchOptions(ctypes.Structure):
@@ -131,17 +134,25 @@ def main():
     queries = normalised(rng, args.queries, args.dim)
     for size in (int(s) for s in args.sizes.split(",")):
         data = normalised(rng, size, args.dim)
-        ours = LibraryIndex(lib, data, BMC_DTYPE_F32)
-        t1, c1, (our_scores, our_ids) = best_time(lambda: ours.search(queries, args.k, 1), args.repeat)
-        tn, _, (our_scores_n, our_ids_n) = best_time(lambda: ours.search(queries, args.k, 0), args.repeat)
-        ours.close()
-        half = LibraryIndex(lib, data, BMC_DTYPE_F16)
-        th, _, _ = best_time(lambda: half.search(queries, args.k, 0), args.repeat)
-        half.close()
-        same_threads = np.array_equal(our_ids, our_ids_n) and np.array_equal(our_scores, our_scores_n)
-        print(f"  {size:>8} vectors  library fp32: 1 thread {t1 * 1e3:8.1f} ms (cpu {c1 * 1e3:.1f} ms), "
-              f"{cores} threads {tn * 1e3:8.1f} ms; fp16 {cores} threads {th * 1e3:.1f} ms; "
-              f"threaded results identical: {'yes' if same_threads else 'NO'}")
+        ours = {}  # name: (1-thread time, its cpu time, all-cores time, ids)
+        exact_ids = exact_scores = None
+        for name, dtype in DTYPES:
+            index = LibraryIndex(lib, data, dtype)
+            t1, c1, (scores, ids) = best_time(lambda: index.search(queries, args.k, 1), args.repeat)
+            tn, _, (scores_n, ids_n) = best_time(lambda: index.search(queries, args.k, 0), args.repeat)
+            index.close()
+            same_threads = np.array_equal(ids, ids_n) and np.array_equal(scores, scores_n)
+            if dtype == BMC_DTYPE_F32:
+                exact_ids, exact_scores = ids, scores
+                quality = ""
+            else:
+                recall = np.mean([len(np.intersect1d(ids[q], exact_ids[q])) / args.k
+                                  for q in range(args.queries)])
+                quality = f"; recall@{args.k} vs fp32 {recall:.4f}"
+            ours[name] = (t1, c1, tn)
+            print(f"  {size:>8} vectors  library {name}: 1 thread {t1 * 1e3:8.1f} ms (cpu {c1 * 1e3:.1f} ms), "
+                  f"{cores} threads {tn * 1e3:8.1f} ms; threaded results identical: "
+                  f"{'yes' if same_threads else 'NO'}{quality}")
         if faiss is not None:
             index = faiss.IndexFlatIP(args.dim)
             index.add(data)
@@ -150,18 +161,17 @@ def main():
             set_faiss_threads(cores)
             fn, _, _ = best_time(lambda: index.search(queries, args.k), args.repeat)
             del index
-            differ = [q for q in range(args.queries) if not np.array_equal(our_ids[q], their_ids[q])]
+            differ = [q for q in range(args.queries) if not np.array_equal(exact_ids[q], their_ids[q])]
             near_ties = sum(1 for q in differ if np.min(np.abs(np.diff(their_scores[q]))) < 1e-5)
-            score_error = float(np.max(np.abs(our_scores - their_scores)))
+            score_error = float(np.max(np.abs(exact_scores - their_scores)))
             print(f"  {size:>8} vectors  FAISS IndexFlatIP: 1 thread {f1 * 1e3:8.1f} ms (cpu {fc1 * 1e3:.1f} ms), "
-                  f"{cores} threads {fn * 1e3:8.1f} ms")
-            print(f"  {size:>8} vectors  ratio FAISS/library (above 1: library faster): "
-                  f"1 thread {f1 / t1:.2f}x (cpu time {fc1 / c1:.2f}x), "
-                  f"{cores} threads {fn / tn:.2f}x; top-{args.k} ids identical for "
-                  f"{args.queries - len(differ)}/{args.queries} queries "
-                  f"({near_ties} of the others near ties); max |score diff| {score_error:.2e}")
+                  f"{cores} threads {fn * 1e3:8.1f} ms; fp32 top-{args.k} ids identical for "
+                  f"{args.queries - len(differ)}/{args.queries} queries ({near_ties} of the others "
+                  f"near ties); max |score diff| {score_error:.2e}")
+            for name, (t1, c1, tn) in ours.items():
+                print(f"  {size:>8} vectors  ratio FAISS/library {name} (above 1: library faster): "
+                      f"1 thread {f1 / t1:.2f}x (cpu time {fc1 / c1:.2f}x), {cores} threads {fn / tn:.2f}x")
         del data
-
 
 if __name__ == "__main__":
     main()
