@@ -116,7 +116,8 @@ typedef void (*bmc_log_fn)(void *user_data, int32_t level, const char *message);
 /* Process-wide settings. libtorch's thread pools are process-wide, so these are too. */
 typedef struct bmc_runtime_config {
     size_t struct_size;        /* sizeof(bmc_runtime_config), set by bmc_runtime_config_init */
-    int32_t cpu_threads;       /* intra-op threads for CPU inference; 0 keeps libtorch's default */
+    int32_t cpu_threads;       /* intra-op threads for CPU inference, 0..1024; 0 (the default): the
+                                * library's choice per model, see bmc_configure() */
     bmc_log_fn log_fn;         /* NULL: the library logs nothing (the default) */
     void *log_user_data;       /* passed back to log_fn untouched */
     int32_t log_level;         /* messages above this level are dropped; default BMC_LOG_WARN */
@@ -134,9 +135,13 @@ BMC_API void bmc_runtime_config_init(bmc_runtime_config *config);
 BMC_API bmc_status bmc_runtime_config_get(bmc_runtime_config *config);
 
 /* Apply process-wide settings. Call it once at start-up, before other threads use the
- * library: the image limits and the log callback take effect at once for every thread, while
- * cpu_threads is handed to libtorch, which applies it to its process-wide pool.
- * Errors: BMC_ERR_INVALID_ARGUMENT for NULL, an unknown struct_size, negative threads, a log
+ * library: the image limits and the log callback take effect at once for every thread, and
+ * cpu_threads from the next forward pass on. cpu_threads N > 0 runs every CPU forward pass on
+ * N libtorch intra-op threads. 0 lets the library choose per model: 1 for float32, whose
+ * matrix products run on the BLAS library's own threads (a second, OpenMP pool spinning
+ * beside them halves the speed), and one per physical core for bfloat16, whose products run
+ * on libtorch's OpenMP threads (docs/threading-and-memory.md has the measurements).
+ * Errors: BMC_ERR_INVALID_ARGUMENT for NULL, an unknown struct_size, threads outside 0..1024, a log
  * level outside BMC_LOG_ERROR..BMC_LOG_DEBUG, or limits below 1. On error nothing changes.
  * Thread-safe, but settings applied while other threads run calls may affect those calls. */
 BMC_API bmc_status bmc_configure(const bmc_runtime_config *config);

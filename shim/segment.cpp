@@ -140,6 +140,7 @@ extern "C" bmc_status bmci_decoder_run(const bmci_torch_model *base, const bmci_
         auto text = bmci_torch_call(base, "encode_text", {bmci_torch_ids(base, ids, prompt_count, length)})
                         .toTensor();
         auto &module = const_cast<torch::jit::script::Module &>(decoder->module);
+        bmci_torch_use_threads(base);
         auto result = module.forward({c10::List<torch::Tensor>(states), text}).toTensor();
         const int64_t side = shape->map_size;
         if (!has_shape(result, {prompt_count, side, side}))

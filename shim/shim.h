@@ -11,9 +11,6 @@
 extern "C" {
 #endif
 
-/* Set libtorch's intra-op thread count (process-wide). */
-bmc_status bmci_torch_set_threads(int32_t threads);
-
 /* A TorchScript bundle loaded on a device in a dtype. Immutable after loading; forward calls
  * may run from several threads at once. */
 typedef struct bmci_torch_model bmci_torch_model;

@@ -22,6 +22,10 @@ torch::Tensor bmci_torch_pixels(const bmci_torch_model *model, const float *pixe
 torch::Tensor bmci_torch_ids(const bmci_torch_model *model, const int64_t *ids, int64_t count,
                              int64_t length);
 
+// Sets libtorch's intra-op threads for a forward pass of `model` on the calling thread (see
+// threads.cpp); every forward calls it first.
+void bmci_torch_use_threads(const bmci_torch_model *model);
+
 // Runs a method of the base module; the module is immutable after loading, so concurrent
 // calls are safe.
 c10::IValue bmci_torch_call(const bmci_torch_model *model, const char *method,

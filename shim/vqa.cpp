@@ -101,10 +101,11 @@ struct HeadInputs {
 };
 
 // Runs the head and checks that it gave [count, answers] logits.
-bmc_status run_head(const bmci_vqa_head *head, const HeadInputs &inputs, int64_t count, int64_t answers,
-                    torch::Tensor *logits)
+bmc_status run_head(const bmci_torch_model *base, const bmci_vqa_head *head, const HeadInputs &inputs,
+                    int64_t count, int64_t answers, torch::Tensor *logits)
 {
     auto &module = const_cast<torch::jit::script::Module &>(head->module);
+    bmci_torch_use_threads(base);
     *logits = module.forward(inputs.values()).toTensor();
     if (!has_shape(*logits, {count, answers}))
         return bmci_fail(BMC_ERR_MODEL, "vqa: the head returned shape %s, expected [%lld, %lld] (one logit "
@@ -220,7 +221,7 @@ extern "C" bmc_status bmci_vqa_head_check(const bmci_torch_model *base, const bm
         c10::InferenceMode inference;
         torch::Tensor logits;
         try {
-            return run_head(head, dummy_inputs(base, shape), 2, shape->answers, &logits);
+            return run_head(base, head, dummy_inputs(base, shape), 2, shape->answers, &logits);
         } catch (const std::exception &e) {
             // TorchScript raises its own exception types; c10::Error's what() has a backtrace.
             const auto *error = dynamic_cast<const c10::Error *>(&e);
@@ -245,7 +246,7 @@ extern "C" bmc_status bmci_vqa_head_run(const bmci_torch_model *base, const bmci
             base_features(base, shape, pixels, image_size, ids, count, length, pad_id, &inputs);
         torch::Tensor result;
         if (status == BMC_OK)
-            status = run_head(head, inputs, count, shape->answers, &result);
+            status = run_head(base, head, inputs, count, shape->answers, &result);
         if (status != BMC_OK)
             return status;
         result = result.to(c10::kCPU, c10::kFloat).contiguous();

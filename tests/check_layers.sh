@@ -10,9 +10,9 @@ set -u
 cd "$(dirname "$0")/.."
 
 # What each folder may include besides itself and the public header. shim/ is the C face of
-# libtorch: core/runtime.c sets its threads, the model and the heads run their networks on it.
+# libtorch: the model and the heads run their networks on it; it reads core's settings.
 declare -A allowed=(
-    [core]="shim"
+    [core]=""
     [image]="core"
     [text]="core"
     [index]="core"

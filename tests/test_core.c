@@ -60,6 +60,8 @@ static void test_configure(void)
     config.cpu_threads = -1;
     CHECK_STATUS(bmc_configure(&config), BMC_ERR_INVALID_ARGUMENT);
     CHECK(strstr(bmc_last_error(), "cpu_threads") != NULL, "message names the field: %s", bmc_last_error());
+    config.cpu_threads = 1025; /* more OpenMP threads than any machine has cores: a typo */
+    CHECK_STATUS(bmc_configure(&config), BMC_ERR_INVALID_ARGUMENT);
     bmc_runtime_config_init(&config);
     config.struct_size = 3;
     CHECK_STATUS(bmc_configure(&config), BMC_ERR_INVALID_ARGUMENT);

@@ -3,7 +3,11 @@
  * across context switches cannot be used, whatever CPUID says). */
 #include "core/cpu.h"
 
+#include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -81,4 +85,68 @@ int bmci_cpu_runs_bf16(void)
 void bmci_cpu_hide_bf16(int hide)
 {
     atomic_store(&hidden_bf16, hide != 0);
+}
+
+/* The core a CPU belongs to, as "package:core" read from sysfs; 0 if unknown. */
+static int read_core_key(int cpu, char *key, size_t size)
+{
+    char path[96];
+    int package = -1, core = -1;
+    snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%d/topology/physical_package_id", cpu);
+    FILE *file = fopen(path, "r");
+    if (file) {
+        if (fscanf(file, "%d", &package) != 1)
+            package = -1;
+        fclose(file);
+    }
+    snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%d/topology/core_id", cpu);
+    file = fopen(path, "r");
+    if (file) {
+        if (fscanf(file, "%d", &core) != 1)
+            core = -1;
+        fclose(file);
+    }
+    if (package < 0 || core < 0)
+        return 0;
+    snprintf(key, size, "%d:%d", package, core);
+    return 1;
+}
+
+static int count_physical_cores(void)
+{
+    cpu_set_t allowed;
+    if (sched_getaffinity(0, sizeof allowed, &allowed) != 0)
+        return 1;
+    enum { MAX_KEYS = 1024 };
+    static char keys[MAX_KEYS][24];
+    int logical = 0, cores = 0;
+    for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+        if (!CPU_ISSET(cpu, &allowed))
+            continue;
+        logical++;
+        char key[24];
+        if (!read_core_key(cpu, key, sizeof key) || cores == MAX_KEYS)
+            return logical > 0 ? logical : 1; /* no topology: count logical CPUs */
+        int seen = 0;
+        for (int i = 0; i < cores && !seen; i++)
+            seen = strcmp(keys[i], key) == 0;
+        if (!seen)
+            snprintf(keys[cores++], sizeof keys[0], "%s", key);
+    }
+    return cores > 0 ? cores : 1;
+}
+
+static atomic_int physical_cores;
+
+int bmci_cpu_physical_cores(void)
+{
+    /* Counted once, under a lock: the table of core keys is static. */
+    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    if (atomic_load(&physical_cores) == 0) {
+        pthread_mutex_lock(&lock);
+        if (atomic_load(&physical_cores) == 0)
+            atomic_store(&physical_cores, count_physical_cores());
+        pthread_mutex_unlock(&lock);
+    }
+    return atomic_load(&physical_cores);
 }

@@ -19,6 +19,10 @@ int bmci_cpu_has_amx_bf16(void);
  * and slower than float32, so the library refuses bfloat16 on such a CPU. */
 int bmci_cpu_runs_bf16(void);
 
+/* Physical cores this process may run on (its affinity mask, hyper-threads of one core counted
+ * once); at least 1. */
+int bmci_cpu_physical_cores(void);
+
 /* Tests only: pretend the CPU lacks bfloat16 support (1) or report the truth again (0). */
 void bmci_cpu_hide_bf16(int hide);
 

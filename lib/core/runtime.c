@@ -3,14 +3,16 @@
 #include "core/runtime.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 
 #include "core/error.h"
 #include "core/log.h"
-#include "shim/shim.h"
 
 static pthread_mutex_t config_lock = PTHREAD_MUTEX_INITIALIZER;
+/* Read by the shim before every CPU forward pass, so kept outside the lock. */
+static atomic_int cpu_threads;
 static bmc_runtime_config current = {
     sizeof(bmc_runtime_config), 0, NULL, NULL, BMC_LOG_WARN, 65535, 65535, (int64_t)1 << 27,
 };
@@ -57,23 +59,24 @@ bmc_status bmc_configure(const bmc_runtime_config *config)
     bmc_status status = check_config_struct(config, "bmc_configure");
     if (status != BMC_OK)
         return status;
-    if (config->cpu_threads < 0)
-        return bmci_fail(BMC_ERR_INVALID_ARGUMENT, "bmc_configure: cpu_threads %d is negative",
-                         config->cpu_threads);
+    if (config->cpu_threads < 0 || config->cpu_threads > BMCI_MAX_CPU_THREADS)
+        return bmci_fail(BMC_ERR_INVALID_ARGUMENT, "bmc_configure: cpu_threads %d is not in 0..%d",
+                         config->cpu_threads, BMCI_MAX_CPU_THREADS);
     if (config->log_level < BMC_LOG_ERROR || config->log_level > BMC_LOG_DEBUG)
         return bmci_fail(BMC_ERR_INVALID_ARGUMENT, "bmc_configure: log_level %d is not a BMC_LOG_* value",
                          config->log_level);
     if (config->max_image_width < 1 || config->max_image_height < 1 || config->max_image_pixels < 1)
         return bmci_fail(BMC_ERR_INVALID_ARGUMENT, "bmc_configure: image limits must be at least 1");
-    if (config->cpu_threads > 0) {
-        status = bmci_torch_set_threads(config->cpu_threads);
-        if (status != BMC_OK)
-            return status;
-    }
     pthread_mutex_lock(&config_lock);
     current = *config;
+    atomic_store(&cpu_threads, config->cpu_threads);
     pthread_mutex_unlock(&config_lock);
     return BMC_OK;
+}
+
+int32_t bmci_runtime_cpu_threads(void)
+{
+    return atomic_load(&cpu_threads);
 }
 
 bmc_status bmci_check_image_size(const char *what, int64_t width, int64_t height)

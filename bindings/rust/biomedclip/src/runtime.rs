@@ -15,7 +15,8 @@ pub fn version() -> &'static str {
 /// Process-wide settings other than the log callback (which this crate leaves as it is).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RuntimeConfig {
-    /// Intra-op threads for CPU inference; 0 keeps libtorch's default.
+    /// Intra-op threads for CPU inference (0..1024); 0 lets the library choose per model
+    /// (1 for float32, one per physical core for bfloat16).
     pub cpu_threads: i32,
     pub log_level: i32,
     pub max_image_width: i64,
