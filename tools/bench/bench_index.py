@@ -168,9 +168,13 @@ def main():
                   f"{cores} threads {fn * 1e3:8.1f} ms; fp32 top-{args.k} ids identical for "
                   f"{args.queries - len(differ)}/{args.queries} queries ({near_ties} of the others "
                   f"near ties); max |score diff| {score_error:.2e}")
+            # On small machines FAISS's OpenMP and OpenBLAS threads can oversubscribe the cores
+            # and run slower than one thread; the fair all-cores ratio takes its better time.
+            fbest = min(f1, fn)
             for name, (t1, c1, tn) in ours.items():
                 print(f"  {size:>8} vectors  ratio FAISS/library {name} (above 1: library faster): "
-                      f"1 thread {f1 / t1:.2f}x (cpu time {fc1 / c1:.2f}x), {cores} threads {fn / tn:.2f}x")
+                      f"1 thread {f1 / t1:.2f}x (cpu time {fc1 / c1:.2f}x), {cores} threads {fn / tn:.2f}x "
+                      f"(against FAISS's best of 1 and {cores} threads {fbest / tn:.2f}x)")
         del data
 
 if __name__ == "__main__":
