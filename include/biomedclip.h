@@ -476,7 +476,9 @@ BMC_API void bmc_model_options_init(bmc_model_options *options);
  * float32), BMC_ERR_OUT_OF_MEMORY.
  * bfloat16 keeps float32's range with an 8-bit mantissa: embeddings agree with float32 to a
  * cosine of about 0.9999 (the parity suite holds them to 0.999); the heads of a bfloat16
- * model run in bfloat16 too. Thread-safe. */
+ * model run in bfloat16 too, except a segmentation decoder on the CPU, which runs in float32
+ * on the bfloat16 features (libtorch's bfloat16 transposed convolution fails there).
+ * Thread-safe. */
 BMC_API bmc_status bmc_model_load(const char *path, const bmc_model_options *options,
                                   bmc_model **out);
 

@@ -18,6 +18,7 @@
 
 struct bmci_torch_decoder {
     torch::jit::script::Module module;
+    c10::ScalarType dtype = c10::kFloat;
 };
 
 namespace {
@@ -74,7 +75,7 @@ bool has_shape(const torch::Tensor &t, std::initializer_list<int64_t> sizes)
 
 // The tapped states of one image, each checked and repeated for every prompt (a view).
 bmc_status tapped_states(const bmci_torch_model *base, const bmci_decoder_shape *shape, const float *pixels,
-                         int64_t prompts, std::vector<torch::Tensor> *out)
+                         int64_t prompts, c10::ScalarType dtype, std::vector<torch::Tensor> *out)
 {
     std::vector<int64_t> taps(shape->taps, shape->taps + shape->tap_count);
     auto states = bmci_torch_call(base, "image_hidden_states",
@@ -89,7 +90,7 @@ bmc_status tapped_states(const bmci_torch_model *base, const bmci_decoder_shape 
                              "[1, %lld, %lld]: the base is not the one the decoder was made for",
                              (long long)shape->taps[i], c10::str(states[i].sizes()).c_str(),
                              (long long)shape->tokens, (long long)shape->width);
-        out->push_back(states[i].expand({prompts, shape->tokens, shape->width}));
+        out->push_back(states[i].to(dtype).expand({prompts, shape->tokens, shape->width}));
     }
     return BMC_OK;
 }
@@ -113,8 +114,12 @@ extern "C" bmc_status bmci_decoder_load(const bmci_torch_model *base, const char
         if (status != BMC_OK)
             return status;
         decoder->module.eval();
-        if (base->dtype != c10::kFloat)
-            decoder->module.to(base->dtype);
+        // The decoder runs in the base's dtype, except bfloat16 on the CPU: there libtorch 1.13's
+        // bfloat16 transposed convolution rejects valid input with a channel-count error, so the
+        // decoder, about 1% of the work, stays in float32 on the base's bfloat16 features.
+        decoder->dtype = base->dtype == c10::kBFloat16 && base->device.is_cpu() ? c10::kFloat : base->dtype;
+        if (decoder->dtype != c10::kFloat)
+            decoder->module.to(decoder->dtype);
         freeze_for_inference(decoder->module);
         char *copy = static_cast<char *>(std::malloc(text.size() + 1));
         if (!copy)
@@ -134,11 +139,12 @@ extern "C" bmc_status bmci_decoder_run(const bmci_torch_model *base, const bmci_
     return bmci_guard("segment", [&]() -> bmc_status {
         c10::InferenceMode inference;
         std::vector<torch::Tensor> states;
-        bmc_status status = tapped_states(base, shape, pixels, prompt_count, &states);
+        bmc_status status = tapped_states(base, shape, pixels, prompt_count, decoder->dtype, &states);
         if (status != BMC_OK)
             return status;
         auto text = bmci_torch_call(base, "encode_text", {bmci_torch_ids(base, ids, prompt_count, length)})
-                        .toTensor();
+                        .toTensor()
+                        .to(decoder->dtype);
         auto &module = const_cast<torch::jit::script::Module &>(decoder->module);
         bmci_torch_use_threads(base);
         auto result = module.forward({c10::List<torch::Tensor>(states), text}).toTensor();

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "biomedclip.h"
+#include "core/cpu.h"
 #include "harness.h"
 
 #define MAX_ITEMS 16
@@ -484,6 +485,77 @@ static void test_threads(void)
     bmc_segmenter_free(seg);
 }
 
+/* ---- bfloat16 ------------------------------------------------------------------------------ */
+
+/* A decoder on a bfloat16 base model (it runs in the base's dtype): every reference case's
+ * logits within cosine 0.999 of the float32 reference, and its masks within 1% of the
+ * reference's pixels. Skipped, with the refusal checked, where the CPU lacks bfloat16. */
+static double cosine_of(const float *a, const float *b, size_t n)
+{
+    double dot = 0, na = 0, nb = 0;
+    for (size_t i = 0; i < n; i++) {
+        dot += (double)a[i] * b[i];
+        na += (double)a[i] * a[i];
+        nb += (double)b[i] * b[i];
+    }
+    return na > 0 && nb > 0 ? dot / sqrt(na * nb) : 0;
+}
+
+static void test_bfloat16(void)
+{
+    bmc_model_options options;
+    bmc_model_options_init(&options);
+    options.dtype = BMC_DTYPE_BF16;
+    bmc_model *bf16 = NULL;
+    if (!bmci_cpu_runs_bf16()) {
+        CHECK_STATUS(bmc_model_load(path_of("model.bmc.pt"), &options, &bf16), BMC_ERR_DEVICE);
+        printf("bfloat16: not run, this CPU has neither AVX512_BF16 nor AMX-BF16\n");
+        return;
+    }
+    CHECK_STATUS(bmc_model_load(path_of("model.bmc.pt"), &options, &bf16), BMC_OK);
+    const size_t map = (size_t)map_size * (size_t)map_size, p = (size_t)prompt_count;
+    double worst_cosine = 1, worst_share = 0;
+    for (int c = 0; bf16 && c < case_count; c++) {
+        int index = case_image[c];
+        const size_t pixels = (size_t)image_w[index] * (size_t)image_h[index];
+        char file[256];
+        snprintf(file, sizeof file, "ref/%.63s.%d.logits.f32", case_decoder[c], index);
+        float *ref_logits = read_file(file, p * map * 4);
+        snprintf(file, sizeof file, "ref/%.63s.%d.prob.f32", case_decoder[c], index);
+        float *ref_prob = read_file(file, p * pixels * 4);
+        float *logits = malloc(p * map * 4), *prob = malloc(p * pixels * 4);
+        uint8_t *mask = malloc(p * pixels), *ref_mask = malloc(p * pixels);
+        bmc_segmenter *seg = NULL;
+        CHECK_STATUS(bmc_segmenter_load(bf16, decoder_file(case_decoder[c]), NULL, &seg), BMC_OK);
+        bmc_image *image = load_image(index);
+        if (seg && image && ref_logits && ref_prob) {
+            CHECK_STATUS(bmc_segment_logits(seg, image, prompt_list, p, logits, p * map), BMC_OK);
+            for (size_t k = 0; k < p; k++)
+                worst_cosine = fmin(worst_cosine, cosine_of(logits + k * map, ref_logits + k * map, map));
+            CHECK_STATUS(bmc_segment(seg, image, prompt_list, p, prob, p * pixels), BMC_OK);
+            CHECK_STATUS(bmc_mask_threshold(prob, p * pixels, threshold_level, mask), BMC_OK);
+            CHECK_STATUS(bmc_mask_threshold(ref_prob, p * pixels, threshold_level, ref_mask), BMC_OK);
+            size_t differ = 0;
+            for (size_t i = 0; i < p * pixels; i++)
+                differ += mask[i] != ref_mask[i];
+            worst_share = fmax(worst_share, (double)differ / (double)(p * pixels));
+        }
+        bmc_image_free(image);
+        bmc_segmenter_free(seg);
+        free(ref_logits);
+        free(ref_prob);
+        free(logits);
+        free(prob);
+        free(mask);
+        free(ref_mask);
+    }
+    printf("bfloat16 base and decoders over %d cases: 1 - min logit cosine %.3g, at most %.3g%% of mask "
+           "pixels differ from float32's\n", case_count, 1 - worst_cosine, 100 * worst_share);
+    CHECK(worst_cosine >= 0.999, "bfloat16 logits cosine %.6f", worst_cosine);
+    CHECK(worst_share <= 0.01, "bfloat16 masks differ in %.3g%% of pixels", 100 * worst_share);
+    bmc_model_free(bf16);
+}
+
 int main(void)
 {
     snprintf(dir, sizeof dir, "%s/segmentation", harness_fixtures());
@@ -500,6 +572,7 @@ int main(void)
         RUN(test_broken);
         RUN(test_bad_calls);
         RUN(test_threads);
+        RUN(test_bfloat16);
     }
     RUN(test_threshold);
     bmc_model_free(model);

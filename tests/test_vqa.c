@@ -7,6 +7,7 @@
 #include <pthread.h>
 
 #include "biomedclip.h"
+#include "core/cpu.h"
 #include "harness.h"
 #include "vqa/vqa.h"
 
@@ -625,6 +626,91 @@ static void test_threads(void)
     bmc_image_free(image);
 }
 
+/* ---- bfloat16 ------------------------------------------------------------------------------ */
+
+/* Both heads on a bfloat16 base model (they run in its dtype): over the whole test split, the
+ * top answer is float32's except where float32's own two best are within BF16_TIE, and the
+ * logits stay within cosine BF16_MIN_COSINE of float32's. That bound is looser than the
+ * towers' 0.999: a head's logits are small differences of its inputs, which bfloat16 rounds
+ * (the pooled test head measures 0.998). Skipped, with the refusal checked, where the CPU
+ * lacks bfloat16. */
+#define BF16_TIE 0.05
+#define BF16_MIN_COSINE 0.995
+
+static void test_bfloat16(void)
+{
+    bmc_model_options options;
+    bmc_model_options_init(&options);
+    options.dtype = BMC_DTYPE_BF16;
+    bmc_model *bf16 = NULL;
+    if (!bmci_cpu_runs_bf16()) {
+        CHECK_STATUS(bmc_model_load(path_of("model.bmc.pt"), &options, &bf16), BMC_ERR_DEVICE);
+        printf("bfloat16: not run, this CPU has neither AVX512_BF16 nor AMX-BF16\n");
+        return;
+    }
+    CHECK_STATUS(bmc_model_load(path_of("model.bmc.pt"), &options, &bf16), BMC_OK);
+    table *test = read_table("test.tsv");
+    const size_t A = (size_t)answer_count;
+    for (int h = 0; bf16 && test && h < 2; h++) {
+        char name[64];
+        snprintf(name, sizeof name, "%s.vqa.pt", head_names[h]);
+        bmc_vqa *head = NULL;
+        CHECK_STATUS(bmc_vqa_load(bf16, path_of(name), &head), BMC_OK);
+        snprintf(name, sizeof name, "%s_test_probs.f32", head_names[h]);
+        float *ref_probs = read_f32(name, test->rows * A);
+        snprintf(name, sizeof name, "%s_test_logits.f32", head_names[h]);
+        float *ref_logits = read_f32(name, test->rows * A);
+        int mismatches = 0;
+        double worst_cosine = 1;
+        for (size_t first = 0; head && ref_probs && ref_logits && first < test->rows;) {
+            size_t n = 1;
+            while (first + n < test->rows && n < 16 && !strcmp(test->field[first + n][0], test->field[first][0]))
+                n++;
+            const char *questions[16];
+            for (size_t i = 0; i < n; i++)
+                questions[i] = test->field[first + i][1];
+            float logits[16 * MAX_ANSWERS];
+            int32_t answers[16];
+            float probs[16];
+            bmc_image *image = load_image(test->field[first][0]);
+            if (image) {
+                CHECK_STATUS(bmc_vqa_logits(head, image, questions, n, logits, n * A), BMC_OK);
+                CHECK_STATUS(bmc_vqa_ask(head, image, questions, n, NULL, 1, answers, probs, n), BMC_OK);
+            }
+            for (size_t i = 0; image && i < n; i++) {
+                const float *ref = ref_probs + (first + i) * A, *want = ref_logits + (first + i) * A;
+                double dot = 0, na = 0, nb = 0;
+                for (size_t a = 0; a < A; a++) {
+                    dot += (double)logits[i * A + a] * want[a];
+                    na += (double)logits[i * A + a] * logits[i * A + a];
+                    nb += (double)want[a] * want[a];
+                }
+                worst_cosine = fmin(worst_cosine, dot / sqrt(na * nb));
+                size_t best = 0, second = A > 1 ? 1 : 0;
+                for (size_t a = 0; a < A; a++)
+                    if (ref[a] > ref[best])
+                        best = a;
+                for (size_t a = 0; a < A; a++)
+                    if (a != best && (second == best || ref[a] > ref[second]))
+                        second = a;
+                if (answers[i] != (int32_t)best && ref[best] - ref[second] > BF16_TIE)
+                    mismatches++;
+            }
+            bmc_image_free(image);
+            first += n;
+        }
+        printf("%s head on a bfloat16 base: 1 - min logit cosine %.3g, %d top answers differ from "
+               "float32's outside near-ties\n", head_names[h], 1 - worst_cosine, mismatches);
+        CHECK(worst_cosine >= BF16_MIN_COSINE, "%s: bfloat16 logits cosine %.6f", head_names[h], worst_cosine);
+        CHECK(mismatches == 0, "%s: %d bfloat16 top answers differ", head_names[h], mismatches);
+        free(ref_probs);
+        free(ref_logits);
+        bmc_vqa_free(head);
+    }
+    free_table(test);
+    bmc_model_free(bf16);
+}
+
 int main(void)
 {
     snprintf(dir, sizeof dir, "%s/vqa", harness_fixtures());
@@ -647,6 +733,7 @@ int main(void)
         RUN(test_broken_heads);
         RUN(test_bad_calls);
         RUN(test_threads);
+        RUN(test_bfloat16);
     }
     bmc_vqa_free(heads[0]);
     bmc_vqa_free(heads[1]);
