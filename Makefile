@@ -152,7 +152,7 @@ $(CLI): $(CLI_SRC) cli/cli.h include/biomedclip.h $(BUILD)/libbiomedclip.so
 # Tests link the static archive so they can also reach internal functions.
 tests: $(TESTS)
 
-$(BUILD)/tests/%: tests/%.c tests/harness.h $(STATIC)
+$(BUILD)/tests/%: tests/%.c $(wildcard tests/*.h) $(STATIC)
 	@mkdir -p $(@D)
 	$(CXX) -x c $(TEST_CFLAGS) -c $< -o $@.o
 	$(CXX) $@.o -o $@ $(STATIC) $(LDFLAGS) $(LINK_LIBS)
@@ -171,7 +171,7 @@ $(ASAN_STATIC): $(ASAN_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 
-$(ASAN_BUILD)/tests/%: tests/%.c tests/harness.h $(ASAN_STATIC)
+$(ASAN_BUILD)/tests/%: tests/%.c $(wildcard tests/*.h) $(ASAN_STATIC)
 	@mkdir -p $(@D)
 	$(CXX) -x c $(TEST_CFLAGS) $(SAN_FLAGS) -c $< -o $@.o
 	$(CXX) $(SAN_FLAGS) $@.o -o $@ $(ASAN_STATIC) $(LDFLAGS) $(LINK_LIBS)

@@ -11,8 +11,8 @@
 #include <pthread.h>
 
 #include "biomedclip.h"
-#include "core/cpu.h"
 #include "harness.h"
+#include "bf16_model.h"
 
 #define MAX_ITEMS 16
 #define MAX_LINE 4096
@@ -530,16 +530,7 @@ static void check_bf16_ranking(bmc_classifier *classifier, const float *embeddin
 static void test_bfloat16(void)
 {
     const size_t dim = (size_t)embed_dim;
-    bmc_model_options options;
-    bmc_model_options_init(&options);
-    options.dtype = BMC_DTYPE_BF16;
-    bmc_model *bf16 = NULL;
-    if (!bmci_cpu_runs_bf16()) {
-        CHECK_STATUS(bmc_model_load(path_of("model.bmc.pt"), &options, &bf16), BMC_ERR_DEVICE);
-        printf("bfloat16: this CPU has neither AVX512_BF16 nor AMX-BF16; the load is refused\n");
-        return;
-    }
-    CHECK_STATUS(bmc_model_load(path_of("model.bmc.pt"), &options, &bf16), BMC_OK);
+    bmc_model *bf16 = load_bf16_model(path_of("model.bmc.pt"));
     if (!bf16)
         return;
     char labels[MAX_ITEMS][MAX_LINE], templates[MAX_ITEMS][MAX_LINE];

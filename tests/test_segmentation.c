@@ -15,8 +15,8 @@
 #include <unistd.h>
 
 #include "biomedclip.h"
-#include "core/cpu.h"
 #include "harness.h"
+#include "bf16_model.h"
 
 #define MAX_ITEMS 16
 #define MAX_CLASSES 4
@@ -503,16 +503,7 @@ static double cosine_of(const float *a, const float *b, size_t n)
 
 static void test_bfloat16(void)
 {
-    bmc_model_options options;
-    bmc_model_options_init(&options);
-    options.dtype = BMC_DTYPE_BF16;
-    bmc_model *bf16 = NULL;
-    if (!bmci_cpu_runs_bf16()) {
-        CHECK_STATUS(bmc_model_load(path_of("model.bmc.pt"), &options, &bf16), BMC_ERR_DEVICE);
-        printf("bfloat16: not run, this CPU has neither AVX512_BF16 nor AMX-BF16\n");
-        return;
-    }
-    CHECK_STATUS(bmc_model_load(path_of("model.bmc.pt"), &options, &bf16), BMC_OK);
+    bmc_model *bf16 = load_bf16_model(path_of("model.bmc.pt"));
     const size_t map = (size_t)map_size * (size_t)map_size, p = (size_t)prompt_count;
     double worst_cosine = 1, worst_share = 0;
     for (int c = 0; bf16 && c < case_count; c++) {

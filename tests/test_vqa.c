@@ -7,8 +7,8 @@
 #include <pthread.h>
 
 #include "biomedclip.h"
-#include "core/cpu.h"
 #include "harness.h"
+#include "bf16_model.h"
 #include "vqa/vqa.h"
 
 #define MAX_LINE 4096
@@ -639,16 +639,7 @@ static void test_threads(void)
 
 static void test_bfloat16(void)
 {
-    bmc_model_options options;
-    bmc_model_options_init(&options);
-    options.dtype = BMC_DTYPE_BF16;
-    bmc_model *bf16 = NULL;
-    if (!bmci_cpu_runs_bf16()) {
-        CHECK_STATUS(bmc_model_load(path_of("model.bmc.pt"), &options, &bf16), BMC_ERR_DEVICE);
-        printf("bfloat16: not run, this CPU has neither AVX512_BF16 nor AMX-BF16\n");
-        return;
-    }
-    CHECK_STATUS(bmc_model_load(path_of("model.bmc.pt"), &options, &bf16), BMC_OK);
+    bmc_model *bf16 = load_bf16_model(path_of("model.bmc.pt"));
     table *test = read_table("test.tsv");
     const size_t A = (size_t)answer_count;
     for (int h = 0; bf16 && test && h < 2; h++) {
