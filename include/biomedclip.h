@@ -910,7 +910,7 @@ BMC_API bmc_status bmc_vqa_zero_shot(bmc_image_encoder *image_encoder,
  * Vectors are stored as float32 (BMC_DTYPE_F32), float16 (BMC_DTYPE_F16, half the memory,
  * scores within about 1e-3 of float32) or bfloat16 (BMC_DTYPE_BF16, on every CPU: half the
  * memory, and the queries are rounded to bfloat16 too, so scores are within about 1e-2 of
- * float32 and searches run about twice as fast as float32 on CPUs with AVX512_BF16).
+ * float32 and searches run 1.5 to 1.8 times as fast as float32 on CPUs with AVX512_BF16).
  * Searches compute exact dot products with SIMD kernels chosen at run time (AVX-512, or
  * AVX2/FMA/F16C, where the CPU has them, portable C otherwise; they may differ in the last
  * bits of a score).

@@ -22,7 +22,8 @@ class Index(Handle):
 
     Index(dim, dtype="float32") makes an empty one ("float16" halves the memory; scores then
     agree with float32 to about 1e-3; "bfloat16" halves it too and also rounds the queries, so
-    scores agree to about 1e-2, and searches run about twice as fast on CPUs with AVX512_BF16);
+    scores agree to about 1e-2, and searches run 1.5 to 1.8 times as fast on CPUs with
+    AVX512_BF16);
     Index.load() reads a file, Index.map() memory-maps one
     read-only. Searches and lookups may run in many threads at once; add(), remove(), append()
     and close() need the index to themselves.
