@@ -562,6 +562,33 @@ BMC_API bmc_status bmc_image_encoder_encode_tensors(bmc_image_encoder *encoder,
                                                     size_t count, uint32_t flags,
                                                     float *embeddings, size_t capacity);
 
+/* Encode the `count` image files at paths[0..count) (PNG or JPEG), in order: the result is
+ * bit for bit that of loading each with bmc_image_load_file() and passing them all to
+ * bmc_image_encoder_encode() with this encoder (same preprocessing, same batches, same
+ * progress calls), and it is written the same way to `embeddings` (`capacity` floats).
+ * While the calling thread runs the image tower on one batch, min(2, online CPUs) decode
+ * threads that the call starts read and preprocess the files of the next, so at most two
+ * batches of preprocessed tensors (one of them the encoder's own) and one decoded image per
+ * decode thread are in memory, whatever the count. The decode threads are joined before the
+ * call returns, on every path. The progress callback runs on the calling thread after each
+ * batch; cancelling stops the decode threads too. The log callback may be called from the
+ * decode threads. On a machine with few cores, decoding overlaps the forward pass only partly,
+ * since libtorch's threads use the same cores.
+ * The paths are read during the call only. A file that cannot be read, decoded or
+ * preprocessed fails the whole call: the first such file in path order, whichever thread
+ * read it, with its status (BMC_ERR_IO, BMC_ERR_CORRUPT_DATA, BMC_ERR_UNSUPPORTED,
+ * BMC_ERR_LIMIT, ...) and a message giving its index and path. Batches before it have been
+ * encoded and reported to the progress callback, as with bmc_image_encoder_encode().
+ * Errors: BMC_ERR_INVALID_ARGUMENT (NULL encoder, paths, a path or embeddings; count 0),
+ * BMC_ERR_BUFFER_TOO_SMALL, the errors of bmc_image_load_file() and bmc_preprocess(),
+ * BMC_ERR_CANCELLED, BMC_ERR_OUT_OF_MEMORY (also: a decode thread could not be started),
+ * BMC_ERR_INTERNAL. On error the contents of `embeddings` are unspecified.
+ * Not thread-safe on the same encoder (as every encode call: one encoder per thread). */
+BMC_API bmc_status bmc_image_encoder_encode_files(bmc_image_encoder *encoder,
+                                                  const char *const *paths, size_t count,
+                                                  uint32_t flags, float *embeddings,
+                                                  size_t capacity);
+
 /* Free an image encoder. NULL is allowed. */
 BMC_API void bmc_image_encoder_free(bmc_image_encoder *encoder);
 

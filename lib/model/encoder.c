@@ -116,12 +116,26 @@ void bmc_image_encoder_free(bmc_image_encoder *encoder)
     free(encoder);
 }
 
-static bmc_status run_image_batch(bmc_image_encoder *encoder, const float *tensors, size_t count,
-                                  float *out)
+bmc_status bmci_image_encoder_run_batch(bmc_image_encoder *encoder, const float *tensors,
+                                        size_t count, uint32_t flags, float *rows, size_t done,
+                                        size_t total)
 {
     const bmc_model *model = encoder->model;
-    return bmci_torch_encode_image(model->torch, tensors, (int64_t)count,
-                                   model->preprocess.image_size, out, model->embed_dim);
+    bmc_status status = bmci_torch_encode_image(model->torch, tensors, (int64_t)count,
+                                                model->preprocess.image_size, rows, model->embed_dim);
+    if (status != BMC_OK)
+        return status;
+    return finish_batch(&encoder->options, flags, rows, count, model->embed_dim, done, total);
+}
+
+size_t bmci_image_encoder_batch_size(const bmc_image_encoder *encoder)
+{
+    return (size_t)encoder->options.batch_size;
+}
+
+float *bmci_image_encoder_scratch(bmc_image_encoder *encoder)
+{
+    return encoder->batch;
 }
 
 bmc_status bmc_image_encoder_encode(bmc_image_encoder *encoder, const bmc_image *const *images,
@@ -151,10 +165,9 @@ bmc_status bmci_image_encoder_encode_part(bmc_image_encoder *encoder, const bmc_
             if (status != BMC_OK)
                 return status;
         }
-        float *rows = embeddings + start * (size_t)dim;
-        status = run_image_batch(encoder, encoder->batch, n, rows);
-        if (status == BMC_OK)
-            status = finish_batch(&encoder->options, flags, rows, n, dim, done_before + start + n, total);
+        status = bmci_image_encoder_run_batch(encoder, encoder->batch, n, flags,
+                                              embeddings + start * (size_t)dim,
+                                              done_before + start + n, total);
         if (status != BMC_OK)
             return status;
     }
@@ -177,10 +190,9 @@ bmc_status bmc_image_encoder_encode_tensors(bmc_image_encoder *encoder, const fl
     const size_t batch_size = (size_t)encoder->options.batch_size;
     for (size_t start = 0; start < count; start += batch_size) {
         size_t n = count - start < batch_size ? count - start : batch_size;
-        float *rows = embeddings + start * (size_t)dim;
-        status = run_image_batch(encoder, tensors + start * encoder->tensor_floats, n, rows);
-        if (status == BMC_OK)
-            status = finish_batch(&encoder->options, flags, rows, n, dim, start + n, count);
+        status = bmci_image_encoder_run_batch(encoder, tensors + start * encoder->tensor_floats, n,
+                                              flags, embeddings + start * (size_t)dim, start + n,
+                                              count);
         if (status != BMC_OK)
             return status;
     }

@@ -249,6 +249,8 @@ PROTOTYPES = {
                                               c_uint32, c_float_p, c_size_t]),
     "bmc_image_encoder_encode_tensors": (bmc_status, [P(bmc_image_encoder), c_float_p, c_size_t,
                                                       c_size_t, c_uint32, c_float_p, c_size_t]),
+    "bmc_image_encoder_encode_files": (bmc_status, [P(bmc_image_encoder), c_char_pp, c_size_t,
+                                                    c_uint32, c_float_p, c_size_t]),
     "bmc_image_encoder_free": (None, [P(bmc_image_encoder)]),
     "bmc_text_encoder_create": (bmc_status, [P(bmc_model), P(bmc_encoder_options),
                                              P(P(bmc_text_encoder))]),

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
 """Model bundles and the image and text encoders."""
 import ctypes
+import os
 from typing import Callable, Optional, Sequence, Union
 
 import numpy as np
@@ -185,6 +186,22 @@ class ImageEncoder(_Encoder):
         return self._run(lambda out, capacity: _capi.bmc_image_encoder_encode_tensors(
             self._ptr, pointer(tensors, ctypes.c_float), tensors.size, count, flags, out,
             capacity), count)
+
+    def encode_files(self, paths: Sequence[PathLike], raw: bool = False) -> np.ndarray:
+        """Embeddings of the PNG and JPEG files at `paths`, in order: the same array, bit for
+        bit, as encode() of the files opened with Image.open, while the library decodes the
+        next batch on its own threads as the model runs the current one. The first file that
+        cannot be read fails the call (IoError, CorruptDataError, ...; the message names it)."""
+        if isinstance(paths, (str, bytes, os.PathLike)):
+            raise TypeError("encode_files takes a sequence of paths; wrap one path in a list")
+        encoded = [fspath(p) for p in paths]
+        for i, p in enumerate(encoded):
+            if b"\0" in p:
+                raise ValueError("paths[%d] contains a NUL character" % i)
+        array = (ctypes.c_char_p * max(len(encoded), 1))(*encoded)
+        flags = _capi.BMC_ENCODE_RAW if raw else 0
+        return self._run(lambda out, capacity: _capi.bmc_image_encoder_encode_files(
+            self._ptr, array, len(encoded), flags, out, capacity), len(encoded))
 
 
 class TextEncoder(_Encoder):

@@ -41,6 +41,40 @@ def test_image_embeddings(model, image_paths):
     assert np.abs(from_tensors - raw).max() < 1e-5
 
 
+@pytest.mark.parametrize("batch_size, count", [(4, 6), (2, 6), (3, 11), (1, 1), (32, 6)])
+def test_encode_files_is_the_serial_result(model, image_paths, batch_size, count):
+    paths = [image_paths[i % len(image_paths)] for i in range(count)]
+    seen_serial, seen_files = [], []
+    with model.image_encoder(batch_size=batch_size,
+                             progress=lambda d, t: seen_serial.append((d, t))) as encoder:
+        serial = encoder.encode([biomedclip.Image.open(p) for p in paths], raw=True)
+    with model.image_encoder(batch_size=batch_size,
+                             progress=lambda d, t: seen_files.append((d, t))) as encoder:
+        files = encoder.encode_files(paths, raw=True)
+        unit = encoder.encode_files(paths)
+    assert files.shape == (count, model.embed_dim) and files.dtype == np.float32
+    assert np.array_equal(files, serial)  # bit for bit
+    assert seen_files[:len(seen_serial)] == seen_serial
+    assert np.abs(unit - normalised(serial)).max() < 1e-6
+
+
+def test_encode_files_errors(model, image_paths, tmp_path):
+    junk = tmp_path / "junk.png"
+    junk.write_bytes(b"not a png")
+    with model.image_encoder(batch_size=2) as encoder:
+        with pytest.raises(biomedclip.UnsupportedError, match="file 3.*junk.png"):
+            encoder.encode_files(image_paths[:3] + [junk] + image_paths[3:])
+        with pytest.raises(biomedclip.IoError, match="missing.png"):
+            encoder.encode_files([tmp_path / "missing.png"])
+        with pytest.raises(biomedclip.InvalidArgumentError):
+            encoder.encode_files([])
+        with pytest.raises(TypeError):
+            encoder.encode_files(image_paths[0])
+    with model.image_encoder(batch_size=2, progress=lambda d, t: d >= 2) as encoder:
+        with pytest.raises(biomedclip.CancelledError):
+            encoder.encode_files(image_paths)
+
+
 def test_text_embeddings(model, info):
     texts = fixture_texts()
     expected = reference("text_embeddings_padded.f32", len(texts))

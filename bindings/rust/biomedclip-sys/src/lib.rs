@@ -352,6 +352,9 @@ extern "C" {
     pub fn bmc_image_encoder_encode_tensors(encoder: *mut bmc_image_encoder, tensors: *const f32,
                                             tensor_count: usize, count: usize, flags: u32,
                                             embeddings: *mut f32, capacity: usize) -> bmc_status;
+    pub fn bmc_image_encoder_encode_files(encoder: *mut bmc_image_encoder,
+                                          paths: *const *const c_char, count: usize, flags: u32,
+                                          embeddings: *mut f32, capacity: usize) -> bmc_status;
     pub fn bmc_image_encoder_free(encoder: *mut bmc_image_encoder);
     pub fn bmc_text_encoder_create(model: *const bmc_model, options: *const bmc_encoder_options,
                                    out: *mut *mut bmc_text_encoder) -> bmc_status;

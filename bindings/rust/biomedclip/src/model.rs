@@ -3,7 +3,7 @@
 use std::any::Any;
 use std::ffi::CStr;
 use std::marker::PhantomData;
-use std::os::raw::c_void;
+use std::os::raw::{c_char, c_void};
 use std::panic::{self, AssertUnwindSafe};
 use std::path::Path;
 use std::ptr::{self, NonNull};
@@ -310,6 +310,26 @@ impl<'m> ImageEncoder<'m> {
             sys::bmc_image_encoder_encode_tensors(self.raw.as_ptr(), tensors.as_ptr(),
                                                   tensors.len(), count, flags,
                                                   out.data.as_mut_ptr(), out.data.len())
+        };
+        self.finish_call(status)?;
+        Ok(out)
+    }
+
+    /// Embeddings of the PNG and JPEG files at `paths`, in order, L2-normalised unless `raw`
+    /// (`bmc_image_encoder_encode_files`): bit for bit what [`encode`](Self::encode) gives for
+    /// the files opened with [`Image::open`], while the library decodes the next batch on its
+    /// own threads as the model runs the current one. The first file that cannot be read fails
+    /// the call; the error's message names it.
+    pub fn encode_files<P: AsRef<Path>>(&mut self, paths: &[P], raw: bool) -> Result<Matrix> {
+        let owned = paths.iter().map(|p| c_path(p.as_ref())).collect::<Result<Vec<_>>>()?;
+        let pointers: Vec<*const c_char> = owned.iter().map(|p| p.as_ptr()).collect();
+        let flags = if raw { sys::BMC_ENCODE_RAW } else { 0 };
+        let mut out = Matrix::zeros(paths.len(), self.dim);
+        // SAFETY: pointers are C strings kept alive by owned; out holds len x dim floats.
+        let status = unsafe {
+            sys::bmc_image_encoder_encode_files(self.raw.as_ptr(), pointers.as_ptr(),
+                                                pointers.len(), flags, out.data.as_mut_ptr(),
+                                                out.data.len())
         };
         self.finish_call(status)?;
         Ok(out)

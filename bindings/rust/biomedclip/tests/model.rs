@@ -6,8 +6,8 @@ mod common;
 use std::process::Command;
 
 use biomedclip::{
-    cosine_similarity, softmax, top_k, Classifier, EncoderOptions, Image, Model, ModelOptions,
-    Status, TextEncoder,
+    cosine_similarity, softmax, top_k, Classifier, EncoderOptions, Image, ImageEncoder, Model,
+    ModelOptions, Status, TextEncoder,
 };
 use common::*;
 
@@ -185,6 +185,41 @@ fn errors_carry_status_and_message() {
     let error = Classifier::new(&mut strict, &["x"], &["no slot"]).err().unwrap();
     assert_eq!(error.status, Status::InvalidArgument);
     assert_eq!(Image::open("/nonexistent/x.png").unwrap_err().status, Status::Io);
+}
+
+#[test]
+fn encode_files_is_the_serial_result() {
+    let model = model();
+    let paths = image_paths();
+    for (batch_size, count) in [(4, paths.len()), (3, 11), (1, 1), (32, paths.len())] {
+        let files: Vec<_> = (0..count).map(|i| paths[i % paths.len()].clone()).collect();
+        let images: Vec<Image> = files.iter().map(|p| Image::open(p).unwrap()).collect();
+        let refs: Vec<&Image> = images.iter().collect();
+        let options = || EncoderOptions { batch_size, ..EncoderOptions::default() };
+        let serial = ImageEncoder::new(&model, options()).unwrap().encode_raw(&refs).unwrap();
+        let mut encoder = ImageEncoder::new(&model, options()).unwrap();
+        let piped = encoder.encode_files(&files, true).unwrap();
+        assert_eq!((piped.rows, piped.cols), (count, model.embed_dim()));
+        assert!(piped.data.iter().zip(&serial.data).all(|(a, b)| a.to_bits() == b.to_bits()),
+                "batch {} count {}: not bit for bit the serial result", batch_size, count);
+        let unit = encoder.encode_files(&files, false).unwrap();
+        assert!(max_abs_diff(&unit.data, &normalised(&serial.data, model.embed_dim())) < 1e-6);
+    }
+
+    let dir = std::env::temp_dir().join(format!("bmc-rust-files-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let junk = dir.join("junk.png");
+    std::fs::write(&junk, b"not a png").unwrap();
+    let mut bad = paths.clone();
+    bad.insert(3, junk.clone());
+    let options = EncoderOptions { batch_size: 2, ..EncoderOptions::default() };
+    let mut encoder = ImageEncoder::new(&model, options).unwrap();
+    let error = encoder.encode_files(&bad, false).unwrap_err();
+    assert_eq!(error.status, Status::Unsupported);
+    assert!(error.message.contains("file 3") && error.message.contains("junk.png"), "{}", error.message);
+    let empty: [&str; 0] = [];
+    assert_eq!(encoder.encode_files(&empty, false).unwrap_err().status, Status::InvalidArgument);
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
