@@ -190,7 +190,9 @@ typedef struct cli_encode_job {
 typedef int (*cli_chunk_fn)(void *user_data, size_t first, size_t count, const float *embeddings);
 
 /* Loads and encodes the job's inputs chunk by chunk, handing each chunk to `fn`; stops at the
- * first failure (reported) and returns its status. */
+ * first failure (reported) and returns its status. Image files alone go through
+ * bmc_image_encoder_encode_files(), which decodes while the model runs; with raw pixel files
+ * among them, each chunk is decoded first. */
 int cli_encode_inputs(const char *cmd, bmc_image_encoder *encoder, const cli_encode_job *job,
                       cli_chunk_fn fn, void *user_data);
 

@@ -1,37 +1,70 @@
 /* SPDX-License-Identifier: MIT */
 /* Encoding inputs: image lists a chunk at a time, so that long lists never hold more than one
- * chunk of decoded images in memory, and the texts of stdin. */
+ * chunk of embeddings (and, for raw pixel files, of decoded images) in memory, and the texts of
+ * stdin. */
 #include <stdlib.h>
 
 #include "cli.h"
 
+static int any_raw(const cli_encode_job *job)
+{
+    for (size_t i = 0; i < job->count; i++)
+        if (job->inputs[i].raw)
+            return 1;
+    return 0;
+}
+
+/* Image files only: the library's file pipeline decodes one batch while the model runs the
+ * previous one. */
+static int encode_files(const char *cmd, bmc_image_encoder *encoder, const cli_encode_job *job,
+                        size_t first, size_t count, const char **paths, float *embeddings)
+{
+    for (size_t i = 0; i < count; i++)
+        paths[i] = job->inputs[first + i].path;
+    if (bmc_image_encoder_encode_files(encoder, paths, count, job->flags, embeddings,
+                                       count * (size_t)job->dim) != BMC_OK)
+        return cli_library_error(cmd);
+    return CLI_OK;
+}
+
+/* Raw pixel files among the inputs: every image of a chunk is decoded first. */
+static int encode_images(const char *cmd, bmc_image_encoder *encoder, const cli_encode_job *job,
+                         size_t first, size_t count, bmc_image **images, float *embeddings)
+{
+    int rc = cli_load_images(cmd, job->inputs + first, count, job->view, images);
+    if (rc != CLI_OK)
+        return rc;
+    if (bmc_image_encoder_encode(encoder, (const bmc_image *const *)images, count, job->flags,
+                                 embeddings, count * (size_t)job->dim) != BMC_OK)
+        rc = cli_library_error(cmd);
+    cli_free_images(images, count);
+    return rc;
+}
+
 int cli_encode_inputs(const char *cmd, bmc_image_encoder *encoder, const cli_encode_job *job,
                       cli_chunk_fn fn, void *user_data)
 {
+    int files = !any_raw(job);
     size_t chunk = job->batch_size * CLI_CHUNK_BATCHES;
     if (chunk > job->count)
         chunk = job->count;
     size_t dim = (size_t)job->dim;
-    bmc_image **images = malloc(chunk * sizeof *images);
+    /* Image files need their paths, pixel files their decoded images: pointers either way. */
+    void **inputs = malloc(chunk * sizeof *inputs);
     float *embeddings = malloc(chunk * dim * sizeof *embeddings);
-    int rc = images && embeddings ? CLI_OK : cli_error(cmd, "out of memory for %zu images", chunk);
+    int rc = inputs && embeddings ? CLI_OK : cli_error(cmd, "out of memory for %zu images", chunk);
     for (size_t first = 0; rc == CLI_OK && first < job->count; first += chunk) {
         size_t count = job->count - first < chunk ? job->count - first : chunk;
-        rc = cli_load_images(cmd, job->inputs + first, count, job->view, images);
-        if (rc != CLI_OK)
-            break;
         if (job->progress)
             job->progress->offset = first;
-        if (bmc_image_encoder_encode(encoder, (const bmc_image *const *)images, count, job->flags,
-                                     embeddings, count * dim) != BMC_OK)
-            rc = cli_library_error(cmd);
-        cli_free_images(images, count);
+        rc = files ? encode_files(cmd, encoder, job, first, count, (const char **)inputs, embeddings)
+                   : encode_images(cmd, encoder, job, first, count, (bmc_image **)inputs, embeddings);
         if (rc == CLI_OK)
             rc = fn(user_data, first, count, embeddings);
     }
     cli_progress_end();
     free(embeddings);
-    free(images);
+    free(inputs);
     return rc;
 }
 

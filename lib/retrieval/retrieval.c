@@ -11,11 +11,12 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "model/model.h"
+#include "model/pipeline.h"
 #include "core/utf8.h"
 
-/* Texts and images are encoded this many at a time, bounding memory for any file or folder. */
+/* Texts are encoded this many at a time, bounding memory for any file; images go through the
+ * file pipeline, which holds at most two batches. */
 #define TEXT_CHUNK 1024
-#define IMAGE_CHUNK 64
 
 static bmc_status check_dims(const char *fn, const bmc_index *index, const bmc_model *model)
 {
@@ -165,6 +166,13 @@ static int compare_names(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+static void free_strings(char **strings, size_t count)
+{
+    for (size_t i = 0; strings && i < count; i++)
+        free(strings[i]);
+    free(strings);
+}
+
 /* The image file names of a folder, sorted; *names is malloc'd with malloc'd entries. */
 static bmc_status list_images(const char *directory, char ***names, size_t *count)
 {
@@ -190,9 +198,7 @@ static bmc_status list_images(const char *directory, char ***names, size_t *coun
     }
     closedir(dir);
     if (status != BMC_OK) {
-        for (size_t i = 0; i < n; i++)
-            free(list[i]);
-        free(list);
+        free_strings(list, n);
         return status;
     }
     if (n)
@@ -202,31 +208,55 @@ static bmc_status list_images(const char *directory, char ***names, size_t *coun
     return BMC_OK;
 }
 
-struct image_chunk {
-    bmc_image *images[IMAGE_CHUNK];
-    const char *names[IMAGE_CHUNK];
-    int64_t ids[IMAGE_CHUNK];
-    size_t count;
+/* The folder's files as "directory/name" paths, malloc'd. */
+static bmc_status join_paths(const char *directory, char *const *names, size_t count, char ***out)
+{
+    char **paths = calloc(count, sizeof *paths);
+    bmc_status status = paths ? BMC_OK : bmci_fail(BMC_ERR_OUT_OF_MEMORY, "'%s': out of memory", directory);
+    for (size_t i = 0; status == BMC_OK && i < count; i++) {
+        size_t size = strlen(directory) + 1 + strlen(names[i]) + 1;
+        if (!(paths[i] = malloc(size)))
+            status = bmci_fail(BMC_ERR_OUT_OF_MEMORY, "'%s': out of memory", directory);
+        else
+            snprintf(paths[i], size, "%s/%s", directory, names[i]);
+    }
+    if (status != BMC_OK) {
+        free_strings(paths, count);
+        return status;
+    }
+    *out = paths;
+    return BMC_OK;
+}
+
+/* A folder being added: each finished batch of the file pipeline goes into the index. */
+struct collection {
+    bmc_index *index;
+    char *const *names;
+    char *const *paths;
+    int64_t first_id;
+    int64_t *ids;          /* one batch's ids and names */
+    const char **texts;
+    size_t added, skipped;
 };
 
-/* Decodes names[0..n) into the chunk, skipping (and logging) files that fail to decode. */
-static void load_chunk(const char *directory, char *const *names, size_t n, int64_t first_id,
-                       struct image_chunk *chunk, size_t *skipped)
+static bmc_status add_batch(void *user_data, const float *rows, const size_t *files, size_t count)
 {
-    char path[4096];
-    chunk->count = 0;
-    for (size_t i = 0; i < n; i++) {
-        snprintf(path, sizeof path, "%s/%s", directory, names[i]);
-        bmc_image *image;
-        if (bmc_image_load_file(path, &image) != BMC_OK) {
-            bmci_log(BMC_LOG_WARN, "image collection: skipping '%s': %s", path, bmc_last_error());
-            (*skipped)++;
-            continue;
-        }
-        chunk->images[chunk->count] = image;
-        chunk->names[chunk->count] = names[i];
-        chunk->ids[chunk->count++] = first_id + (int64_t)i;
+    struct collection *c = user_data;
+    for (size_t i = 0; i < count; i++) {
+        c->ids[i] = c->first_id + (int64_t)files[i];
+        c->texts[i] = c->names[files[i]];
     }
+    bmc_status status = bmc_index_add(c->index, rows, count, c->ids, c->texts);
+    if (status == BMC_OK)
+        c->added += count;
+    return status;
+}
+
+static void skip_file(void *user_data, size_t file, const char *message)
+{
+    struct collection *c = user_data;
+    bmci_log(BMC_LOG_WARN, "image collection: skipping '%s': %s", c->paths[file], message);
+    c->skipped++;
 }
 
 bmc_status bmc_index_add_image_directory(bmc_index *index, bmc_image_encoder *encoder,
@@ -237,37 +267,32 @@ bmc_status bmc_index_add_image_directory(bmc_index *index, bmc_image_encoder *en
     if (!index || !encoder || !directory)
         return bmci_fail(BMC_ERR_INVALID_ARGUMENT, "%s: NULL argument", fn);
     bmc_status status = check_dims(fn, index, bmci_image_encoder_model(encoder));
-    char **names = NULL;
-    size_t count = 0, done = 0, failed = 0;
+    char **names = NULL, **paths = NULL;
+    size_t count = 0;
     if (status == BMC_OK)
         status = list_images(directory, &names, &count);
-    const size_t dim = (size_t)bmc_index_dim(index);
-    float *embeddings = status == BMC_OK ? malloc(IMAGE_CHUNK * dim * sizeof *embeddings) : NULL;
-    if (status == BMC_OK && !embeddings)
-        status = bmci_fail(BMC_ERR_OUT_OF_MEMORY, "%s: out of memory", fn);
-    struct image_chunk chunk;
-    for (size_t start = 0; status == BMC_OK && start < count; start += IMAGE_CHUNK) {
-        size_t n = count - start < IMAGE_CHUNK ? count - start : IMAGE_CHUNK;
-        load_chunk(directory, names + start, n, first_id + (int64_t)start, &chunk, &failed);
-        if (chunk.count > 0)
-            status = bmci_image_encoder_encode_part(encoder, (const bmc_image *const *)chunk.images,
-                                                    chunk.count, 0, embeddings, chunk.count * dim,
-                                                    start, count);
-        if (status == BMC_OK && chunk.count > 0)
-            status = bmc_index_add(index, embeddings, chunk.count, chunk.ids, chunk.names);
-        if (status == BMC_OK)
-            done += chunk.count;
-        for (size_t i = 0; i < chunk.count; i++)
-            bmc_image_free(chunk.images[i]);
+    if (status == BMC_OK && count > 0)
+        status = join_paths(directory, names, count, &paths);
+    const size_t batch = bmci_image_encoder_batch_size(encoder);
+    struct collection c = {index, names, paths, first_id, NULL, NULL, 0, 0};
+    if (status == BMC_OK && count > 0) {
+        c.ids = malloc(batch * sizeof *c.ids);
+        c.texts = malloc(batch * sizeof *c.texts);
+        if (!c.ids || !c.texts)
+            status = bmci_fail(BMC_ERR_OUT_OF_MEMORY, "%s: out of memory", fn);
     }
-    for (size_t i = 0; i < count; i++)
-        free(names[i]);
-    free(names);
-    free(embeddings);
+    if (status == BMC_OK && count > 0) {
+        bmci_file_job job = {(const char *const *)paths, count, 0, add_batch, skip_file, &c};
+        status = bmci_encode_files(encoder, &job);
+    }
+    free(c.ids);
+    free(c.texts);
+    free_strings(paths, count);
+    free_strings(names, count);
     if (added)
-        *added = done;
+        *added = c.added;
     if (skipped)
-        *skipped = failed;
+        *skipped = c.skipped;
     return status;
 }
 
