@@ -1115,6 +1115,10 @@ BMC_API bmc_status bmc_index_add_text_file(bmc_index *index, bmc_text_encoder *e
  * `encoder` (normalised embeddings), with ids first_id, first_id + 1, ... in that order and the
  * file name (without the folder) as text. Files that cannot be decoded are skipped, counted in
  * `skipped` and logged at BMC_LOG_WARN with the reason. `added` and `skipped` may be NULL.
+ * Files are decoded as by bmc_image_encoder_encode_files(), on its decode threads while the
+ * model runs, and added a batch at a time: at most two batches of tensors are in memory,
+ * whatever the folder's size. On error, batches added before it stay added (`added` says how
+ * many entries).
  * Errors: BMC_ERR_INVALID_ARGUMENT (NULL, dim mismatch), BMC_ERR_IO (cannot read the folder),
  * the errors of bmc_image_encoder_encode() and bmc_index_add(). Not thread-safe on the same
  * encoder or index. */
