@@ -168,6 +168,14 @@ run "index build --texts --storage f16" "$CLI" index build --model "$MODEL" --te
         "${images[@]}" >"$work/captions.jsonl" &&
     compare "index search images -> f16 captions vs reference" search "$work/captions.jsonl" "$FIXTURES/image_embeddings.f32" \
         "$FIXTURES/text_embeddings_padded.f32" "$dim" 20 1e-3 "$work/image_names.txt" "$FIXTURES/texts.txt"
+run "index build --texts --storage bf16" "$CLI" index build --model "$MODEL" --texts --storage bf16 --batch 4 \
+        --out "$work/captions16.bmcidx" <"$FIXTURES/texts.txt" &&
+    run "index info (bf16)" "$CLI" index info --index "$work/captions16.bmcidx" >"$work/info16.txt" &&
+    { grep -qx "storage bf16" "$work/info16.txt" && pass "index info says bf16" || flunk "index info: $(cat "$work/info16.txt")"; } &&
+    run "index search (images, bf16 bank)" "$CLI" index search --model "$MODEL" --index "$work/captions16.bmcidx" --top 20 \
+        "${images[@]}" >"$work/captions16.jsonl" &&
+    compare "index search images -> bf16 captions vs reference" search "$work/captions16.jsonl" "$FIXTURES/image_embeddings.f32" \
+        "$FIXTURES/text_embeddings_padded.f32" "$dim" 20 2e-2 "$work/image_names.txt" "$FIXTURES/texts.txt"
 refuse "index search of a missing index" 1 "noindex.bmcidx" "$CLI" index search --model "$MODEL" --index "$work/noindex.bmcidx" "${images[0]}"
 head -c 100 "$work/images.bmcidx" >"$work/truncated.bmcidx"
 refuse "index info of a truncated index" 1 "truncated.bmcidx" "$CLI" index info --index "$work/truncated.bmcidx"
