@@ -17,7 +17,8 @@ End to end: files (JPEG and PNG of several sizes, up to 2048x1536) -> L2-normali
 embeddings. The library runs tests/tool_bench_model.c (decode, Pillow-exact preprocessing in
 C, the bundle through the shim) in its best dtype; the peer decodes with Pillow, applies
 open_clip's transform the torchvision way and runs the bundle with torch.jit.load in float32, as
-a Python host would. Texts likewise: the peer gets its token ids for free and pads to the
+a Python host would. The library runs once decoding each batch before encoding it and once
+through bmc_image_encoder_encode_files, which decodes the next batch while the model runs. Texts likewise: the peer gets its token ids for free and pads to the
 context length as open_clip does; the library tokenizes inside the timed region.
 
 Every engine runs in its own process, one after the other, with its own default threads unless
@@ -115,8 +116,8 @@ def peer_texts(model, ids: torch.Tensor, batch: int, rounds: int, device: str) -
     return len(ids) * rounds / time_rounds(one_round, rounds)
 
 
-def library(build: str, args, dtype: str = "f32") -> float:
-    env = dict(os.environ, BMC_BENCH_DTYPE=dtype)
+def library(build: str, args, dtype: str = "f32", pipeline: bool = False) -> float:
+    env = dict(os.environ, BMC_BENCH_DTYPE=dtype, BMC_BENCH_PIPELINE="1" if pipeline else "0")
     out = subprocess.run([os.path.join(build, "tools", "tool_bench_model")] + [str(a) for a in args],
                          check=True, capture_output=True, text=True, env=env).stdout
     return float(out.split()[0])
@@ -264,9 +265,11 @@ def main(argv) -> int:
               "Pillow + torchvision-style transform + torch.jit f32)")
         paths = make_images(folder, 8 if quick else 32)
         for batch, files in ((1, paths[:4 if quick else 8]), (len(paths), paths)):
-            lib = library(build, ["images", bundle, batch, 1, *files], best_dtype)
             peer = peer_images(model, files, batch, 1, device)
+            lib = library(build, ["images", bundle, batch, 1, *files], best_dtype)
             report(f"images, files -> embedding, batch {batch}", lib, peer)
+            lib = library(build, ["images", bundle, batch, 1, *files], best_dtype, pipeline=True)
+            report(f"  the same through encode_files", lib, peer)
         for name, texts, batch in (("short prompts", SHORT_PROMPTS, 32),
                                    ("long reports", [REPORT * 2] * (8 if quick else 32), 8)):
             text_file = os.path.join(folder, "texts.txt")
