@@ -135,6 +135,14 @@ def onnx_runtime(onnx: str, input_name: str, array: np.ndarray, batch: int, roun
     return float(out.split()[0])
 
 
+def write_texts(folder: str, texts) -> str:
+    """The texts as the library's tool reads them, one a line; returns the file's path."""
+    path = os.path.join(folder, "texts.txt")
+    with open(path, "w") as f:
+        f.write("\n".join(texts) + "\n")
+    return path
+
+
 def report(what: str, lib: float, peer: float) -> None:
     print(f"  {what:<34} library {lib:9.2f}/s   peer {peer:9.2f}/s   ratio {lib / peer:5.2f}x",
           flush=True)
@@ -204,9 +212,7 @@ def bench_towers(build: str, bundle: str, model, meta: dict, device: str, quick:
         print_rows(f"images, batch {batch}", rows, image_flops)
     for name, texts, batch in (("short prompts", SHORT_PROMPTS, 32),
                                ("long reports", [REPORT * 2] * (8 if quick else 32), 8)):
-        text_file = os.path.join(folder, "texts.txt")
-        with open(text_file, "w") as f:
-            f.write("\n".join(texts) + "\n")
+        text_file = write_texts(folder, texts)
         tokens = [bert_tokenizer.encode(t, vocab, meta["context_length"]) for t in texts]
         longest = max(len([i for i in row if i != meta["pad_id"]]) for row in tokens)
         ids = np.array([row[:longest] for row in tokens], dtype=np.int64)
@@ -272,9 +278,7 @@ def main(argv) -> int:
             report(f"  the same through encode_files", lib, peer)
         for name, texts, batch in (("short prompts", SHORT_PROMPTS, 32),
                                    ("long reports", [REPORT * 2] * (8 if quick else 32), 8)):
-            text_file = os.path.join(folder, "texts.txt")
-            with open(text_file, "w") as f:
-                f.write("\n".join(texts) + "\n")
+            text_file = write_texts(folder, texts)
             ids = torch.tensor([bert_tokenizer.encode(t, vocab, 256) for t in texts])
             lib = library(build, ["texts", bundle, batch, 1, text_file], best_dtype)
             peer = peer_texts(model, ids, batch, 1, device)
