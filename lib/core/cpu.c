@@ -34,13 +34,19 @@ static uint64_t os_saved_state(void)
     return read_xcr0();
 }
 
-static int detect_avx512_bf16(void)
+static int detect_avx512f(void)
 {
     unsigned a, b, c, d;
     if (__get_cpuid_max(0, NULL) < 7)
         return 0;
     __cpuid_count(7, 0, a, b, c, d);
-    if (!(b & bit_AVX512F) || (os_saved_state() & XCR0_AVX512) != XCR0_AVX512)
+    return (b & bit_AVX512F) && (os_saved_state() & XCR0_AVX512) == XCR0_AVX512;
+}
+
+static int detect_avx512_bf16(void)
+{
+    unsigned a, b, c, d;
+    if (!detect_avx512f())
         return 0;
     __cpuid_count(7, 1, a, b, c, d);
     return (a >> 5) & 1; /* AVX512_BF16 */
@@ -55,13 +61,21 @@ static int detect_amx_bf16(void)
     return ((d >> 22) & 1) && (os_saved_state() & XCR0_AMX) == XCR0_AMX; /* AMX-BF16 */
 }
 #else
+static int detect_avx512f(void) { return 0; }
 static int detect_avx512_bf16(void) { return 0; }
 static int detect_amx_bf16(void) { return 0; }
 #endif
 
 /* -1: not read yet. CPUID answers never change, so a race only repeats the same work. */
-static atomic_int avx512_bf16 = -1, amx_bf16 = -1;
+static atomic_int avx512f = -1, avx512_bf16 = -1, amx_bf16 = -1;
 static atomic_int hidden_bf16;
+
+int bmci_cpu_has_avx512f(void)
+{
+    if (atomic_load(&avx512f) < 0)
+        atomic_store(&avx512f, detect_avx512f());
+    return atomic_load(&avx512f);
+}
 
 int bmci_cpu_has_avx512_bf16(void)
 {

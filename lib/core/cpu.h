@@ -8,6 +8,9 @@
 extern "C" {
 #endif
 
+/* 1 if the CPU has AVX-512F and the OS saves the AVX-512 registers. */
+int bmci_cpu_has_avx512f(void);
+
 /* 1 if the CPU has AVX512_BF16 (vdpbf16ps) and the OS saves the AVX-512 registers. */
 int bmci_cpu_has_avx512_bf16(void);
 

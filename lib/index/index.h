@@ -119,7 +119,6 @@ int bmci_index_kernel_path(int32_t dtype);
 int bmci_index_force_kernels(int path);
 
 /* The AVX-512 kernels (kernels_avx512.c), called by kernels.c on CPUs that have them. */
-int bmci_cpu_has_avx512(int bf16);
 bmc_status bmci_avx512_pack_queries(const bmc_index *index, const float *unit, size_t count,
                                     bmci_queries *out);
 void bmci_avx512_dot(const bmc_index *index, size_t first, size_t rows, const bmci_queries *queries,

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "core/cpu.h"
 #include "core/fp16.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -200,7 +201,7 @@ static int forced = BMCI_KERNELS_AUTO;
 static int path_runs(int path, int32_t dtype)
 {
     if (path == BMCI_KERNELS_AVX512)
-        return bmci_cpu_has_avx512(dtype == BMC_DTYPE_BF16);
+        return dtype == BMC_DTYPE_BF16 ? bmci_cpu_has_avx512_bf16() : bmci_cpu_has_avx512f();
     if (path == BMCI_KERNELS_AVX2)
         return cpu_has_avx2();
     return path == BMCI_KERNELS_PORTABLE;

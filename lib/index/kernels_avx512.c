@@ -31,17 +31,6 @@
 #define TILE_ROWS 6
 #define TILE_GROUPS 4
 
-int bmci_cpu_has_avx512(int bf16)
-{
-    static int known = -1; /* a benign race: every thread computes the same answer */
-    if (known < 0) {
-        /* the compiler's check includes the operating system's support for AVX-512 state */
-        __builtin_cpu_init();
-        known = !__builtin_cpu_supports("avx512f") ? 0 : __builtin_cpu_supports("avx512bf16") ? 2 : 1;
-    }
-    return bf16 ? known == 2 : known > 0;
-}
-
 /* ---- packed queries ----------------------------------------------------------------------- */
 
 /* Values per dimension step of one group: 16 floats, or 16 pairs of bfloat16. */
@@ -252,11 +241,6 @@ void bmci_avx512_dot(const bmc_index *index, size_t first, size_t rows, const bm
 }
 
 #else /* no x86 SIMD: kernels.c never calls these */
-
-int bmci_cpu_has_avx512(int bf16)
-{
-    return 0;
-}
 
 bmc_status bmci_avx512_pack_queries(const bmc_index *index, const float *unit, size_t count,
                                     bmci_queries *out)
