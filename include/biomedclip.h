@@ -685,6 +685,121 @@ BMC_API bmc_status bmc_classify(const bmc_classifier *classifier, bmc_image_enco
 /* Free a classifier. NULL is allowed. */
 BMC_API void bmc_classifier_free(bmc_classifier *classifier);
 
+/* Built-in prompt template sets, one per imaging modality. Each set has positive templates,
+ * for bmc_classifier_create() and the positive side of bmc_multilabel_create(), and as many
+ * negative templates, the i-th negating the i-th positive one, for the negative side. They
+ * are phrasings that fit the modality, a starting point rather than templates tuned on a
+ * benchmark: compare them with your own on labelled images. The sets (positive | negative):
+ *
+ *   generic:
+ *     "this is a photo of {}" | "this is a photo of no {}"
+ *     "a medical image showing {}." | "a medical image showing no {}."
+ *     "an image of {}." | "an image without {}."
+ *   chest-xray:
+ *     "a chest X-ray showing {}." | "a chest X-ray showing no {}."
+ *     "a chest radiograph with {}." | "a chest radiograph without {}."
+ *     "a frontal chest X-ray with findings of {}." | "a frontal chest X-ray with no findings of {}."
+ *   ct:
+ *     "a CT scan showing {}." | "a CT scan showing no {}."
+ *     "a computed tomography image with {}." | "a computed tomography image without {}."
+ *     "an axial CT slice showing {}." | "an axial CT slice showing no {}."
+ *   mri:
+ *     "an MRI scan showing {}." | "an MRI scan showing no {}."
+ *     "a magnetic resonance image with {}." | "a magnetic resonance image without {}."
+ *     "an MR image showing {}." | "an MR image showing no {}."
+ *   ultrasound:
+ *     "an ultrasound image showing {}." | "an ultrasound image showing no {}."
+ *     "a sonogram with {}." | "a sonogram without {}."
+ *     "an ultrasound scan of {}." | "an ultrasound scan with no {}."
+ *   histopathology:
+ *     "an H&E stained histopathology image of {}." | "an H&E stained histopathology image with no {}."
+ *     "a histopathology slide showing {}." | "a histopathology slide showing no {}."
+ *     "a microscopy image of tissue with {}." | "a microscopy image of tissue without {}."
+ *   dermatology:
+ *     "a dermoscopy image of {}." | "a dermoscopy image with no {}."
+ *     "a clinical photo of a skin lesion showing {}." | "a clinical photo of a skin lesion showing no {}."
+ *     "a photo of skin with {}." | "a photo of skin without {}."
+ *   fundus:
+ *     "a fundus photograph showing {}." | "a fundus photograph showing no {}."
+ *     "a retinal image with {}." | "a retinal image without {}."
+ *     "a color fundus image of an eye with {}." | "a color fundus image of an eye without {}."
+ */
+
+/* The number of built-in template sets, and the name of set `index` (0 .. count - 1, in the
+ * order listed above), a static string; NULL if out of range. Thread-safe. */
+BMC_API size_t bmc_template_set_count(void);
+BMC_API const char *bmc_template_set_name(size_t index);
+
+/* The templates of the built-in set `name` (exactly as listed above, e.g. "chest-xray"):
+ * *templates receives its positive templates and *count their number, *negative_templates and
+ * *negative_count its negative ones. The arrays and strings are static (never free them) and
+ * can be passed straight to bmc_classifier_create() and bmc_multilabel_create(). Any of the
+ * four out-pointers may be NULL. Errors: BMC_ERR_INVALID_ARGUMENT (name NULL), BMC_ERR_NOT_FOUND
+ * (no such set; the message lists the names). Thread-safe. */
+BMC_API bmc_status bmc_template_set(const char *name, const char *const **templates,
+                                    size_t *count, const char *const **negative_templates,
+                                    size_t *negative_count);
+
+/* A multi-label zero-shot scorer, as CheXzero scores findings: several labels may hold for
+ * one image at once, so each label gets its own probability, independent of the others.
+ * Per label there are two embeddings, the ensemble of the label put into the positive
+ * templates ("{}") and that of the negative templates ("no {}"), each the normalised mean of
+ * its normalised prompt embeddings (as bmc_classifier_create() makes them). A label's
+ * probability is the softmax over its own pair of logits (the model's logit scale x cosine
+ * similarity with the image): exp(l_pos) / (exp(l_pos) + exp(l_neg)). CheXzero itself takes
+ * the softmax of the bare cosines, which ranks the images of a label in the same order (the
+ * same AUROC) with probabilities squeezed towards 0.5.
+ * Immutable once made: any number of threads may use one scorer at once. */
+typedef struct bmc_multilabel bmc_multilabel;
+
+/* CheXzero's prompt pair, the defaults of bmc_multilabel_create(). */
+#define BMC_DEFAULT_POSITIVE_TEMPLATE "{}"
+#define BMC_DEFAULT_NEGATIVE_TEMPLATE "no {}"
+
+/* Build a multi-label scorer for `label_count` labels (findings such as "pleural effusion").
+ * Each template holds "{}" once, where the label goes. `positive_templates` may be NULL (with
+ * positive_count 0) for BMC_DEFAULT_POSITIVE_TEMPLATE, `negative_templates` likewise for
+ * BMC_DEFAULT_NEGATIVE_TEMPLATE; bmc_template_set() gives matching pairs by modality. Labels
+ * and templates are copied. Runs the text tower on label_count x (positive_count +
+ * negative_count) prompts. On success *out owns the scorer; free it with
+ * bmc_multilabel_free(). It refers to the encoder's model, which must outlive it.
+ * Errors: BMC_ERR_INVALID_ARGUMENT (NULL encoder/labels/out, a NULL label, no labels, a
+ * template without exactly one "{}"; the message says which), the errors of
+ * bmc_text_encoder_encode(), BMC_ERR_OUT_OF_MEMORY. Not thread-safe on the same encoder. */
+BMC_API bmc_status bmc_multilabel_create(bmc_text_encoder *encoder, const char *const *labels,
+                                         size_t label_count,
+                                         const char *const *positive_templates,
+                                         size_t positive_count,
+                                         const char *const *negative_templates,
+                                         size_t negative_count, bmc_multilabel **out);
+
+/* The number of labels; 0 if scorer is NULL. Thread-safe. */
+BMC_API size_t bmc_multilabel_label_count(const bmc_multilabel *scorer);
+
+/* Label `index` as given at creation, owned by the scorer; NULL if out of range. Thread-safe. */
+BMC_API const char *bmc_multilabel_label(const bmc_multilabel *scorer, size_t index);
+
+/* Each label's probability for `count` image embeddings (count x embed_dim, normalised or
+ * not; a zero embedding gives 0.5 everywhere), written count x label_count, row-major, in
+ * label order, to `probabilities` (`capacity` floats). Computed in double precision, rounded
+ * once to float. Errors: BMC_ERR_INVALID_ARGUMENT (NULL, count 0, an embedding that is not
+ * finite; nothing is written), BMC_ERR_BUFFER_TOO_SMALL. Thread-safe. */
+BMC_API bmc_status bmc_multilabel_probabilities(const bmc_multilabel *scorer,
+                                                const float *image_embeddings, size_t count,
+                                                float *probabilities, size_t capacity);
+
+/* Score one image: encode it with `encoder` (made from the scorer's model) and write each
+ * label's probability, in label order, to `probabilities` (`capacity` floats, at least the
+ * label count). Errors: BMC_ERR_INVALID_ARGUMENT (NULL, an encoder of another model),
+ * BMC_ERR_BUFFER_TOO_SMALL, the errors of bmc_image_encoder_encode(). Not thread-safe on the
+ * same encoder. */
+BMC_API bmc_status bmc_multilabel_classify(const bmc_multilabel *scorer,
+                                           bmc_image_encoder *encoder, const bmc_image *image,
+                                           float *probabilities, size_t capacity);
+
+/* Free a scorer. NULL is allowed. */
+BMC_API void bmc_multilabel_free(bmc_multilabel *scorer);
+
 /* ------------------------------------------------------------------------------------------ */
 /* Text-prompted segmentation                                                                 */
 /* ------------------------------------------------------------------------------------------ */
@@ -1141,6 +1256,30 @@ BMC_API bmc_status bmc_index_search_image(const bmc_index *index, bmc_image_enco
 BMC_API bmc_status bmc_index_search_text(const bmc_index *index, bmc_text_encoder *encoder,
                                          const char *text, int32_t k, int64_t *ids,
                                          float *scores);
+
+/* A composed query (image + text -> image, as ALIGN shows: "this image, but with an
+ * effusion"): the normalised weighted sum of an image's and a text's embeddings,
+ *   q = ((1 - w) i / |i| + w t / |t|) / |(1 - w) i / |i| + w t / |t||,  w = text_weight,
+ * written as `dim` floats to `query`. w = 0 searches by the image alone, w = 1 by the text
+ * alone; between, the text moves the query away from the image towards what it says.
+ * Computed in double precision, rounded once to float. Errors: BMC_ERR_INVALID_ARGUMENT (NULL,
+ * dim 0, text_weight outside 0..1 or NaN, an embedding that is zero or not finite, a sum that
+ * is zero because the two cancel). Thread-safe. */
+BMC_API bmc_status bmc_compose_query(const float *image_embedding, const float *text_embedding,
+                                     size_t dim, float text_weight, float *query);
+
+/* Composed search: the k entries of `index` (an image collection) closest to the composed
+ * query of `image` (encoded with image_encoder) and `text` (encoded with text_encoder) with
+ * bmc_compose_query(), best first, as bmc_index_search_image() writes them. Both encoders must
+ * come from one model. Errors: BMC_ERR_INVALID_ARGUMENT (NULL, encoders of different models,
+ * an index of another dim, text_weight outside 0..1), those of the encoders, of
+ * bmc_compose_query() and of bmc_index_search(). Not thread-safe on the same encoders. */
+BMC_API bmc_status bmc_index_search_composed(const bmc_index *index,
+                                             bmc_image_encoder *image_encoder,
+                                             bmc_text_encoder *text_encoder,
+                                             const bmc_image *image, const char *text,
+                                             float text_weight, int32_t k, int64_t *ids,
+                                             float *scores);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Caption metrics                                                                            */
