@@ -21,7 +21,8 @@ The shared library is found through BIOMEDCLIP_LIBRARY, then pkg-config, then th
 """
 from ._library import ABI_MAJOR
 from .captions import caption_score
-from .classifier import DEFAULT_TEMPLATE, Classifier
+from .classifier import (DEFAULT_NEGATIVE_TEMPLATE, DEFAULT_POSITIVE_TEMPLATE, DEFAULT_TEMPLATE,
+                         Classifier, MultiLabel, template_set, template_sets)
 from .errors import (BiomedclipError, BufferTooSmallError, CancelledError, CorruptDataError,
                      DeviceError, InternalError, InvalidArgumentError, InvalidUtf8Error, IoError,
                      LimitError, ModelError, NotFoundError, OutOfMemoryError, UnsupportedError,
@@ -33,7 +34,7 @@ from .preprocess import (FILTER_BICUBIC, FILTER_BILINEAR, FILTER_NEAREST, RESIZE
                          RESIZE_SQUASH, PreprocessOptions, preprocess, preprocess_rgb8)
 from .runtime import (LOG_DEBUG, LOG_ERROR, LOG_INFO, LOG_WARN, configure, library_version,
                       runtime_config)
-from .scoring import cosine_similarity, softmax, top_k
+from .scoring import compose_query, cosine_similarity, softmax, top_k
 from .segmentation import Segmenter, mask_overlay, mask_threshold
 from .tokenizer import Tokenizer
 from .vqa import Vqa, vqa_statement, vqa_zero_shot
@@ -47,6 +48,8 @@ __all__ = [
     "CancelledError",
     "Classifier",
     "CorruptDataError",
+    "DEFAULT_NEGATIVE_TEMPLATE",
+    "DEFAULT_POSITIVE_TEMPLATE",
     "DEFAULT_TEMPLATE",
     "DeviceError",
     "FILTER_BICUBIC",
@@ -67,6 +70,7 @@ __all__ = [
     "MODE_NAMES",
     "Model",
     "ModelError",
+    "MultiLabel",
     "NotFoundError",
     "OutOfMemoryError",
     "PreprocessOptions",
@@ -79,6 +83,7 @@ __all__ = [
     "VersionError",
     "Vqa",
     "caption_score",
+    "compose_query",
     "configure",
     "cosine_similarity",
     "library_version",
@@ -88,6 +93,8 @@ __all__ = [
     "preprocess_rgb8",
     "runtime_config",
     "softmax",
+    "template_set",
+    "template_sets",
     "top_k",
     "vqa_statement",
     "vqa_zero_shot",
