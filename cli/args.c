@@ -169,3 +169,16 @@ int cli_parse_double_pair(const char *cmd, const char *name, const char *text, d
     *second = b;
     return CLI_OK;
 }
+
+int cli_parse_double(const char *cmd, const char *name, const char *text, double min, double max,
+                     double *out)
+{
+    if (!text)
+        return CLI_OK;
+    double value;
+    if (!parse_double(text, strlen(text), &value) || value < min || value > max)
+        return cli_usage_error(cmd, "%s must be a number from %g to %g, not '%s'", name, min, max,
+                               text);
+    *out = value;
+    return CLI_OK;
+}

@@ -86,6 +86,8 @@ int cli_parse_int(const char *cmd, const char *name, const char *text, long min,
                   int32_t *out);
 int cli_parse_double_pair(const char *cmd, const char *name, const char *text, double *first,
                           double *second);
+int cli_parse_double(const char *cmd, const char *name, const char *text, double min, double max,
+                     double *out);
 
 /* ---- model options shared by the model commands (model.c) ---------------------------------- */
 
