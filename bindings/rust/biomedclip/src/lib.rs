@@ -21,8 +21,8 @@
 //! ```
 //!
 //! Every handle frees itself on drop. Thread-safety follows the header: a [`Model`], an
-//! [`Image`], a [`Tokenizer`], a [`Classifier`], an [`Index`], a [`Segmenter`] and a [`Vqa`]
-//! head are `Send + Sync`; encoders are
+//! [`Image`], a [`Tokenizer`], a [`Classifier`], a [`MultiLabel`] scorer, an [`Index`], a
+//! [`Segmenter`] and a [`Vqa`] head are `Send + Sync`; encoders are
 //! per-thread contexts, `Send` but not `Sync`, and borrow their model, so the model outlives
 //! them. Every failure is an [`Error`] with the library's [`Status`] and message.
 //!
@@ -46,7 +46,10 @@ mod tokenizer;
 mod vqa;
 
 pub use captions::{caption_score, CaptionMetric, CaptionOptions, CaptionScores};
-pub use classifier::{Classifier, Prediction, DEFAULT_TEMPLATE};
+pub use classifier::{
+    template_set, template_sets, Classifier, MultiLabel, Prediction, TemplateSet,
+    DEFAULT_NEGATIVE_TEMPLATE, DEFAULT_POSITIVE_TEMPLATE, DEFAULT_TEMPLATE,
+};
 pub use error::{Error, Result, Status};
 pub use image::{write_png, Image, Mode, PixelView, Sample};
 pub use index::{Index, IndexDtype, SearchResults};
@@ -54,7 +57,7 @@ pub use matrix::Matrix;
 pub use model::{Dtype, EncoderOptions, ImageEncoder, Model, ModelOptions, ProgressFn, TextEncoder};
 pub use preprocess::{preprocess, preprocess_rgb8, Filter, PreprocessOptions, ResizeMode};
 pub use runtime::{configure, runtime_config, version, RuntimeConfig};
-pub use scoring::{cosine_similarity, softmax, top_k};
+pub use scoring::{compose_query, cosine_similarity, softmax, top_k};
 pub use segmentation::{mask_overlay, mask_threshold, Segmenter};
 pub use tokenizer::{Encoding, ModelTokenizer, SpecialToken, Tokenizer, TokenizerOptions};
 pub use vqa::{vqa_statement, vqa_zero_shot, Answer, Answers, Vqa};
