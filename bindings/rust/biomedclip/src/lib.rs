@@ -2,8 +2,8 @@
 //! Safe Rust interface to libbiomedclip: BiomedCLIP image and text embeddings, zero-shot
 //! classification, Pillow-exact preprocessing, the BiomedBERT tokenizer, DICOM pixel data
 //! through the library's display pipeline, the embedding index (text-to-image search,
-//! captioning by retrieval), caption metrics, text-prompted segmentation and visual question
-//! answering.
+//! captioning by retrieval), caption metrics, text-prompted segmentation, visual question
+//! answering and few-shot linear probes.
 //!
 //! ```no_run
 //! use biomedclip::{Classifier, Image, Model};
