@@ -1337,6 +1337,117 @@ BMC_API bmc_status bmc_caption_score(int32_t metric, const char *const *candidat
                                      const bmc_caption_options *options,
                                      double *corpus_score, double *per_candidate);
 
+/* ------------------------------------------------------------------------------------------ */
+/* Few-shot linear probes                                                                     */
+/* ------------------------------------------------------------------------------------------ */
+
+/* A linear probe: a classifier trained on a few labelled image embeddings, as CLIP's linear-probe
+ * evaluation does it. It is multinomial logistic regression with L2 regularisation, the model
+ * of scikit-learn's LogisticRegression(C=c, multi_class="multinomial", fit_intercept=True):
+ * for K classes it holds a K x dim weight matrix W and K biases b, and gives embedding x the
+ * probabilities softmax(W x + b). Training minimises, over the n examples (x_i, y_i),
+ *
+ *     0.5 * ||W||^2  +  c * sum_i -log softmax(W x_i + b)[y_i]
+ *
+ * (the biases are not penalised) with L-BFGS (Nocedal and Wright, Numerical Optimization,
+ * algorithm 7.5: the two-loop recursion over the last 10 updates, started from zero), in double
+ * precision. The objective is strictly convex in W, so the weights are those scikit-learn's
+ * lbfgs solver converges to; the biases are determined only up to a common constant, which is
+ * fixed by making them sum to zero (scikit-learn's lbfgs path keeps them so too).
+ * docs/linear-probe.md has the solver's details, the file format and the parity figures.
+ *
+ * Train and apply a probe on embeddings of one kind: those the image encoder gives by default
+ * (L2-normalised) are what the CLI and the bindings use. A probe records the model it was
+ * trained for (name, source and embedding size) and refuses to load for another.
+ * Immutable once made: any number of threads may use one probe at once. */
+typedef struct bmc_probe bmc_probe;
+
+typedef struct bmc_probe_options {
+    size_t struct_size;     /* sizeof(bmc_probe_options), set by bmc_probe_options_init */
+    double c;               /* inverse regularisation strength, scikit-learn's C, > 0 and finite;
+                             * default 1 */
+    int32_t max_iterations; /* L-BFGS iterations, >= 1; default 10000 */
+    double tolerance;       /* stop when the largest gradient component is at most tolerance x
+                             * max(1, its value at the start), in 0..1; default 1e-9 */
+} bmc_probe_options;
+
+/* Fill `options` with the defaults listed above. Thread-safe. */
+BMC_API void bmc_probe_options_init(bmc_probe_options *options);
+
+/* Train a probe for `model` (only its name, source and embedding size are used) on `count`
+ * embeddings (count x embed_dim floats, row-major) whose classes are classes[0..count), each an
+ * index into labels[0..label_count). Every label must have at least one example, and there must
+ * be at least two labels. Labels are copied (UTF-8, non-empty, no two equal). `options` may be
+ * NULL for the defaults. Stopping at max_iterations before the tolerance is met is not an
+ * error: bmc_probe_training() says whether it converged. On success *out owns the probe; free
+ * it with bmc_probe_free().
+ * Errors: BMC_ERR_INVALID_ARGUMENT (NULL, count 0, fewer than two labels, a label that is
+ * empty, repeated or not UTF-8, a class index out of range, a label without examples, an
+ * embedding value that is NaN or infinite, bad options; the message names the example or the
+ * label), BMC_ERR_OUT_OF_MEMORY. Thread-safe. */
+BMC_API bmc_status bmc_probe_train(const bmc_model *model, const float *embeddings, size_t count,
+                                   const int32_t *classes, const char *const *labels,
+                                   size_t label_count, const bmc_probe_options *options,
+                                   bmc_probe **out);
+
+/* Free a probe. NULL is allowed. No other call may be using it. */
+BMC_API void bmc_probe_free(bmc_probe *probe);
+
+/* The number of classes (labels); 0 if probe is NULL. Thread-safe. */
+BMC_API size_t bmc_probe_label_count(const bmc_probe *probe);
+
+/* Label `index` as given at training, owned by the probe; NULL if out of range. Thread-safe. */
+BMC_API const char *bmc_probe_label(const bmc_probe *probe, size_t index);
+
+/* The embedding size the probe reads; 0 if probe is NULL. Thread-safe. */
+BMC_API int32_t bmc_probe_dim(const bmc_probe *probe);
+
+/* The name and source of the model the probe was trained for (bmc_model_name(),
+ * bmc_model_source()), owned by the probe; "" if probe is NULL. Thread-safe. */
+BMC_API const char *bmc_probe_model_name(const bmc_probe *probe);
+BMC_API const char *bmc_probe_model_source(const bmc_probe *probe);
+
+/* How training went: the C it used, the L-BFGS iterations it ran and whether the gradient
+ * tolerance was met (1) or max_iterations stopped it (0). Any out-pointer may be NULL.
+ * Loaded probes report what their file records. Errors: BMC_ERR_INVALID_ARGUMENT (NULL
+ * probe). Thread-safe. */
+BMC_API bmc_status bmc_probe_training(const bmc_probe *probe, double *c, int32_t *iterations,
+                                      int32_t *converged);
+
+/* Copy the weights (label_count x dim floats, row-major, row k for label k) to `weights`
+ * (`weight_capacity` floats) and the biases (label_count floats) to `biases` (`bias_capacity`
+ * floats); either buffer may be NULL to skip it.
+ * Errors: BMC_ERR_INVALID_ARGUMENT (NULL probe), BMC_ERR_BUFFER_TOO_SMALL (nothing is
+ * written). Thread-safe. */
+BMC_API bmc_status bmc_probe_weights(const bmc_probe *probe, float *weights,
+                                     size_t weight_capacity, float *biases, size_t bias_capacity);
+
+/* Class probabilities softmax(W x + b) of `count` embeddings (count x dim floats, of the kind
+ * the probe was trained on), written count x label_count, row-major, in label order, to
+ * `probabilities` (`capacity` floats). Computed in double precision. Rank them with
+ * bmc_top_k(); the prediction is the first.
+ * Errors: BMC_ERR_INVALID_ARGUMENT (NULL, count 0, an embedding value that is NaN or infinite,
+ * naming the row), BMC_ERR_BUFFER_TOO_SMALL. Thread-safe. */
+BMC_API bmc_status bmc_probe_probabilities(const bmc_probe *probe, const float *embeddings,
+                                           size_t count, float *probabilities, size_t capacity);
+
+/* Write the probe to `path` (the format of docs/linear-probe.md: a 64-byte header with a
+ * magic, a format version and CRC-32 checksums, then the model's name and source, the labels,
+ * the weights and the biases as little-endian float32). The file is written under a temporary
+ * name and renamed into place. Errors: BMC_ERR_INVALID_ARGUMENT (NULL), BMC_ERR_IO.
+ * Thread-safe. */
+BMC_API bmc_status bmc_probe_save(const bmc_probe *probe, const char *path);
+
+/* Read a probe file written by bmc_probe_save(), checking its structure and checksums, and,
+ * when `model` is not NULL, that it was trained for that model: the same name, source and
+ * embedding size (NULL reads it unchecked, e.g. to inspect it). On success *out owns the
+ * probe. Errors: BMC_ERR_INVALID_ARGUMENT (NULL path/out), BMC_ERR_IO (cannot open or read),
+ * BMC_ERR_CORRUPT_DATA (not a probe file, truncated, a checksum mismatch, inconsistent fields,
+ * non-finite weights), BMC_ERR_VERSION (a format version this library does not read),
+ * BMC_ERR_MODEL (trained for another model; the message says what differs),
+ * BMC_ERR_OUT_OF_MEMORY. Thread-safe. */
+BMC_API bmc_status bmc_probe_load(const bmc_model *model, const char *path, bmc_probe **out);
+
 #ifdef __cplusplus
 }
 #endif

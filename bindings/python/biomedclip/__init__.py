@@ -11,6 +11,12 @@
         image = bmc.Image.open("chest.png")
         print(classifier.classify(images, image))
 
+A few labelled images make a linear probe (logistic regression on their embeddings):
+
+        probe = bmc.Probe(model, images.encode_files(paths), labels, c=10)
+        probe.save("findings.bmcprobe")
+        print(probe.classify(images, image))
+
 Numpy arrays go in and come out (float32 embeddings, uint8 pixels); DICOM frames enter through
 Image.from_array() with the modality and VOI LUT. Every library failure raises a
 BiomedclipError subclass carrying .status and .message. Objects that own library handles have
@@ -32,6 +38,7 @@ from .index import Index
 from .model import ImageEncoder, Model, TextEncoder
 from .preprocess import (FILTER_BICUBIC, FILTER_BILINEAR, FILTER_NEAREST, RESIZE_SHORTEST_CROP,
                          RESIZE_SQUASH, PreprocessOptions, preprocess, preprocess_rgb8)
+from .probe import Probe, ProbeTraining
 from .runtime import (LOG_DEBUG, LOG_ERROR, LOG_INFO, LOG_WARN, configure, library_version,
                       runtime_config)
 from .scoring import compose_query, cosine_similarity, softmax, top_k
@@ -74,6 +81,8 @@ __all__ = [
     "NotFoundError",
     "OutOfMemoryError",
     "PreprocessOptions",
+    "Probe",
+    "ProbeTraining",
     "RESIZE_SHORTEST_CROP",
     "RESIZE_SQUASH",
     "Segmenter",

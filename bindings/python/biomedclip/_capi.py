@@ -181,6 +181,15 @@ class bmc_vqa_options(Structure):
                 ("choice_count", c_size_t)]
 
 
+class bmc_probe(Structure):
+    pass
+
+
+class bmc_probe_options(Structure):
+    _fields_ = [("struct_size", c_size_t), ("c", c_double), ("max_iterations", c_int32),
+                ("tolerance", c_double)]
+
+
 class bmc_index_search_options(Structure):
     _fields_ = [("struct_size", c_size_t), ("threads", c_int32)]
 
@@ -364,6 +373,22 @@ PROTOTYPES = {
     "bmc_caption_options_init": (None, [P(bmc_caption_options)]),
     "bmc_caption_score": (bmc_status, [c_int32, c_char_pp, c_size_t, c_char_pp, c_size_t_p,
                                        P(bmc_caption_options), P(c_double), P(c_double)]),
+    # few-shot linear probes
+    "bmc_probe_options_init": (None, [P(bmc_probe_options)]),
+    "bmc_probe_train": (bmc_status, [P(bmc_model), c_float_p, c_size_t, c_int32_p, c_char_pp,
+                                     c_size_t, P(bmc_probe_options), P(P(bmc_probe))]),
+    "bmc_probe_free": (None, [P(bmc_probe)]),
+    "bmc_probe_label_count": (c_size_t, [P(bmc_probe)]),
+    "bmc_probe_label": (c_char_p, [P(bmc_probe), c_size_t]),
+    "bmc_probe_dim": (c_int32, [P(bmc_probe)]),
+    "bmc_probe_model_name": (c_char_p, [P(bmc_probe)]),
+    "bmc_probe_model_source": (c_char_p, [P(bmc_probe)]),
+    "bmc_probe_training": (bmc_status, [P(bmc_probe), P(c_double), c_int32_p, c_int32_p]),
+    "bmc_probe_weights": (bmc_status, [P(bmc_probe), c_float_p, c_size_t, c_float_p, c_size_t]),
+    "bmc_probe_probabilities": (bmc_status, [P(bmc_probe), c_float_p, c_size_t, c_float_p,
+                                             c_size_t]),
+    "bmc_probe_save": (bmc_status, [P(bmc_probe), c_char_p]),
+    "bmc_probe_load": (bmc_status, [P(bmc_model), c_char_p, P(P(bmc_probe))]),
 }
 
 #: Functions the loaded library lacks (an older build); using them raises AttributeError.

@@ -224,6 +224,22 @@ pub struct bmc_segmenter_options {
     pub check_base_source: i32,
 }
 
+// ---- few-shot linear probes -------------------------------------------------------------------
+
+#[repr(C)]
+pub struct bmc_probe {
+    _private: [u8; 0],
+}
+
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct bmc_probe_options {
+    pub struct_size: usize,
+    pub c: f64,
+    pub max_iterations: i32,
+    pub tolerance: f64,
+}
+
 // ---- visual question answering ---------------------------------------------------------------
 
 #[repr(C)]
@@ -508,4 +524,26 @@ extern "C" {
                              references: *const *const c_char, reference_counts: *const usize,
                              options: *const bmc_caption_options, corpus_score: *mut f64,
                              per_candidate: *mut f64) -> bmc_status;
+
+    // few-shot linear probes
+    pub fn bmc_probe_options_init(options: *mut bmc_probe_options);
+    pub fn bmc_probe_train(model: *const bmc_model, embeddings: *const f32, count: usize,
+                           classes: *const i32, labels: *const *const c_char, label_count: usize,
+                           options: *const bmc_probe_options, out: *mut *mut bmc_probe)
+                           -> bmc_status;
+    pub fn bmc_probe_free(probe: *mut bmc_probe);
+    pub fn bmc_probe_label_count(probe: *const bmc_probe) -> usize;
+    pub fn bmc_probe_label(probe: *const bmc_probe, index: usize) -> *const c_char;
+    pub fn bmc_probe_dim(probe: *const bmc_probe) -> i32;
+    pub fn bmc_probe_model_name(probe: *const bmc_probe) -> *const c_char;
+    pub fn bmc_probe_model_source(probe: *const bmc_probe) -> *const c_char;
+    pub fn bmc_probe_training(probe: *const bmc_probe, c: *mut f64, iterations: *mut i32,
+                              converged: *mut i32) -> bmc_status;
+    pub fn bmc_probe_weights(probe: *const bmc_probe, weights: *mut f32, weight_capacity: usize,
+                             biases: *mut f32, bias_capacity: usize) -> bmc_status;
+    pub fn bmc_probe_probabilities(probe: *const bmc_probe, embeddings: *const f32, count: usize,
+                                   probabilities: *mut f32, capacity: usize) -> bmc_status;
+    pub fn bmc_probe_save(probe: *const bmc_probe, path: *const c_char) -> bmc_status;
+    pub fn bmc_probe_load(model: *const bmc_model, path: *const c_char, out: *mut *mut bmc_probe)
+                          -> bmc_status;
 }
