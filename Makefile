@@ -52,12 +52,19 @@ TORCH_LIBS     := -L$(LIBTORCH)/lib -Wl,-rpath,$(LIBTORCH)/lib \
                   -Wl,--no-as-needed -ltorch -ltorch_cpu $(TORCH_CUDA) -lc10 -Wl,--as-needed
 endif
 
+# oneDNN (Debian's libdnnl-dev, the oneDNN that Debian's libtorch runs on) for linear layers
+# with weights packed at load (shim/packed_linear.cpp); without its header, or with ONEDNN=,
+# linear layers stay with libtorch.
+ONEDNN ?= $(if $(wildcard /usr/include/oneapi/dnnl/dnnl.hpp),1,)
+ONEDNN_FLAGS := $(if $(ONEDNN),-DBMC_HAVE_ONEDNN,)
+ONEDNN_LIBS  := $(if $(ONEDNN),-ldnnl,)
+
 LIB_CFLAGS   = -std=c11 $(OPTFLAGS) $(WARN) -fPIC -fvisibility=hidden -DBMC_BUILDING_LIBRARY \
                -D_GNU_SOURCE -Iinclude -Ilib -I. $(DEPS_CFLAGS) $(CFLAGS)
 SHIM_FLAGS   = -std=c++17 $(OPTFLAGS) -Wall -Wextra -Wno-unused-parameter -fPIC \
                -fvisibility=hidden -fvisibility-inlines-hidden -DBMC_BUILDING_LIBRARY -Iinclude -Ilib -I. \
-               $(TORCH_CXXFLAGS) $(CXXFLAGS)
-LINK_LIBS    = $(DEPS_LIBS) $(TORCH_LIBS) -lpthread -lm
+               $(ONEDNN_FLAGS) $(TORCH_CXXFLAGS) $(CXXFLAGS)
+LINK_LIBS    = $(DEPS_LIBS) $(TORCH_LIBS) $(ONEDNN_LIBS) -lpthread -lm
 TEST_CFLAGS  = -std=c11 $(OPTFLAGS) $(WARN) -D_GNU_SOURCE -Iinclude -Ilib -I. -Itests $(CFLAGS)
 
 # ---- sources ----------------------------------------------------------------------------------

@@ -6,12 +6,18 @@
 
 #include <torch/script.h>
 
+#include <vector>
+
 #include "shim/shim.h"
 
 struct bmci_torch_model {
     torch::jit::script::Module module;
     c10::Device device{c10::kCPU};
     c10::ScalarType dtype = c10::kFloat;
+    // Linear layers whose weights oneDNN packed at load (shim/packed_linear.h); released with
+    // the model.
+    std::vector<int64_t> packed_linear_ids;
+    ~bmci_torch_model();
 };
 
 // Copies host pixels (count x 3 x size x size float32) to the model's device and dtype.
