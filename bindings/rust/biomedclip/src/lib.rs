@@ -21,7 +21,7 @@
 //! ```
 //!
 //! Every handle frees itself on drop. Thread-safety follows the header: a [`Model`], an
-//! [`Image`], a [`Tokenizer`], a [`Classifier`], an [`Index`], a [`Segmenter`] and a [`Vqa`]
+//! [`Image`], a [`Tokenizer`], a [`Classifier`], an [`Index`], an [`IndexSet`], a [`Segmenter`] and a [`Vqa`]
 //! head are `Send + Sync`; encoders are
 //! per-thread contexts, `Send` but not `Sync`, and borrow their model, so the model outlives
 //! them. Every failure is an [`Error`] with the library's [`Status`] and message.
@@ -49,7 +49,7 @@ pub use captions::{caption_score, CaptionMetric, CaptionOptions, CaptionScores};
 pub use classifier::{Classifier, Prediction, DEFAULT_TEMPLATE};
 pub use error::{Error, Result, Status};
 pub use image::{write_png, Image, Mode, PixelView, Sample};
-pub use index::{Index, IndexDtype, SearchResults};
+pub use index::{Index, IndexDtype, IndexSet, SearchResults, Shard};
 pub use matrix::Matrix;
 pub use model::{Dtype, EncoderOptions, ImageEncoder, Model, ModelOptions, ProgressFn, TextEncoder};
 pub use preprocess::{preprocess, preprocess_rgb8, Filter, PreprocessOptions, ResizeMode};
