@@ -313,4 +313,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run the module's own copy: functions of __main__ would be pickled by value for the
+    # workers (with this copy's locks), those of biomedclip.distributed by name.
+    from biomedclip.distributed import main as module_main
+    sys.exit(module_main())

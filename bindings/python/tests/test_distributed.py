@@ -166,3 +166,34 @@ def test_killed_worker_costs_a_retry(model_path, archive, reference, tmp_path):
         with biomedclip.IndexSet.open_manifest(result["manifest"]) as index_set:
             assert len(index_set) == IMAGES
             same_search(index_set, reference[0], reference[0].dim)
+
+
+def test_command_line(model_path, archive, reference, tmp_path):
+    """python3 -m biomedclip.distributed embed / search on a local cluster of two workers."""
+    import json
+    import subprocess
+    import sys
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    out = tmp_path / "index"
+    run = subprocess.run([sys.executable, "-m", "biomedclip.distributed", "embed", "--scheduler",
+                          "local", "--workers", "2", "--model", model_path, "--out", str(out),
+                          "--shard-size", "64", "--batch", str(BATCH), archive],
+                         env=env, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "240 files, 4 shards (4 embedded now, 0 already complete), 0 skipped" in run.stdout
+    manifest = out / "archive.bmcset"
+    texts = "a chest X-ray\nleft pleural effusion\n"
+    run = subprocess.run([sys.executable, "-m", "biomedclip.distributed", "search", "--scheduler",
+                          "local", "--workers", "2", "--model", model_path, "--manifest",
+                          str(manifest), "--top", "4"], input=texts, env=env,
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-2000:]
+    lines = [json.loads(line) for line in run.stdout.splitlines()]
+    with biomedclip.Model(model_path) as model, \
+            biomedclip.IndexSet.open_manifest(manifest) as index_set:
+        ids, scores = index_set.search(model.text_encoder().encode(texts.split("\n")[:2]), 4)
+        assert [line["query"] for line in lines] == texts.split("\n")[:2]
+        for q, line in enumerate(lines):
+            assert [r["id"] for r in line["results"]] == ids[q].tolist()
+            assert max(abs(r["score"] - s) for r, s in zip(line["results"], scores[q])) < 1e-5
+            assert [r["text"] for r in line["results"]] == [index_set.text(int(i)) for i in ids[q]]
