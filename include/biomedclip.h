@@ -1163,9 +1163,10 @@ BMC_API bmc_status bmc_index_set_find(const bmc_index_set *set, int64_t id, size
 
 /* Exact top-k search over every shard, with the arguments, results and errors of
  * bmc_index_search(): the results are those of one index holding all the shards' entries in
- * shard order (see above), for any `threads` option. Each shard is searched in turn (with
- * `options`) and the hits are merged, so the cost is the sum over the shards plus a merge of
- * shard_count x k hits per query. Thread-safe. */
+ * shard order (see above), for any `threads` option. Large shards are searched one after
+ * another with every thread, small ones (under 8192 entries per thread) side by side with one
+ * thread each; the hits are merged, so the cost is about that of one index of all the entries
+ * plus a merge of shard_count x k hits per query. Thread-safe. */
 BMC_API bmc_status bmc_index_set_search(const bmc_index_set *set, const float *queries,
                                         size_t query_count, int32_t k,
                                         const bmc_index_search_options *options, int64_t *ids,

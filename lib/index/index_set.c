@@ -1,16 +1,20 @@
 /* SPDX-License-Identifier: MIT */
 /* Index sets: several mapped index files (shards) searched as one index holding their entries
- * in shard order. Each shard is searched by bmc_index_search() and the per-shard top-k lists
- * are merged; since a score does not depend on where its row lies (kernels.c) and both lists
- * are ranked by (score, position), the merge gives exactly the single index's answer. */
+ * in shard order. Each shard is searched by bmc_index_search() (large shards one after another
+ * on every thread, small ones side by side, one thread each) and the per-shard top-k lists are
+ * merged in shard order; since a score does not depend on where its row lies (kernels.c) nor
+ * on the thread count (search.c), and both lists are ranked by (score, position), the merge
+ * gives exactly the single index's answer. */
 #include "index/index.h"
 
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/error.h"
 
@@ -415,6 +419,52 @@ static size_t valid_hits(const int64_t *ids, size_t k)
     return n;
 }
 
+/* One shard's search on its own thread, for sets of shards too small to keep every thread
+ * busy on their own: the caller's thread-local last error is not this thread's, so the
+ * message is carried back. */
+typedef struct shard_job {
+    const bmc_index *shard;
+    const float *queries;
+    size_t query_count;
+    int32_t k;
+    int64_t *ids;
+    float *scores;
+    bmc_status status;
+    char message[512];
+    pthread_t thread;
+    int started;
+} shard_job;
+
+static void run_shard_job(shard_job *j)
+{
+    bmc_index_search_options one;
+    bmc_index_search_options_init(&one);
+    one.threads = 1;
+    j->status = bmc_index_search(j->shard, j->queries, j->query_count, j->k, &one, j->ids,
+                                 j->scores, j->query_count * (size_t)j->k);
+    if (j->status != BMC_OK)
+        snprintf(j->message, sizeof j->message, "%s", bmc_last_error());
+}
+
+static void *shard_job_thread(void *arg)
+{
+    run_shard_job(arg);
+    return NULL;
+}
+
+/* Below this many entries per shard and thread, shards are searched side by side, each on one
+ * thread, rather than one after another on every thread (search.c gives a thread at least
+ * 8192 rows, so a small shard would leave threads idle). */
+#define MIN_ROWS_PER_THREAD 8192
+
+static size_t search_threads(const bmc_index_search_options *options)
+{
+    if (options && options->threads > 0)
+        return (size_t)options->threads;
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (size_t)n : 1;
+}
+
 bmc_status bmc_index_set_search(const bmc_index_set *set, const float *queries,
                                 size_t query_count, int32_t k,
                                 const bmc_index_search_options *options, int64_t *ids,
@@ -427,38 +477,81 @@ bmc_status bmc_index_set_search(const bmc_index_set *set, const float *queries,
     if (query_count == 0 || k < 1)
         return bmci_fail(BMC_ERR_INVALID_ARGUMENT, "%s: %s", what,
                          query_count == 0 ? "no queries" : "k must be at least 1");
+    if (options && (options->struct_size != sizeof *options || options->threads < 0))
+        return bmci_fail(BMC_ERR_INVALID_ARGUMENT, "%s: %s", what,
+                         options->struct_size != sizeof *options
+                             ? "options not initialised with bmc_index_search_options_init"
+                             : "negative thread count");
     if (capacity / (size_t)k < query_count)
         return bmci_fail(BMC_ERR_BUFFER_TOO_SMALL, "%s: the result buffers hold %zu entries, "
                          "%zu queries x k %d need more", what, capacity, query_count, k);
     size_t total = query_count * (size_t)k;
-    /* Results so far (merged over shards 0..s-1), the current shard's, and the next merge. */
+    size_t threads = search_threads(options);
+    /* Shards searched at once: one per thread when they are small, else one at a time. */
+    size_t wave = threads > 1 && set->count / set->shard_count < MIN_ROWS_PER_THREAD * threads
+                      ? (threads < set->shard_count ? threads : set->shard_count) : 1;
+    if (total > SIZE_MAX / sizeof(int64_t) / (wave + 2))
+        return bmci_fail(BMC_ERR_OUT_OF_MEMORY, "%s: %zu x %d results are too many", what,
+                         query_count, (int)k);
+    /* Results so far (merged over the shards before), each shard's of the wave, the next merge. */
     int64_t *have_ids = malloc(total * sizeof *have_ids);
     float *have_scores = malloc(total * sizeof *have_scores);
-    int64_t *shard_ids = malloc(total * sizeof *shard_ids);
-    float *shard_scores = malloc(total * sizeof *shard_scores);
     int64_t *next_ids = malloc(total * sizeof *next_ids);
     float *next_scores = malloc(total * sizeof *next_scores);
+    int64_t *wave_ids = malloc(wave * total * sizeof *wave_ids);
+    float *wave_scores = malloc(wave * total * sizeof *wave_scores);
+    shard_job *jobs = calloc(wave, sizeof *jobs);
     bmc_status status = BMC_OK;
-    if (!have_ids || !have_scores || !shard_ids || !shard_scores || !next_ids || !next_scores)
+    if (!have_ids || !have_scores || !next_ids || !next_scores || !wave_ids || !wave_scores || !jobs)
         status = bmci_fail(BMC_ERR_OUT_OF_MEMORY, "%s: out of memory for %zu x %d results", what,
                            query_count, (int)k);
-    for (size_t s = 0; s < set->shard_count && status == BMC_OK; s++) {
-        status = bmc_index_search(set->shards[s], queries, query_count, k, options,
-                                  s ? shard_ids : have_ids, s ? shard_scores : have_scores, total);
-        if (status != BMC_OK || s == 0)
-            continue;
-        for (size_t q = 0; q < query_count; q++) {
-            size_t at = q * (size_t)k;
-            merge_hits(have_ids + at, have_scores + at, valid_hits(have_ids + at, (size_t)k),
-                       shard_ids + at, shard_scores + at, valid_hits(shard_ids + at, (size_t)k),
-                       (size_t)k, next_ids + at, next_scores + at);
+    for (size_t first = 0; first < set->shard_count && status == BMC_OK; first += wave) {
+        size_t n = set->shard_count - first < wave ? set->shard_count - first : wave;
+        if (wave == 1) {
+            status = bmc_index_search(set->shards[first], queries, query_count, k, options,
+                                      wave_ids, wave_scores, total);
+        } else {
+            for (size_t j = 0; j < n; j++) {
+                jobs[j] = (shard_job){set->shards[first + j], queries, query_count, k,
+                                      wave_ids + j * total, wave_scores + j * total, BMC_OK, "",
+                                      0, 0};
+                if (j > 0)
+                    jobs[j].started = pthread_create(&jobs[j].thread, NULL, shard_job_thread,
+                                                     &jobs[j]) == 0;
+            }
+            run_shard_job(&jobs[0]);
+            for (size_t j = 1; j < n; j++) {
+                if (jobs[j].started)
+                    pthread_join(jobs[j].thread, NULL);
+                else
+                    run_shard_job(&jobs[j]);
+            }
+            for (size_t j = 0; j < n && status == BMC_OK; j++)
+                if (jobs[j].status != BMC_OK)
+                    status = bmci_fail_text(jobs[j].status, jobs[j].message);
         }
-        int64_t *ti = have_ids;
-        have_ids = next_ids;
-        next_ids = ti;
-        float *ts = have_scores;
-        have_scores = next_scores;
-        next_scores = ts;
+        /* Merge the wave's shards in shard order: the order of one index holding them all. */
+        for (size_t j = 0; j < n && status == BMC_OK; j++) {
+            const int64_t *s_ids = wave_ids + j * total;
+            const float *s_scores = wave_scores + j * total;
+            if (first + j == 0) {
+                memcpy(have_ids, s_ids, total * sizeof *have_ids);
+                memcpy(have_scores, s_scores, total * sizeof *have_scores);
+                continue;
+            }
+            for (size_t q = 0; q < query_count; q++) {
+                size_t at = q * (size_t)k;
+                merge_hits(have_ids + at, have_scores + at, valid_hits(have_ids + at, (size_t)k),
+                           s_ids + at, s_scores + at, valid_hits(s_ids + at, (size_t)k),
+                           (size_t)k, next_ids + at, next_scores + at);
+            }
+            int64_t *ti = have_ids;
+            have_ids = next_ids;
+            next_ids = ti;
+            float *ts = have_scores;
+            have_scores = next_scores;
+            next_scores = ts;
+        }
     }
     if (status == BMC_OK) {
         memcpy(ids, have_ids, total * sizeof *ids);
@@ -467,9 +560,10 @@ bmc_status bmc_index_set_search(const bmc_index_set *set, const float *queries,
     }
     free(have_ids);
     free(have_scores);
-    free(shard_ids);
-    free(shard_scores);
     free(next_ids);
     free(next_scores);
+    free(wave_ids);
+    free(wave_scores);
+    free(jobs);
     return status;
 }
