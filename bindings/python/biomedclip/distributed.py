@@ -22,8 +22,10 @@ How the work is cut (docs/scale-out.md):
   (bmc_index_save writes a temporary file and renames it), so a shard file either is complete
   or does not exist. A file that cannot be decoded is left out of its shard (its id is unused)
   and reported.
-- A shard whose file already exists and holds only ids of its range is complete: a re-run
-  (after a stopped job, a lost worker, a crash of the client) embeds only the missing shards.
+- A shard whose file already exists and holds its own files (ids of its range, with the file
+  paths as texts) is complete: a re-run (after a stopped job, a lost worker, a crash of the
+  client) embeds only the missing shards, and a shard from a list of files that has changed
+  since (files added or removed before it shift its ids) is embedded again.
 - The manifest (``archive.bmcset``) is written by the client at the end, after every shard.
 - A task lost with its worker is run again elsewhere by Dask (the scheduler's
   ``allowed-failures``); its shard file is written by whichever run finishes, whole.
@@ -106,10 +108,11 @@ def _encoder(model_path: str, device: str, dtype: str, batch_size: int):
     return model, encoders[(key, batch_size)]
 
 
-def shard_complete(path: str, first_id: int, count: int) -> bool:
-    """Whether `path` holds a finished shard of ids first_id .. first_id + count - 1. Shards
-    are renamed into place when written, so a file that opens is whole; its ids say it is this
-    job's shard and not one of another plan."""
+def shard_complete(path: str, first_id: int, texts: Sequence[str]) -> bool:
+    """Whether `path` holds a finished shard of these files: ids first_id .. first_id +
+    len(texts) - 1 (some may be missing: undecodable files) with the file paths as texts.
+    Shards are renamed into place when written, so a file that opens is whole; the ids and
+    texts say it is this plan's shard, not one from a list of files that has changed since."""
     if not os.path.exists(path):
         return False
     try:
@@ -117,8 +120,11 @@ def shard_complete(path: str, first_id: int, count: int) -> bool:
     except Exception:  # a damaged or foreign file: embed the shard again
         return False
     with index:
-        ids = index.ids()
-        return ids.size <= count and bool(np.all((ids >= first_id) & (ids < first_id + count)))
+        for entry_id in index.ids().tolist():
+            position = entry_id - first_id
+            if not 0 <= position < len(texts) or index.text(entry_id) != texts[position]:
+                return False
+    return True
 
 
 def embed_shard(model_path: str, out_dir: str, number: int, first_id: int, files: Sequence[str],
@@ -130,14 +136,14 @@ def embed_shard(model_path: str, out_dir: str, number: int, first_id: int, files
     the shard was already there)}."""
     path = os.path.join(out_dir, shard_name(number))
     report = {"shard": number, "path": path, "entries": 0, "skipped": [], "embedded": False}
-    if shard_complete(path, first_id, len(files)):
+    texts = [os.path.relpath(f, root) if root else f for f in files]
+    if shard_complete(path, first_id, texts):
         with Index.map(path, check_vectors=False) as done:
             report["entries"] = len(done)
         return report
     model, encoder = _encoder(model_path, device, dtype, batch_size)
     index = Index(model.embed_dim, storage)
     ids = np.arange(first_id, first_id + len(files), dtype=np.int64)
-    texts = [os.path.relpath(f, root) if root else f for f in files]
     try:
         embeddings = encoder.encode_files(files)
         keep = list(range(len(files)))
@@ -170,11 +176,13 @@ def _search_shards(paths: Sequence[str], queries: np.ndarray, k: int,
 
 def embed(client, model_path: str, inputs: Sequence[str], out_dir: str, shard_size: int = 1024,
           batch_size: int = 32, storage: str = "float32", device: str = "cpu",
-          dtype: str = "float32", progress: bool = False, retries: int = 2) -> dict:
+          dtype: str = "float32", progress: bool = False, retries: int = 2,
+          first_id: int = 0) -> dict:
     """Embed the images of `inputs` on the cluster of `client` into shards in `out_dir`, then
-    write the manifest out_dir/archive.bmcset. Shards already complete are kept. Entry texts
-    are the paths relative to the common folder of the inputs. `progress` shows Dask's
-    progress bar. Returns {"manifest", "files", "shards": [per-shard reports]}.
+    write the manifest out_dir/archive.bmcset. File i of the sorted list gets id first_id + i.
+    Shards already complete are kept. Entry texts are the paths relative to the common folder
+    of the inputs. `progress` shows Dask's progress bar. Returns {"manifest", "files",
+    "shards": [per-shard reports]}.
 
     For the set to equal, bit for bit, one index embedded in one process with the same batch
     size, make shard_size a multiple of batch_size (the batches then hold the same images)."""
@@ -186,7 +194,9 @@ def embed(client, model_path: str, inputs: Sequence[str], out_dir: str, shard_si
     root = os.path.commonpath([os.path.dirname(f) for f in files])
     model_path, out_dir = os.path.abspath(model_path), os.path.abspath(out_dir)
     os.makedirs(out_dir, exist_ok=True)
-    futures = [client.submit(embed_shard, model_path, out_dir, number, first, shard_files,
+    if first_id < 0:
+        raise ValueError("first_id must not be negative")
+    futures = [client.submit(embed_shard, model_path, out_dir, number, first_id + first, shard_files,
                              batch_size, storage, device, dtype, root,
                              key="biomedclip-shard-%05d-%s" % (number, uuid.uuid4().hex),
                              retries=retries, pure=False)
@@ -268,6 +278,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     e.add_argument("--out", required=True, help="the shard folder, on storage every worker sees")
     e.add_argument("--shard-size", type=int, default=1024, help="files per shard (1024)")
     e.add_argument("--storage", default="float32", choices=("float32", "float16", "bfloat16"))
+    e.add_argument("--first-id", type=int, default=0,
+                   help="the id of the first file (0), e.g. to add a set of new files whose ids "
+                        "follow another set's")
     s = commands.add_parser("search", help="search a manifest's shards with text queries")
     s.add_argument("--manifest", required=True)
     s.add_argument("--top", type=int, default=5)
@@ -286,7 +299,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         if args.command == "embed":
             report = embed(client, args.model, args.inputs, args.out, args.shard_size,
-                           args.batch, args.storage, args.device, args.dtype, progress=True)
+                           args.batch, args.storage, args.device, args.dtype, progress=True,
+                           first_id=args.first_id)
             embedded = sum(r["embedded"] for r in report["shards"])
             skipped = [s for r in report["shards"] for s in r["skipped"]]
             print("\n%d files, %d shards (%d embedded now, %d already complete), %d skipped; "

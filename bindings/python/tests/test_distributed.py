@@ -25,6 +25,17 @@ from biomedclip import distributed
 IMAGES, SHARD, BATCH, WORKERS = 240, 32, 8, 3
 
 
+@pytest.fixture(scope="module", autouse=True)
+def restore_environment():
+    """Starting a LocalCluster sets OMP_NUM_THREADS=1 (and more) in this process's environment
+    for the workers it spawns, and leaves them: later tests that start programs (the C examples
+    of test_identical.py) would run them with one thread and get other float roundings."""
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+
+
 @pytest.fixture(scope="module")
 def model_path():
     path = os.path.join(MODEL_FIXTURES, "model.bmc.pt")
@@ -128,6 +139,12 @@ def test_rerun_embeds_only_missing_shards(cluster, model_path, archive, referenc
         f.write(b"BMCINDEX partial")
     os.unlink(first["manifest"])
     kept = {p: os.stat(p).st_mtime_ns for p in paths if os.path.exists(p)}
+    # a shard is complete only with its own files: a changed list of files is embedded again
+    texts = [os.path.relpath(f, archive) for f in distributed.list_images([archive])]
+    assert distributed.shard_complete(paths[0], 0, texts[:SHARD])
+    assert not distributed.shard_complete(paths[0], 0, texts[1:SHARD + 1])
+    assert not distributed.shard_complete(paths[0], 0, texts[:SHARD // 2])
+    assert not distributed.shard_complete(paths[1], SHARD, texts[SHARD:2 * SHARD])
     second = distributed.embed(cluster, model_path, [archive], str(tmp_path), shard_size=SHARD,
                                batch_size=BATCH)
     embedded = sorted(r["path"] for r in second["shards"] if r["embedded"])
