@@ -494,6 +494,60 @@ static void test_replaced_shard(void)
     bmc_index_free(other);
 }
 
+/* Many small shards (searched side by side, in waves of `threads` shards) give the joined
+ * index's results too, for thread counts below, at and above the shard count. */
+static void test_many_small_shards(void)
+{
+    bmc_index_set *whole = open_set(0);
+    if (!whole)
+        return;
+    bmc_index *one = joined_index(whole);
+    enum { SHARDS = 37 };
+    char files[SHARDS][4096];
+    const char *list[SHARDS];
+    float *vector = malloc(fx.dim * sizeof *vector);
+    size_t start = 0;
+    for (size_t s = 0; s < SHARDS; s++) {
+        /* uneven sizes, two of them empty, the last taking the rest */
+        size_t size = s == SHARDS - 1 ? fx.rows - start : s % 9 == 4 ? 0 : (s * 7) % 41 + 1;
+        bmc_index *part = NULL;
+        CHECK_STATUS(bmc_index_create((int32_t)fx.dim, BMC_DTYPE_F32, &part), BMC_OK);
+        for (size_t i = start; i < start + size; i++) {
+            int64_t id;
+            bmc_index_id_at(one, i, &id);
+            bmc_index_get_vector(one, id, vector, fx.dim);
+            CHECK_STATUS(bmc_index_add(part, vector, 1, &id, NULL), BMC_OK);
+        }
+        char name[64];
+        snprintf(name, sizeof name, "small-%zu.bmcidx", s);
+        snprintf(files[s], sizeof files[s], "%s", temp_path(name));
+        CHECK_STATUS(bmc_index_save(part, files[s]), BMC_OK);
+        list[s] = files[s];
+        bmc_index_free(part);
+        start += size;
+    }
+    bmc_index_set *set = NULL;
+    CHECK_STATUS(bmc_index_set_open(list, SHARDS, 0, &set), BMC_OK);
+    size_t differ = 0;
+    int32_t threads[] = {1, 2, 5, 36, 37, 64, 0};
+    for (size_t h = 0; set && h < sizeof threads / sizeof *threads; h++) {
+        size_t ks[] = {1, fx.k, fx.rows + 1};
+        for (size_t i = 0; i < 3; i++) {
+            results a = search_set(set, ks[i], threads[h]), b = search_index(one, ks[i], 1);
+            differ += !same(a, b, fx.queries * ks[i]);
+            results_free(a);
+            results_free(b);
+        }
+    }
+    CHECK(differ == 0, "%zu searches of %d small shards differ from one index", differ, SHARDS);
+    bmc_index_set_free(set);
+    for (size_t s = 0; s < SHARDS; s++)
+        unlink(files[s]);
+    free(vector);
+    bmc_index_free(one);
+    bmc_index_set_free(whole);
+}
+
 /* ---- sets that are not sets --------------------------------------------------------------- */
 
 static const char *save_temp(const char *name, int32_t dim, int32_t dtype, const int64_t *ids,
@@ -624,6 +678,7 @@ int main(void)
     RUN(test_manifests);
     RUN(test_bad_manifests);
     RUN(test_replaced_shard);
+    RUN(test_many_small_shards);
     RUN(test_ids_across_shards);
     RUN(test_bad_arguments);
     return harness_summary("test_index_set");

@@ -456,6 +456,8 @@ static void *shard_job_thread(void *arg)
  * thread, rather than one after another on every thread (search.c gives a thread at least
  * 8192 rows, so a small shard would leave threads idle). */
 #define MIN_ROWS_PER_THREAD 8192
+/* The most memory the results of shards searched side by side may take. */
+#define WAVE_RESULT_BYTES ((size_t)64 << 20)
 
 static size_t search_threads(const bmc_index_search_options *options)
 {
@@ -490,6 +492,10 @@ bmc_status bmc_index_set_search(const bmc_index_set *set, const float *queries,
     /* Shards searched at once: one per thread when they are small, else one at a time. */
     size_t wave = threads > 1 && set->count / set->shard_count < MIN_ROWS_PER_THREAD * threads
                       ? (threads < set->shard_count ? threads : set->shard_count) : 1;
+    /* ... and no more side by side than their results fit in WAVE_RESULT_BYTES. */
+    size_t fit = WAVE_RESULT_BYTES / (total * (sizeof(int64_t) + sizeof(float)));
+    if (wave > fit)
+        wave = fit > 1 ? fit : 1;
     if (total > SIZE_MAX / sizeof(int64_t) / (wave + 2))
         return bmci_fail(BMC_ERR_OUT_OF_MEMORY, "%s: %zu x %d results are too many", what,
                          query_count, (int)k);
