@@ -1127,7 +1127,8 @@ BMC_API bmc_status bmc_index_set_open(const char *const *paths, size_t count, ui
  * Errors: as bmc_index_set_open(), plus BMC_ERR_IO (cannot read the manifest or a shard),
  * BMC_ERR_CORRUPT_DATA (a malformed or damaged manifest, or a shard that differs from what it
  * records; the message names the line or the shard), BMC_ERR_VERSION (a newer manifest
- * version), BMC_ERR_LIMIT (a manifest over 64 MiB). Thread-safe. */
+ * version), BMC_ERR_UNSUPPORTED (a dtype this library does not know), BMC_ERR_LIMIT (a
+ * manifest over 64 MiB). Thread-safe. */
 BMC_API bmc_status bmc_index_set_open_manifest(const char *path, uint32_t flags,
                                                bmc_index_set **out);
 
