@@ -222,6 +222,7 @@ $(BUILD)/fixtures/model/.done: $(REFERENCE_TOOLS)
 $(BUILD)/fixtures/vqa/.done: $(REFERENCE_TOOLS) $(TRAIN_TOOLS) tools/fixtures/make_model_fixtures.py
 $(BUILD)/fixtures/segmentation/.done: $(REFERENCE_TOOLS) $(TRAIN_TOOLS)
 $(BUILD)/fixtures/probe/.done: tools/checks/probe_check.py
+$(BUILD)/fixtures/index_set/.done: tools/fixtures/make_index_fixtures.py
 
 # Helper programs of check and bench suites (tests/tool_NAME.c -> $(BUILD)/tools/tool_NAME),
 # linked like the tests so they can reach internal functions.

@@ -122,6 +122,13 @@ int cli_parse(const char *cmd, int argc, char **argv, const cli_option *options,
                 return cli_error(cmd, "out of memory");
             }
         } else {
+            cli_value *grown = realloc(args->values, (args->value_count + 1) * sizeof *grown);
+            if (!grown) {
+                cli_args_free(args);
+                return cli_error(cmd, "out of memory");
+            }
+            grown[args->value_count++] = (cli_value){option->name, value};
+            args->values = grown;
             *option->value = value;
         }
     }
@@ -133,6 +140,9 @@ void cli_args_free(cli_args *args)
     free(args->inputs);
     args->inputs = NULL;
     args->input_count = 0;
+    free(args->values);
+    args->values = NULL;
+    args->value_count = 0;
 }
 
 int cli_parse_int(const char *cmd, const char *name, const char *text, long min, long max,

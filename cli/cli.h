@@ -84,10 +84,18 @@ typedef struct cli_input {
     int raw; /* non-zero: a --pixels file, read with the command's cli_pixel_options */
 } cli_input;
 
+/* One value option as given (for options that may be repeated, e.g. index --index). */
+typedef struct cli_value {
+    const char *name; /* the option's name, "--index" */
+    const char *value;
+} cli_value;
+
 typedef struct cli_args {
     cli_input *inputs; /* positional arguments and --pixels files, in order */
     size_t input_count;
     int help;          /* --help or -h was given */
+    cli_value *values; /* every value option given, in order, repeats included */
+    size_t value_count;
 } cli_args;
 
 /* Parses argv[1..argc) against `options` (plus --help/-h). "--name=value" and "--name value"

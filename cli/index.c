@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* biomedclip index build | search | info: embedding indexes for retrieval (text-to-image
- * search over an image archive, captioning by retrieval from a caption bank). */
+/* biomedclip index build | search | info | manifest: embedding indexes for retrieval
+ * (text-to-image search over an image archive, captioning by retrieval from a caption bank),
+ * and index sets (several index files searched as one, named by a manifest). */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,29 +13,39 @@
 static void usage(void)
 {
     printf("Usage: biomedclip index build --model BUNDLE --out FILE (IMAGE... | --texts)\n"
-           "                              [--storage f32|f16|bf16] [--device D] [--dtype T] [--batch N]\n"
-           "       biomedclip index search --model BUNDLE --index FILE (IMAGE... | --texts)\n"
-           "                               [--top K] [--device D] [--dtype T] [--batch N]\n"
-           "       biomedclip index search --model BUNDLE --index FILE --image X --text T\n"
-           "                               [--text-weight W] [--top K] ...\n"
-           "       biomedclip index info --index FILE\n"
+           "                              [--first-id N] [--storage f32|f16|bf16] [--device D]\n"
+           "                              [--dtype T] [--batch N]\n"
+           "       biomedclip index search --model BUNDLE (--index FILE... | --manifest SET)\n"
+           "                               (IMAGE... | --texts) [--top K] [--device D] [--dtype T]\n"
+           "                               [--batch N]\n"
+           "       biomedclip index search --model BUNDLE (--index FILE... | --manifest SET)\n"
+           "                               --image X --text T [--text-weight W] [--top K] ...\n"
+           "       biomedclip index info (--index FILE... | --manifest SET)\n"
+           "       biomedclip index manifest --out SET SHARD...\n"
            "\n"
-           "build   embeds the images (entry text: the file name) or, with --texts, each line of\n"
-           "        stdin (entry text: the line, e.g. a caption bank), and saves them as an index;\n"
-           "        entry ids are the 0-based input positions\n"
-           "search  embeds the query images, or with --texts each stdin line, and prints the K\n"
-           "        closest entries of the index for each query as one JSON line:\n"
-           "          {\"query\": \"...\", \"results\": [{\"id\": 3, \"score\": 0.41, \"text\": \"...\"}, ...]}\n"
-           "        (score: cosine similarity; best first)\n"
-           "        With --image X --text T, one composed query (image + text -> image): the\n"
-           "        normalised sum (1 - W) x image + W x text of their normalised embeddings,\n"
-           "        printed as {\"query\": {\"image\": X, \"text\": T, \"text_weight\": W},\n"
-           "        \"results\": [...]}\n"
-           "info    prints the index's entry count, dimension and storage type\n"
+           "build     embeds the images (entry text: the file name) or, with --texts, each line of\n"
+           "          stdin (entry text: the line, e.g. a caption bank), and saves them as an index;\n"
+           "          entry ids are N + the 0-based input positions\n"
+           "search    embeds the query images, or with --texts each stdin line, and prints the K\n"
+           "          closest entries of the index for each query as one JSON line:\n"
+           "            {\"query\": \"...\", \"results\": [{\"id\": 3, \"score\": 0.41, \"text\": \"...\"}, ...]}\n"
+           "          (score: cosine similarity; best first). Several --index files, or a manifest,\n"
+           "          are searched as one index holding their entries in order.\n"
+           "          With --image X --text T, one composed query (image + text -> image): the\n"
+           "          normalised sum (1 - W) x image + W x text of their normalised embeddings,\n"
+           "          printed as {\"query\": {\"image\": X, \"text\": T, \"text_weight\": W},\n"
+           "          \"results\": [...]}\n"
+           "info      prints the entry count, dimension and storage type (and the shard count of a set)\n"
+           "manifest  writes the manifest of an index set: the SHARD files, named as the manifest\n"
+           "          records them (relative to its folder, or absolute), with their checksums\n"
            "\n"
            "  --model BUNDLE      the model bundle (.bmc.pt)\n"
-           "  --out FILE          the index file to write (e.g. archive.bmcidx)\n"
-           "  --index FILE        the index file to read (memory-mapped)\n"
+           "  --out FILE          the index file (build) or manifest (manifest) to write\n"
+           "  --index FILE        an index file to read (memory-mapped); repeat it for an index set,\n"
+           "                      whose files must hold distinct ids (see --first-id)\n"
+           "  --manifest SET      the manifest of an index set (e.g. archive.bmcset)\n"
+           "  --first-id N        build: the id of the first entry (default 0), so that shards\n"
+           "                      built apart have distinct ids\n"
            "  --texts             entries or queries are the lines of stdin instead of images\n"
            "  --storage T         how build stores vectors: f32 (default), f16 or bf16 (half the size;\n"
            "                      bf16 searches fastest on CPUs with AVX512_BF16)\n"
@@ -53,24 +65,27 @@ typedef struct index_args {
     const char *cmd;
     cli_model_args margs;
     cli_pixel_args pargs;
-    const char *out, *index, *storage, *top;
+    const char *out, *index, *manifest, *storage, *top, *first_id;
     const char *image, *text, *text_weight; /* a composed query */
     int texts;
     cli_args args;
     bmc_pixels view;
+    const char **indexes; /* every --index, in order */
+    size_t index_count;
+    int64_t first;        /* --first-id */
 } index_args;
 
 /* ---- build -------------------------------------------------------------------------------- */
 
 /* Adds count embeddings with ids first.. and the given texts. */
-static int add_entries(const char *cmd, bmc_index *index, size_t first, size_t count,
+static int add_entries(const char *cmd, bmc_index *index, int64_t first, size_t count,
                        const float *embeddings, const char *const *texts)
 {
     int64_t *ids = malloc(count * sizeof *ids);
     if (!ids)
         return cli_error(cmd, "out of memory");
     for (size_t i = 0; i < count; i++)
-        ids[i] = (int64_t)(first + i);
+        ids[i] = first + (int64_t)i;
     int rc = bmc_index_add(index, embeddings, count, ids, texts) == BMC_OK
                  ? CLI_OK : cli_library_error(cmd);
     free(ids);
@@ -81,6 +96,7 @@ typedef struct build_run {
     const char *cmd;
     bmc_index *index;
     const cli_input *inputs;
+    int64_t first_id;
 } build_run;
 
 static int add_image_chunk(void *user_data, size_t first, size_t count, const float *embeddings)
@@ -91,7 +107,8 @@ static int add_image_chunk(void *user_data, size_t first, size_t count, const fl
         return cli_error(run->cmd, "out of memory");
     for (size_t i = 0; i < count; i++)
         texts[i] = run->inputs[first + i].path;
-    int rc = add_entries(run->cmd, run->index, first, count, embeddings, texts);
+    int rc = add_entries(run->cmd, run->index, run->first_id + (int64_t)first, count, embeddings,
+                         texts);
     free(texts);
     return rc;
 }
@@ -105,7 +122,7 @@ static int fill_index(const index_args *ia, bmc_model *model, const bmc_encoder_
         int rc = cli_encode_stdin(ia->cmd, model, eopts, progress, 0, &lines, &embeddings);
         if (rc != CLI_OK)
             return rc;
-        rc = add_entries(ia->cmd, index, 0, lines.count, embeddings,
+        rc = add_entries(ia->cmd, index, ia->first, lines.count, embeddings,
                          (const char *const *)lines.text);
         free(embeddings);
         cli_lines_free(&lines);
@@ -114,7 +131,7 @@ static int fill_index(const index_args *ia, bmc_model *model, const bmc_encoder_
     bmc_image_encoder *encoder;
     if (bmc_image_encoder_create(model, eopts, &encoder) != BMC_OK)
         return cli_library_error(ia->cmd);
-    build_run run = {ia->cmd, index, ia->args.inputs};
+    build_run run = {ia->cmd, index, ia->args.inputs, ia->first};
     cli_encode_job job = {ia->args.inputs, ia->args.input_count, &ia->view,
                           (size_t)eopts->batch_size, bmc_model_embed_dim(model), 0, progress};
     int rc = cli_encode_inputs(ia->cmd, encoder, &job, add_image_chunk, &run);
@@ -142,11 +159,41 @@ static int build(const index_args *ia, bmc_model *model, const bmc_encoder_optio
     return rc;
 }
 
+/* ---- index sets --------------------------------------------------------------------------- */
+
+/* What messages call the index or set: the manifest, or the first --index file. */
+static const char *set_name(const index_args *ia)
+{
+    return ia->manifest ? ia->manifest : ia->indexes[0];
+}
+
+/* The --index files or the --manifest as one set (a single file is a set of one, which
+ * searches as that index does). */
+static int open_set(const index_args *ia, bmc_index_set **set)
+{
+    bmc_status status = ia->manifest ? bmc_index_set_open_manifest(ia->manifest, 0, set)
+                                     : bmc_index_set_open(ia->indexes, ia->index_count, 0, set);
+    return status == BMC_OK ? CLI_OK : cli_library_error(ia->cmd);
+}
+
+static int write_manifest(const index_args *ia)
+{
+    const char **shards = malloc(ia->args.input_count * sizeof *shards);
+    if (!shards)
+        return cli_error(ia->cmd, "out of memory");
+    for (size_t i = 0; i < ia->args.input_count; i++)
+        shards[i] = ia->args.inputs[i].path;
+    int rc = bmc_index_set_write_manifest(ia->out, shards, ia->args.input_count, 0) == BMC_OK
+                 ? CLI_OK : cli_library_error(ia->cmd);
+    free(shards);
+    return rc;
+}
+
 /* ---- search ------------------------------------------------------------------------------- */
 
 typedef struct search_run {
     const char *cmd;
-    const bmc_index *index;
+    const bmc_index_set *set;
     int32_t k;
     const char *const *queries; /* texts, or NULL for image inputs */
     const cli_input *inputs;
@@ -159,8 +206,11 @@ typedef struct search_run {
 /* The text of entry `id`, in run->text (grown as needed). */
 static int entry_text(search_run *run, int64_t id)
 {
-    size_t needed;
-    if (bmc_index_get_text(run->index, id, NULL, 0, &needed) != BMC_OK)
+    size_t needed, shard;
+    if (bmc_index_set_find(run->set, id, &shard) != BMC_OK)
+        return cli_library_error(run->cmd);
+    const bmc_index *index = bmc_index_set_shard(run->set, shard);
+    if (bmc_index_get_text(index, id, NULL, 0, &needed) != BMC_OK)
         return cli_library_error(run->cmd);
     if (needed > run->text_capacity) {
         char *grown = realloc(run->text, needed);
@@ -169,7 +219,7 @@ static int entry_text(search_run *run, int64_t id)
         run->text = grown;
         run->text_capacity = needed;
     }
-    if (bmc_index_get_text(run->index, id, run->text, run->text_capacity, NULL) != BMC_OK)
+    if (bmc_index_get_text(index, id, run->text, run->text_capacity, NULL) != BMC_OK)
         return cli_library_error(run->cmd);
     return CLI_OK;
 }
@@ -195,8 +245,8 @@ static int search_chunk(void *user_data, size_t first, size_t count, const float
 {
     search_run *run = user_data;
     size_t k = (size_t)run->k;
-    if (bmc_index_search(run->index, embeddings, count, run->k, NULL, run->ids, run->scores,
-                         count * k) != BMC_OK)
+    if (bmc_index_set_search(run->set, embeddings, count, run->k, NULL, run->ids, run->scores,
+                             count * k) != BMC_OK)
         return cli_library_error(run->cmd);
     for (size_t i = 0; i < count; i++) {
         const char *query = run->queries ? run->queries[first + i] : run->inputs[first + i].path;
@@ -259,8 +309,8 @@ static int search_composed_chunk(void *user_data, size_t first, size_t count, co
         rc = cli_error(run->cmd, "out of memory");
     else if (bmc_text_encoder_encode(c->text_encoder, &c->text, 1, 0, text, dim) != BMC_OK ||
              bmc_compose_query(embeddings, text, dim, (float)c->text_weight, query) != BMC_OK ||
-             bmc_index_search(run->index, query, 1, run->k, NULL, run->ids, run->scores,
-                              (size_t)run->k) != BMC_OK)
+             bmc_index_set_search(run->set, query, 1, run->k, NULL, run->ids, run->scores,
+                                  (size_t)run->k) != BMC_OK)
         rc = cli_library_error(run->cmd);
     if (rc == CLI_OK) {
         fputs("{\"query\": {\"image\": ", stdout);
@@ -316,22 +366,22 @@ static int search(const index_args *ia, bmc_model *model, const bmc_encoder_opti
     int rc = cli_parse_int(ia->cmd, "--top", ia->top, 1, 1000000, &top);
     if (rc != CLI_OK)
         return rc;
-    bmc_index *index;
-    if (bmc_index_map(ia->index, 0, &index) != BMC_OK)
-        return cli_library_error(ia->cmd);
-    if (bmc_index_dim(index) != bmc_model_embed_dim(model)) {
+    bmc_index_set *set;
+    if ((rc = open_set(ia, &set)) != CLI_OK)
+        return rc;
+    if (bmc_index_set_dim(set) != bmc_model_embed_dim(model)) {
         rc = cli_error(ia->cmd, "'%s' holds %d-dimensional vectors, but the model's embeddings "
-                       "have %d", ia->index, (int)bmc_index_dim(index),
+                       "have %d", set_name(ia), (int)bmc_index_set_dim(set),
                        (int)bmc_model_embed_dim(model));
-        bmc_index_free(index);
+        bmc_index_set_free(set);
         return rc;
     }
     /* More results than entries would only be empty slots. */
-    size_t entries = bmc_index_count(index);
+    size_t entries = bmc_index_set_count(set);
     if (entries > 0 && (size_t)top > entries)
         top = (int32_t)entries;
     size_t chunk = (size_t)eopts->batch_size * CLI_CHUNK_BATCHES;
-    search_run run = {ia->cmd, index, top, NULL, ia->args.inputs, NULL, NULL, NULL, 0};
+    search_run run = {ia->cmd, set, top, NULL, ia->args.inputs, NULL, NULL, NULL, 0};
     run.ids = malloc(chunk * (size_t)top * sizeof *run.ids);
     run.scores = malloc(chunk * (size_t)top * sizeof *run.scores);
     if (!run.ids || !run.scores)
@@ -343,7 +393,7 @@ static int search(const index_args *ia, bmc_model *model, const bmc_encoder_opti
     free(run.text);
     free(run.scores);
     free(run.ids);
-    bmc_index_free(index);
+    bmc_index_set_free(set);
     return rc;
 }
 
@@ -351,14 +401,17 @@ static int search(const index_args *ia, bmc_model *model, const bmc_encoder_opti
 
 static int info(const index_args *ia)
 {
-    bmc_index *index;
-    if (bmc_index_map(ia->index, 0, &index) != BMC_OK)
-        return cli_library_error(ia->cmd);
-    printf("entries %zu\ndim %d\nstorage %s\n", bmc_index_count(index), (int)bmc_index_dim(index),
-           bmc_index_dtype(index) == BMC_DTYPE_F16    ? "f16"
-           : bmc_index_dtype(index) == BMC_DTYPE_BF16 ? "bf16"
-                                                      : "f32");
-    bmc_index_free(index);
+    bmc_index_set *set;
+    int rc = open_set(ia, &set);
+    if (rc != CLI_OK)
+        return rc;
+    int32_t dtype = bmc_index_set_dtype(set);
+    printf("entries %zu\ndim %d\nstorage %s\n", bmc_index_set_count(set),
+           (int)bmc_index_set_dim(set),
+           dtype == BMC_DTYPE_F16 ? "f16" : dtype == BMC_DTYPE_BF16 ? "bf16" : "f32");
+    if (ia->manifest || ia->index_count > 1)
+        printf("shards %zu\n", bmc_index_set_shard_count(set));
+    bmc_index_set_free(set);
     return CLI_OK;
 }
 
@@ -368,25 +421,34 @@ static int info(const index_args *ia)
 static int check_action(const index_args *ia, const char *action)
 {
     int is_build = strcmp(action, "build") == 0, is_search = strcmp(action, "search") == 0;
+    int is_manifest = strcmp(action, "manifest") == 0;
     const char *cmd = ia->cmd;
+    if ((is_search || !is_build) && !is_manifest && (ia->index ? 1 : 0) + (ia->manifest ? 1 : 0) != 1)
+        return cli_usage_error(cmd, "give --index FILE (one or more) or --manifest SET");
+    if (ia->first_id && !is_build)
+        return cli_usage_error(cmd, "only build takes --first-id");
+    if (is_manifest) {
+        if (!ia->out || ia->args.input_count == 0)
+            return cli_usage_error(cmd, "give --out SET and the shard files");
+        if (ia->margs.model || ia->index || ia->manifest || ia->texts || ia->storage || ia->top ||
+            ia->image || ia->text || ia->text_weight)
+            return cli_usage_error(cmd, "manifest takes only --out SET and the shard files");
+        return CLI_OK;
+    }
     if (!is_build && !is_search) { /* info */
-        if (!ia->index)
-            return cli_usage_error(cmd, "--index FILE is required");
         if (ia->margs.model || ia->out || ia->texts || ia->args.input_count || ia->image ||
             ia->text || ia->text_weight)
-            return cli_usage_error(cmd, "info takes only --index FILE");
+            return cli_usage_error(cmd, "info takes only --index FILE... or --manifest SET");
         return CLI_OK;
     }
     if (!ia->margs.model)
         return cli_usage_error(cmd, "--model BUNDLE is required");
     if (is_build && !ia->out)
         return cli_usage_error(cmd, "--out FILE is required");
-    if (is_search && !ia->index)
-        return cli_usage_error(cmd, "--index FILE is required");
-    if (is_build && (ia->index || ia->top))
-        return cli_usage_error(cmd, "build takes --out, not --index or --top");
+    if (is_build && (ia->index || ia->manifest || ia->top))
+        return cli_usage_error(cmd, "build takes --out, not --index, --manifest or --top");
     if (is_search && (ia->out || ia->storage))
-        return cli_usage_error(cmd, "search takes --index, not --out or --storage");
+        return cli_usage_error(cmd, "search takes --index or --manifest, not --out or --storage");
     if (is_build && (ia->image || ia->text || ia->text_weight))
         return cli_usage_error(cmd, "--image, --text and --text-weight are for search");
     if (ia->text_weight && !ia->text)
@@ -419,6 +481,8 @@ static int run_action(index_args *ia, const char *action)
         return rc;
     if (strcmp(action, "info") == 0)
         return info(ia);
+    if (strcmp(action, "manifest") == 0)
+        return write_manifest(ia);
     if ((rc = cli_pixel_view(ia->cmd, &ia->pargs, &ia->args, &ia->view)) != CLI_OK)
         return rc;
     cli_progress progress = {ia->cmd, 0, ia->args.input_count};
@@ -433,41 +497,70 @@ static int run_action(index_args *ia, const char *action)
     return rc;
 }
 
+/* Every --index given (cli_parse keeps only the last in ia->index), and --first-id. */
+static int collect_indexes(index_args *ia)
+{
+    for (size_t i = 0; i < ia->args.value_count; i++) {
+        if (strcmp(ia->args.values[i].name, "--index") != 0)
+            continue;
+        const char **grown = realloc(ia->indexes, (ia->index_count + 1) * sizeof *grown);
+        if (!grown)
+            return cli_error(ia->cmd, "out of memory");
+        grown[ia->index_count++] = ia->args.values[i].value;
+        ia->indexes = grown;
+    }
+    if (ia->first_id) {
+        char *end;
+        errno = 0;
+        long long value = strtoll(ia->first_id, &end, 10);
+        if (end == ia->first_id || *end != '\0' || errno != 0 || value < 0)
+            return cli_usage_error(ia->cmd, "--first-id must be a non-negative integer, not '%s'",
+                                   ia->first_id);
+        ia->first = (int64_t)value;
+    }
+    return CLI_OK;
+}
+
 int cli_index(int argc, char **argv)
 {
-    static const char *const actions[] = {"build", "search", "info"};
-    static const char *const cmds[] = {"index build", "index search", "index info"};
+    static const char *const actions[] = {"build", "search", "info", "manifest"};
+    static const char *const cmds[] = {"index build", "index search", "index info",
+                                       "index manifest"};
     if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
         usage();
         return CLI_OK;
     }
     size_t a = 0;
-    while (a < 3 && (argc < 2 || strcmp(argv[1], actions[a]) != 0))
+    while (a < 4 && (argc < 2 || strcmp(argv[1], actions[a]) != 0))
         a++;
-    if (a == 3)
-        return cli_usage_error("index", "expected build, search or info, not '%s'",
+    if (a == 4)
+        return cli_usage_error("index", "expected build, search, info or manifest, not '%s'",
                                argc < 2 ? "" : argv[1]);
     index_args ia = {.cmd = cmds[a]};
-    cli_option options[8 + CLI_MODEL_OPTION_COUNT + CLI_PIXEL_OPTION_COUNT] = {
+    cli_option options[10 + CLI_MODEL_OPTION_COUNT + CLI_PIXEL_OPTION_COUNT] = {
         {"--out", &ia.out, NULL, 0},
         {"--image", &ia.image, NULL, 0},
         {"--text", &ia.text, NULL, 0},
         {"--text-weight", &ia.text_weight, NULL, 0},
         {"--index", &ia.index, NULL, 0},
+        {"--manifest", &ia.manifest, NULL, 0},
+        {"--first-id", &ia.first_id, NULL, 0},
         {"--storage", &ia.storage, NULL, 0},
         {"--top", &ia.top, NULL, 0},
         {"--texts", NULL, &ia.texts, 0},
     };
-    size_t option_count = 8;
+    size_t option_count = 10;
     option_count += cli_model_options(&ia.margs, options + option_count);
     option_count += cli_pixel_options(&ia.pargs, options + option_count);
     int rc = cli_parse(ia.cmd, argc - 1, argv + 1, options, option_count, &ia.args);
     if (rc != CLI_OK)
         return rc;
-    if (ia.args.help)
+    if (ia.args.help) {
         usage();
-    else
+    } else if ((rc = collect_indexes(&ia)) == CLI_OK) {
         rc = run_action(&ia, actions[a]);
+    }
+    free(ia.indexes);
     cli_args_free(&ia.args);
     return rc;
 }

@@ -1202,6 +1202,92 @@ BMC_API bmc_status bmc_index_load(const char *path, bmc_index **out);
  * renaming, which is safe). Errors: as bmc_index_load(). Thread-safe. */
 BMC_API bmc_status bmc_index_map(const char *path, uint32_t flags, bmc_index **out);
 
+/* ---- index sets: several index files searched as one -------------------------------------- */
+
+/* An index set is a read-only, ordered list of index files ("shards"), each memory-mapped,
+ * that searches as one index: bmc_index_set_search() returns exactly what bmc_index_search()
+ * returns on a single index holding the shards' entries in order (shard 0's entries, then
+ * shard 1's, ... as bmc_index_append() would join them): the same ids, the same scores to the
+ * bit, and ties broken the same way (the earlier shard first, then the earlier entry). So an
+ * archive embedded in parallel into many files (docs/scale-out.md) needs no merge step.
+ *
+ * All shards must have the same dim and storage dtype (scores of different dtypes would not
+ * be those of any single index), and every id must be unique across the whole set, as in one
+ * index: give each shard its own id range (e.g. the shard number in the high bits, or the
+ * entry's position in the whole collection; docs/index-format.md). Opening checks this; when
+ * the shards' id ranges do not overlap it costs nothing more than reading the ids.
+ *
+ * A manifest is a small text file naming a set's shards with their sizes and checksums, so
+ * that a set is opened as one file and a replaced, truncated or missing shard is detected
+ * before any search (format: docs/index-format.md). Shard paths in a manifest are relative to
+ * the manifest's folder (or absolute).
+ *
+ * Thread-safety: a set is immutable once opened; any number of threads may search and look
+ * up in it at once. Freeing needs exclusive access. */
+typedef struct bmc_index_set bmc_index_set;
+
+/* Open the index files `paths[0..count)` (count >= 1) as one set, in that order, each with
+ * bmc_index_map() and `flags` (BMC_INDEX_MAP_*). On success *out owns the set; free it with
+ * bmc_index_set_free(). An empty shard (no entries) is allowed.
+ * Errors: BMC_ERR_INVALID_ARGUMENT (NULL, count 0, unknown flags, shards of different dims or
+ * dtypes, an id in two shards; the message names the files), and those of bmc_index_map()
+ * for each file (the message names it). Thread-safe. */
+BMC_API bmc_status bmc_index_set_open(const char *const *paths, size_t count, uint32_t flags,
+                                      bmc_index_set **out);
+
+/* Open the set a manifest file describes (written by bmc_index_set_write_manifest() or any
+ * other writer of the format): each shard is mapped as by bmc_index_set_open() and must have
+ * the size, entry count, dim, dtype and header checksum the manifest records (the header
+ * checksum covers the checksums of every section, which mapping verifies).
+ * Errors: as bmc_index_set_open(), plus BMC_ERR_IO (cannot read the manifest or a shard),
+ * BMC_ERR_CORRUPT_DATA (a malformed or damaged manifest, or a shard that differs from what it
+ * records; the message names the line or the shard), BMC_ERR_VERSION (a newer manifest
+ * version), BMC_ERR_UNSUPPORTED (a dtype this library does not know), BMC_ERR_LIMIT (a
+ * manifest over 64 MiB). Thread-safe. */
+BMC_API bmc_status bmc_index_set_open_manifest(const char *path, uint32_t flags,
+                                               bmc_index_set **out);
+
+/* Write a manifest at `path` for the shards `shards[0..count)`, which are given as they will
+ * be recorded: relative to the manifest's folder, or absolute. The shards are first opened as
+ * a set (bmc_index_set_open() with `flags`), so a manifest is only written for a valid set.
+ * The file is written under a temporary name and renamed into place, as bmc_index_save().
+ * Errors: those of bmc_index_set_open(), BMC_ERR_INVALID_ARGUMENT (a shard path that is empty
+ * or holds a line break), BMC_ERR_IO. Thread-safe. */
+BMC_API bmc_status bmc_index_set_write_manifest(const char *path, const char *const *shards,
+                                                size_t count, uint32_t flags);
+
+/* Free a set and unmap its shards; NULL is allowed. Shard handles from bmc_index_set_shard()
+ * are invalid afterwards. No other call may be using the set. */
+BMC_API void bmc_index_set_free(bmc_index_set *set);
+
+/* The number of shards, the shards' dim and dtype, and the total number of entries; 0 if set
+ * is NULL. Thread-safe. */
+BMC_API size_t bmc_index_set_shard_count(const bmc_index_set *set);
+BMC_API int32_t bmc_index_set_dim(const bmc_index_set *set);
+BMC_API int32_t bmc_index_set_dtype(const bmc_index_set *set);
+BMC_API size_t bmc_index_set_count(const bmc_index_set *set);
+
+/* Shard `shard` (0 .. shard_count - 1) as a read-only index, owned by the set (valid until
+ * bmc_index_set_free()): use it for bmc_index_get_text(), bmc_index_get_vector(),
+ * bmc_index_id_at() and the like. NULL if set is NULL or shard is out of range. Thread-safe. */
+BMC_API const bmc_index *bmc_index_set_shard(const bmc_index_set *set, size_t shard);
+
+/* Which shard holds entry `id`: *shard receives its number (then ask that shard for the
+ * entry's text or vector). Errors: BMC_ERR_INVALID_ARGUMENT (NULL), BMC_ERR_NOT_FOUND (no
+ * shard has the id). Thread-safe. */
+BMC_API bmc_status bmc_index_set_find(const bmc_index_set *set, int64_t id, size_t *shard);
+
+/* Exact top-k search over every shard, with the arguments, results and errors of
+ * bmc_index_search(): the results are those of one index holding all the shards' entries in
+ * shard order (see above), for any `threads` option. Large shards are searched one after
+ * another with every thread, small ones (under 8192 entries per thread) side by side with one
+ * thread each; the hits are merged, so the cost is about that of one index of all the entries
+ * plus a merge of shard_count x k hits per query. Thread-safe. */
+BMC_API bmc_status bmc_index_set_search(const bmc_index_set *set, const float *queries,
+                                        size_t query_count, int32_t k,
+                                        const bmc_index_search_options *options, int64_t *ids,
+                                        float *scores, size_t capacity);
+
 /* ------------------------------------------------------------------------------------------ */
 /* Captioning by retrieval and image search                                                   */
 /* ------------------------------------------------------------------------------------------ */

@@ -252,9 +252,45 @@ refuse "index build --text" 2 "for search" "$CLI" index build --model "$MODEL" -
 refuse "index search of a missing index" 1 "noindex.bmcidx" "$CLI" index search --model "$MODEL" --index "$work/noindex.bmcidx" "${images[0]}"
 head -c 100 "$work/images.bmcidx" >"$work/truncated.bmcidx"
 refuse "index info of a truncated index" 1 "truncated.bmcidx" "$CLI" index info --index "$work/truncated.bmcidx"
-refuse "index without an action" 2 "expected build, search or info" "$CLI" index
+refuse "index without an action" 2 "expected build, search, info or manifest" "$CLI" index
 refuse "index build without inputs" 2 "give images" "$CLI" index build --model "$MODEL" --out "$work/x.bmcidx"
 refuse "index build --storage" 2 "--storage" "$CLI" index build --model "$MODEL" --storage f64 "${images[0]}" --out "$work/x.bmcidx"
+# An index set: the caption bank built as two shards with distinct ids (--first-id) searches as
+# the bank built whole (byte-identical output) and as the numpy reference; so does its manifest.
+# --batch 1: a text's embedding then does not depend on the others in its batch (batches are
+# padded to their longest text), so the shards hold exactly the whole bank's vectors.
+half=$((ntexts / 2))
+run "index build (whole bank)" "$CLI" index build --model "$MODEL" --texts --batch 1 --out "$work/bank.bmcidx" \
+        <"$FIXTURES/texts.txt" &&
+    run "index build (shard 0)" "$CLI" index build --model "$MODEL" --texts --batch 1 --out "$work/bank-0.bmcidx" \
+        < <(head -n "$half" "$FIXTURES/texts.txt") &&
+    run "index build (shard 1, --first-id)" "$CLI" index build --model "$MODEL" --texts --batch 1 --first-id "$half" \
+        --out "$work/bank-1.bmcidx" < <(tail -n +"$((half + 1))" "$FIXTURES/texts.txt") &&
+    run "index search (whole bank)" "$CLI" index search --model "$MODEL" --index "$work/bank.bmcidx" --top 7 \
+        "${images[@]}" >"$work/bank.jsonl" &&
+    run "index search --index --index" "$CLI" index search --model "$MODEL" --index "$work/bank-0.bmcidx" \
+        --index "$work/bank-1.bmcidx" --top 7 "${images[@]}" >"$work/set.jsonl" &&
+    compare "index search of two shards vs reference" search "$work/set.jsonl" "$FIXTURES/image_embeddings.f32" \
+        "$FIXTURES/text_embeddings_padded.f32" "$dim" 7 1e-5 "$work/image_names.txt" "$FIXTURES/texts.txt" &&
+    { cmp -s "$work/bank.jsonl" "$work/set.jsonl" && pass "index search of two shards = of the whole bank" \
+        || flunk "index search of two shards differs from the whole bank"; } &&
+    run "index manifest" "$CLI" index manifest --out "$work/bank.bmcset" bank-0.bmcidx bank-1.bmcidx &&
+    run "index search --manifest" "$CLI" index search --model "$MODEL" --manifest "$work/bank.bmcset" --top 7 \
+        "${images[@]}" >"$work/manifest.jsonl" &&
+    { cmp -s "$work/bank.jsonl" "$work/manifest.jsonl" && pass "index search --manifest = of the whole bank" \
+        || flunk "index search --manifest differs from the whole bank"; } &&
+    run "index info --manifest" "$CLI" index info --manifest "$work/bank.bmcset" >"$work/setinfo.txt" &&
+    { [ "$(tr '\n' ' ' <"$work/setinfo.txt")" = "entries $ntexts dim $dim storage f32 shards 2 " ] \
+        && pass "index info --manifest: $(tr '\n' ' ' <"$work/setinfo.txt")" || flunk "index info: $(cat "$work/setinfo.txt")"; }
+refuse "index search of shards sharing ids" 1 "unique" "$CLI" index search --model "$MODEL" --index "$work/bank-0.bmcidx" \
+    --index "$work/bank.bmcidx" "${images[0]}"
+cp "$work/bank-0.bmcidx" "$work/bank-1.bmcidx"
+refuse "index search --manifest with a replaced shard" 1 "bank-1.bmcidx" "$CLI" index search --model "$MODEL" \
+    --manifest "$work/bank.bmcset" "${images[0]}"
+refuse "index search with --index and --manifest" 2 "--manifest" "$CLI" index search --model "$MODEL" \
+    --index "$work/bank.bmcidx" --manifest "$work/bank.bmcset" "${images[0]}"
+refuse "index build --first-id -1" 2 "--first-id" "$CLI" index build --model "$MODEL" --first-id -1 "${images[0]}" --out "$work/x.bmcidx"
+refuse "index manifest without shards" 2 "shard files" "$CLI" index manifest --out "$work/x.bmcset"
 
 # ---- eval-captions --------------------------------------------------------------------------------
 metrics=${BMC_FIXTURES:-$BUILD/fixtures}/metrics

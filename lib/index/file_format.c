@@ -346,6 +346,11 @@ bmc_status bmc_index_load(const char *path, bmc_index **out)
 
 /* ---- mapping ------------------------------------------------------------------------------ */
 
+uint32_t bmci_index_header_crc(const bmc_index *index)
+{
+    return index->map ? get_u32((const unsigned char *)index->map + 60) : 0;
+}
+
 void bmci_index_unmap(bmc_index *index)
 {
     munmap(index->map, index->map_size);

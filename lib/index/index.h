@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Internal layout of bmc_index, shared by the index modules: entries.c (entries, ids, texts),
- * search.c (top-k search), kernels.c and kernels_avx512.c (dot-product kernels) and
- * file_format.c (save, load, map). */
+ * search.c (top-k search), kernels.c and kernels_avx512.c (dot-product kernels),
+ * file_format.c (save, load, map), index_set.c (several files searched as one) and
+ * manifest.c (the manifest files of index sets). */
 #ifndef BMC_LIB_INDEX_H
 #define BMC_LIB_INDEX_H
 
@@ -39,6 +40,33 @@ bmc_status bmci_index_unit(const float *vector, int32_t dim, float *unit, const 
 
 /* Release a mapped index's file mapping (file_format.c). */
 void bmci_index_unmap(bmc_index *index);
+
+/* The header checksum (bytes 60..63, the CRC-32 of bytes 0..59, which hold every section's
+ * checksum) of a mapped index's file (file_format.c); 0 for an index that is not mapped. */
+uint32_t bmci_index_header_crc(const bmc_index *index);
+
+/* ---- index set manifests (manifest.c) ------------------------------------------------------ */
+
+typedef struct bmci_manifest_shard {
+    uint64_t count, bytes; /* entries, file size */
+    uint32_t header_crc;   /* the shard file's bytes 60..63 */
+    char *path;            /* as recorded: relative to the manifest's folder, or absolute */
+} bmci_manifest_shard;
+
+typedef struct bmci_manifest {
+    uint32_t dim, dtype;
+    size_t shard_count;
+    bmci_manifest_shard *shards;
+} bmci_manifest;
+
+/* Parse manifest text (`size` bytes; `name` goes in messages). On success *out owns its
+ * shards' paths; free with bmci_manifest_free(). Never reads past `size`. */
+bmc_status bmci_manifest_parse(const char *name, const char *text, size_t size,
+                               bmci_manifest *out);
+void bmci_manifest_free(bmci_manifest *manifest);
+
+/* Write `manifest` to `path` atomically (a temporary file, synced, renamed into place). */
+bmc_status bmci_manifest_write(const char *path, const bmci_manifest *manifest);
 
 /* An empty index with no storage yet. */
 bmc_status bmci_index_new(int32_t dim, int32_t dtype, bmc_index **out);

@@ -34,7 +34,7 @@ from .errors import (BiomedclipError, BufferTooSmallError, CancelledError, Corru
                      LimitError, ModelError, NotFoundError, OutOfMemoryError, UnsupportedError,
                      VersionError)
 from .images import MODE_NAMES, Image, write_png
-from .index import Index
+from .index import Index, IndexSet
 from .model import ImageEncoder, Model, TextEncoder
 from .preprocess import (FILTER_BICUBIC, FILTER_BILINEAR, FILTER_NEAREST, RESIZE_SHORTEST_CROP,
                          RESIZE_SQUASH, PreprocessOptions, preprocess, preprocess_rgb8)
@@ -65,6 +65,7 @@ __all__ = [
     "Image",
     "ImageEncoder",
     "Index",
+    "IndexSet",
     "InternalError",
     "InvalidArgumentError",
     "InvalidUtf8Error",

@@ -121,6 +121,10 @@ class bmc_index(Structure):
     pass
 
 
+class bmc_index_set(Structure):
+    pass
+
+
 class bmc_segmenter(Structure):
     pass
 
@@ -356,6 +360,20 @@ PROTOTYPES = {
     "bmc_index_save": (bmc_status, [P(bmc_index), c_char_p]),
     "bmc_index_load": (bmc_status, [c_char_p, P(P(bmc_index))]),
     "bmc_index_map": (bmc_status, [c_char_p, c_uint32, P(P(bmc_index))]),
+    # index sets
+    "bmc_index_set_open": (bmc_status, [c_char_pp, c_size_t, c_uint32, P(P(bmc_index_set))]),
+    "bmc_index_set_open_manifest": (bmc_status, [c_char_p, c_uint32, P(P(bmc_index_set))]),
+    "bmc_index_set_write_manifest": (bmc_status, [c_char_p, c_char_pp, c_size_t, c_uint32]),
+    "bmc_index_set_free": (None, [P(bmc_index_set)]),
+    "bmc_index_set_shard_count": (c_size_t, [P(bmc_index_set)]),
+    "bmc_index_set_dim": (c_int32, [P(bmc_index_set)]),
+    "bmc_index_set_dtype": (c_int32, [P(bmc_index_set)]),
+    "bmc_index_set_count": (c_size_t, [P(bmc_index_set)]),
+    "bmc_index_set_shard": (P(bmc_index), [P(bmc_index_set), c_size_t]),
+    "bmc_index_set_find": (bmc_status, [P(bmc_index_set), c_int64, c_size_t_p]),
+    "bmc_index_set_search": (bmc_status, [P(bmc_index_set), c_float_p, c_size_t, c_int32,
+                                          P(bmc_index_search_options), P(c_int64), c_float_p,
+                                          c_size_t]),
     # captioning by retrieval and image search
     "bmc_index_add_text_file": (bmc_status, [P(bmc_index), P(bmc_text_encoder), c_char_p,
                                              c_int64, c_size_t_p]),

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
 """The embedding index: exact cosine top-k search over stored vectors (bmc_index_*)."""
 import ctypes
+import os
 from typing import Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -200,3 +201,114 @@ class Index(Handle):
         if self.closed:
             return "<biomedclip.Index (closed)>"
         return "<biomedclip.Index %d x %d %s>" % (len(self), self.dim, self.dtype)
+
+
+class IndexSet(Handle):
+    """Several index files (shards), each memory-mapped, searched as one index (bmc_index_set_*).
+
+    IndexSet(paths) opens the files in that order; IndexSet.open_manifest(path) opens the set a
+    manifest names (shards relative to the manifest's folder), checking each shard's size,
+    count and checksum against it; IndexSet.write_manifest(path, shards) writes one.
+    search() gives exactly what one Index holding every shard's entries in shard order would
+    (same ids, same scores, equal scores ranked by shard, then entry). The shards must share dim
+    and dtype, and ids must be unique across them. Read-only; searches may run in many threads.
+    """
+
+    def __init__(self, paths: Sequence[PathLike], check_vectors: bool = True, _pointer=None):
+        if _pointer is None:
+            if isinstance(paths, (str, bytes, os.PathLike)):
+                raise TypeError("paths must be a sequence of paths, not one path")
+            array, count = text_array([fspath(p) for p in paths], "paths")
+            if count == 0:
+                raise ValueError("an index set needs at least one shard")
+            _pointer = ctypes.POINTER(_capi.bmc_index_set)()
+            check(_capi.bmc_index_set_open(array, count, _map_flags(check_vectors),
+                                           ctypes.byref(_pointer)))
+        self._own(_pointer, _capi.bmc_index_set_free)
+
+    @classmethod
+    def open_manifest(cls, path: PathLike, check_vectors: bool = True) -> "IndexSet":
+        """Opens the set a manifest file describes (bmc_index_set_open_manifest)."""
+        out = ctypes.POINTER(_capi.bmc_index_set)()
+        check(_capi.bmc_index_set_open_manifest(fspath(path), _map_flags(check_vectors),
+                                                ctypes.byref(out)))
+        return cls((), _pointer=out)
+
+    @staticmethod
+    def write_manifest(path: PathLike, shards: Sequence[PathLike],
+                       check_vectors: bool = True) -> None:
+        """Writes a manifest at `path` naming `shards` as given: relative to the manifest's
+        folder, or absolute. The shards are opened as a set first, so only a valid set gets a
+        manifest (bmc_index_set_write_manifest); the file is replaced atomically."""
+        if isinstance(shards, (str, bytes, os.PathLike)):
+            raise TypeError("shards must be a sequence of paths, not one path")
+        array, count = text_array([fspath(p) for p in shards], "shards")
+        if count == 0:
+            raise ValueError("a manifest needs at least one shard")
+        check(_capi.bmc_index_set_write_manifest(fspath(path), array, count,
+                                                 _map_flags(check_vectors)))
+
+    @property
+    def dim(self) -> int:
+        return _capi.bmc_index_set_dim(self._ptr)
+
+    @property
+    def dtype(self) -> str:
+        return _DTYPE_NAMES.get(_capi.bmc_index_set_dtype(self._ptr), "?")
+
+    def __len__(self) -> int:
+        """The number of entries in all shards."""
+        return _capi.bmc_index_set_count(self._ptr)
+
+    @property
+    def shard_count(self) -> int:
+        return _capi.bmc_index_set_shard_count(self._ptr)
+
+    def shard(self, number: int) -> Index:
+        """Shard `number` as a read-only Index that belongs to the set (closed with it)."""
+        if not 0 <= number < self.shard_count:
+            raise IndexError("shard %d of %d" % (number, self.shard_count))
+        index = Index.__new__(Index)
+        index._borrow(_capi.bmc_index_set_shard(self._ptr, number), self)
+        return index
+
+    def find(self, entry_id: int) -> int:
+        """The number of the shard holding `entry_id`; NotFoundError if none does."""
+        shard = ctypes.c_size_t()
+        check(_capi.bmc_index_set_find(self._ptr, entry_id, ctypes.byref(shard)))
+        return shard.value
+
+    def text(self, entry_id: int) -> str:
+        """The text of an id ("" if it has none); NotFoundError if absent."""
+        return self.shard(self.find(entry_id)).text(entry_id)
+
+    def vector(self, entry_id: int) -> np.ndarray:
+        """The stored (normalised) vector of an id; NotFoundError if absent."""
+        return self.shard(self.find(entry_id)).vector(entry_id)
+
+    def search(self, queries, k: int, threads: int = 0) -> Tuple[np.ndarray, np.ndarray]:
+        """Exact top-k over every shard, as Index.search() over one index holding them all:
+        (ids, scores), both shaped (queries, k), best first (bmc_index_set_search)."""
+        queries = float32_rows(queries, "queries", self.dim)
+        if k < 1:
+            raise ValueError("k must be at least 1, not %d" % k)
+        options = _capi.bmc_index_search_options()
+        _capi.bmc_index_search_options_init(ctypes.byref(options))
+        options.threads = threads
+        ids = np.empty((queries.shape[0], k), np.int64)
+        scores = np.empty((queries.shape[0], k), np.float32)
+        check(_capi.bmc_index_set_search(self._ptr, pointer(queries, ctypes.c_float),
+                                         queries.shape[0], k, ctypes.byref(options),
+                                         pointer(ids, ctypes.c_int64),
+                                         pointer(scores, ctypes.c_float), ids.size))
+        return ids, scores
+
+    def __repr__(self) -> str:
+        if self.closed:
+            return "<biomedclip.IndexSet (closed)>"
+        return "<biomedclip.IndexSet %d shards, %d x %d %s>" % (self.shard_count, len(self),
+                                                              self.dim, self.dtype)
+
+
+def _map_flags(check_vectors: bool) -> int:
+    return 0 if check_vectors else _capi.BMC_INDEX_MAP_SKIP_VECTOR_CHECKSUM

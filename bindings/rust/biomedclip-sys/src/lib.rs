@@ -270,6 +270,11 @@ pub struct bmc_index {
 pub const BMC_INDEX_MAP_SKIP_VECTOR_CHECKSUM: u32 = 1;
 
 #[repr(C)]
+pub struct bmc_index_set {
+    _private: [u8; 0],
+}
+
+#[repr(C)]
 #[derive(Debug, Copy, Clone)]
 pub struct bmc_index_search_options {
     pub struct_size: usize,
@@ -499,6 +504,22 @@ extern "C" {
     pub fn bmc_index_save(index: *const bmc_index, path: *const c_char) -> bmc_status;
     pub fn bmc_index_load(path: *const c_char, out: *mut *mut bmc_index) -> bmc_status;
     pub fn bmc_index_map(path: *const c_char, flags: u32, out: *mut *mut bmc_index) -> bmc_status;
+    pub fn bmc_index_set_open(paths: *const *const c_char, count: usize, flags: u32,
+                              out: *mut *mut bmc_index_set) -> bmc_status;
+    pub fn bmc_index_set_open_manifest(path: *const c_char, flags: u32,
+                                       out: *mut *mut bmc_index_set) -> bmc_status;
+    pub fn bmc_index_set_write_manifest(path: *const c_char, shards: *const *const c_char,
+                                        count: usize, flags: u32) -> bmc_status;
+    pub fn bmc_index_set_free(set: *mut bmc_index_set);
+    pub fn bmc_index_set_shard_count(set: *const bmc_index_set) -> usize;
+    pub fn bmc_index_set_dim(set: *const bmc_index_set) -> i32;
+    pub fn bmc_index_set_dtype(set: *const bmc_index_set) -> i32;
+    pub fn bmc_index_set_count(set: *const bmc_index_set) -> usize;
+    pub fn bmc_index_set_shard(set: *const bmc_index_set, shard: usize) -> *const bmc_index;
+    pub fn bmc_index_set_find(set: *const bmc_index_set, id: i64, shard: *mut usize) -> bmc_status;
+    pub fn bmc_index_set_search(set: *const bmc_index_set, queries: *const f32, query_count: usize,
+                                k: i32, options: *const bmc_index_search_options, ids: *mut i64,
+                                scores: *mut f32, capacity: usize) -> bmc_status;
 
     pub fn bmc_index_add_text_file(index: *mut bmc_index, encoder: *mut bmc_text_encoder,
                                    path: *const c_char, first_id: i64, added: *mut usize)

@@ -1,5 +1,9 @@
 // SPDX-License-Identifier: MIT
 //! The embedding index: exact cosine top-k search over stored vectors (`bmc_index_*`).
+use std::ffi::CString;
+use std::marker::PhantomData;
+use std::mem::ManuallyDrop;
+use std::ops::Deref;
 use std::os::raw::c_char;
 use std::path::Path;
 use std::ptr::{self, NonNull};
@@ -322,5 +326,168 @@ impl Drop for Index {
     fn drop(&mut self) {
         // SAFETY: we own the index and nothing else uses it any more.
         unsafe { sys::bmc_index_free(self.raw.as_ptr()) }
+    }
+}
+
+/// Several index files (shards), each memory-mapped, searched as one index
+/// (`bmc_index_set_*`): [`search`](IndexSet::search) gives exactly what one [`Index`] holding
+/// every shard's entries in shard order would (same ids, same scores, equal scores ranked by
+/// shard, then entry). The shards share dim and dtype; ids are unique across them.
+///
+/// Read-only, so `Send` and `Sync`: any number of threads may search at once.
+pub struct IndexSet {
+    raw: NonNull<sys::bmc_index_set>,
+}
+
+// SAFETY: an opened set is immutable; the header allows concurrent read-only calls.
+unsafe impl Send for IndexSet {}
+unsafe impl Sync for IndexSet {}
+
+/// One shard of an [`IndexSet`], a read-only [`Index`] owned by the set (it derefs to one).
+pub struct Shard<'a> {
+    index: ManuallyDrop<Index>,
+    _set: PhantomData<&'a IndexSet>,
+}
+
+impl Deref for Shard<'_> {
+    type Target = Index;
+    fn deref(&self) -> &Index {
+        &self.index
+    }
+}
+
+fn map_flags(check_vectors: bool) -> u32 {
+    if check_vectors { 0 } else { sys::BMC_INDEX_MAP_SKIP_VECTOR_CHECKSUM }
+}
+
+fn c_paths<P: AsRef<Path>>(paths: &[P]) -> Result<(Vec<CString>, Vec<*const c_char>)> {
+    let owned = paths.iter().map(|p| c_path(p.as_ref())).collect::<Result<Vec<CString>>>()?;
+    let pointers = owned.iter().map(|s| s.as_ptr()).collect();
+    Ok((owned, pointers))
+}
+
+impl IndexSet {
+    fn from_raw(raw: *mut sys::bmc_index_set) -> IndexSet {
+        IndexSet { raw: NonNull::new(raw).expect("BMC_OK and no index set") }
+    }
+
+    /// Opens index files as one set, in this order (`bmc_index_set_open`); `check_vectors`
+    /// false skips each vector section's checksum.
+    pub fn open<P: AsRef<Path>>(paths: &[P], check_vectors: bool) -> Result<IndexSet> {
+        let (_owned, pointers) = c_paths(paths)?;
+        let mut out = ptr::null_mut();
+        // SAFETY: pointers.len() valid C strings and an out-pointer.
+        check(unsafe {
+            sys::bmc_index_set_open(pointers.as_ptr(), pointers.len(), map_flags(check_vectors),
+                                    &mut out)
+        })?;
+        Ok(IndexSet::from_raw(out))
+    }
+
+    /// Opens the set a manifest file describes, checking each shard against it
+    /// (`bmc_index_set_open_manifest`).
+    pub fn open_manifest<P: AsRef<Path>>(path: P, check_vectors: bool) -> Result<IndexSet> {
+        let path = c_path(path.as_ref())?;
+        let mut out = ptr::null_mut();
+        // SAFETY: a valid C string and an out-pointer.
+        check(unsafe {
+            sys::bmc_index_set_open_manifest(path.as_ptr(), map_flags(check_vectors), &mut out)
+        })?;
+        Ok(IndexSet::from_raw(out))
+    }
+
+    /// Writes a manifest at `path` naming `shards` as given (relative to the manifest's folder,
+    /// or absolute), after opening them as a set (`bmc_index_set_write_manifest`).
+    pub fn write_manifest<P: AsRef<Path>, S: AsRef<Path>>(
+        path: P,
+        shards: &[S],
+        check_vectors: bool,
+    ) -> Result<()> {
+        let path = c_path(path.as_ref())?;
+        let (_owned, pointers) = c_paths(shards)?;
+        // SAFETY: valid C strings.
+        check(unsafe {
+            sys::bmc_index_set_write_manifest(path.as_ptr(), pointers.as_ptr(), pointers.len(),
+                                              map_flags(check_vectors))
+        })
+    }
+
+    pub fn dim(&self) -> usize {
+        // SAFETY: a live set.
+        unsafe { sys::bmc_index_set_dim(self.raw.as_ptr()) as usize }
+    }
+
+    pub fn dtype(&self) -> IndexDtype {
+        // SAFETY: a live set.
+        match unsafe { sys::bmc_index_set_dtype(self.raw.as_ptr()) } {
+            sys::BMC_DTYPE_F16 => IndexDtype::F16,
+            sys::BMC_DTYPE_BF16 => IndexDtype::BF16,
+            _ => IndexDtype::F32,
+        }
+    }
+
+    /// The number of entries in all shards.
+    pub fn len(&self) -> usize {
+        // SAFETY: a live set.
+        unsafe { sys::bmc_index_set_count(self.raw.as_ptr()) }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn shard_count(&self) -> usize {
+        // SAFETY: a live set.
+        unsafe { sys::bmc_index_set_shard_count(self.raw.as_ptr()) }
+    }
+
+    /// Shard `number`, borrowed from the set; `None` past the last.
+    pub fn shard(&self, number: usize) -> Option<Shard<'_>> {
+        // SAFETY: a live set; the shard lives as long as the set, which the borrow ensures.
+        let raw = unsafe { sys::bmc_index_set_shard(self.raw.as_ptr(), number) };
+        NonNull::new(raw as *mut sys::bmc_index).map(|raw| Shard {
+            index: ManuallyDrop::new(Index { raw }),
+            _set: PhantomData,
+        })
+    }
+
+    /// The number of the shard holding `id`; `Status::NotFound` if none does.
+    pub fn find(&self, id: i64) -> Result<usize> {
+        let mut shard = 0usize;
+        // SAFETY: a live set and an out-pointer.
+        check(unsafe { sys::bmc_index_set_find(self.raw.as_ptr(), id, &mut shard) })?;
+        Ok(shard)
+    }
+
+    /// The text of an id ("" if none); `Status::NotFound` if absent.
+    pub fn text(&self, id: i64) -> Result<String> {
+        let shard = self.find(id)?;
+        self.shard(shard).expect("find gives a shard").text(id)
+    }
+
+    /// Exact top-`k` over every shard, as [`Index::search`] over one index holding them all
+    /// (`bmc_index_set_search`).
+    pub fn search(&self, queries: &[f32], k: usize, threads: usize) -> Result<SearchResults> {
+        let count = rows_of(queries, self.dim(), "queries")?;
+        let k32 = i32::try_from(k).map_err(|_| Error::invalid("k too large"))?;
+        let mut options: sys::bmc_index_search_options = unsafe { std::mem::zeroed() };
+        // SAFETY: a valid, writable struct.
+        unsafe { sys::bmc_index_search_options_init(&mut options) };
+        options.threads = i32::try_from(threads).map_err(|_| Error::invalid("too many threads"))?;
+        let mut ids = vec![0i64; count * k];
+        let mut scores = vec![0f32; count * k];
+        // SAFETY: count query rows; ids and scores hold count * k entries.
+        check(unsafe {
+            sys::bmc_index_set_search(self.raw.as_ptr(), queries.as_ptr(), count, k32, &options,
+                                      ids.as_mut_ptr(), scores.as_mut_ptr(), ids.len())
+        })?;
+        Ok(SearchResults { k, ids, scores })
+    }
+}
+
+impl Drop for IndexSet {
+    fn drop(&mut self) {
+        // SAFETY: we own the set; no Shard outlives it (they borrow it).
+        unsafe { sys::bmc_index_set_free(self.raw.as_ptr()) }
     }
 }

@@ -37,8 +37,8 @@
 //! ```
 //!
 //! Every handle frees itself on drop. Thread-safety follows the header: a [`Model`], an
-//! [`Image`], a [`Tokenizer`], a [`Classifier`], a [`MultiLabel`] scorer, an [`Index`], a
-//! [`Segmenter`], a [`Vqa`] head and a [`Probe`] are `Send + Sync`; encoders are
+//! [`Image`], a [`Tokenizer`], a [`Classifier`], a [`MultiLabel`] scorer, an [`Index`], an
+//! [`IndexSet`], a [`Segmenter`], a [`Vqa`] head and a [`Probe`] are `Send + Sync`; encoders are
 //! per-thread contexts, `Send` but not `Sync`, and borrow their model, so the model outlives
 //! them. Every failure is an [`Error`] with the library's [`Status`] and message.
 //!
@@ -69,7 +69,7 @@ pub use classifier::{
 };
 pub use error::{Error, Result, Status};
 pub use image::{write_png, Image, Mode, PixelView, Sample};
-pub use index::{Index, IndexDtype, SearchResults};
+pub use index::{Index, IndexDtype, IndexSet, SearchResults, Shard};
 pub use matrix::Matrix;
 pub use model::{Dtype, EncoderOptions, ImageEncoder, Model, ModelOptions, ProgressFn, TextEncoder};
 pub use preprocess::{preprocess, preprocess_rgb8, Filter, PreprocessOptions, ResizeMode};
