@@ -3,7 +3,9 @@
  * a decoder trained by tools/train/train_segmentation.py and decoders converted by
  * tools/export/export_decoder.py, through the C API.
  *
- *  - parity: logits within 1e-4 of the eager reference, probabilities at the image's resolution
+ *  - parity: logits within 1e-5 of the eager reference relative to the largest reference logit
+ *    (float32 sums in another order: oneDNN's products against libtorch's; the trained
+ *    decoder's logits reach about 33), probabilities at the image's resolution
  *    within 1e-4, masks equal except where the reference probability is within 1e-4 of the
  *    threshold; overlays byte for byte as Pillow blends them;
  *  - quality: the trained decoder on held-out scans reaches Dice >= MIN_DICE against the truth,
@@ -20,7 +22,7 @@
 
 #define MAX_ITEMS 16
 #define MAX_CLASSES 4
-#define LOGIT_TOLERANCE 1e-4
+#define LOGIT_TOLERANCE 1e-5 /* relative to the largest reference logit, at least 1 */
 #define PROB_TOLERANCE 1e-4
 #define MIN_DICE 0.85        /* mean over held-out (image, prompt) pairs, stated in the docs */
 #define MAX_CROSS_DICE 0.1   /* mean Dice between masks of different prompts on one image */
@@ -159,9 +161,13 @@ static void check_case(bmc_segmenter *seg, const char *name, int index)
     bmc_image *image = load_image(index);
     if (ref_logits && ref_prob && image) {
         CHECK_STATUS(bmc_segment_logits(seg, image, prompt_list, p, logits, p * map), BMC_OK);
-        double diff = max_abs_diff(logits, ref_logits, p * map);
+        double largest = 1;
+        for (size_t i = 0; i < p * map; i++)
+            largest = fmax(largest, fabs(ref_logits[i]));
+        double diff = max_abs_diff(logits, ref_logits, p * map) / largest;
         worst_logits = fmax(worst_logits, diff);
-        CHECK(diff <= LOGIT_TOLERANCE, "%s on image %d: logits differ by %g", name, index, diff);
+        CHECK(diff <= LOGIT_TOLERANCE, "%s on image %d: logits differ by %g of the largest", name,
+              index, diff);
         CHECK_STATUS(bmc_segment(seg, image, prompt_list, p, prob, p * pixels), BMC_OK);
         diff = max_abs_diff(prob, ref_prob, p * pixels);
         worst_prob = fmax(worst_prob, diff);
@@ -201,7 +207,7 @@ static void test_parity(void)
         CHECK(!seg || cases > 0, "no reference cases for %s", decoder_names[d]);
         bmc_segmenter_free(seg);
     }
-    printf("parity over %d cases: logits within %.2g, probabilities within %.2g, %zu mask pixels "
+    printf("parity over %d cases: logits within %.2g of the largest, probabilities within %.2g, %zu mask pixels "
            "differ (all within %.0e of the threshold)\n", case_count, worst_logits, worst_prob,
            near_threshold, PROB_TOLERANCE);
 }

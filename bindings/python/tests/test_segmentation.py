@@ -62,7 +62,10 @@ def test_logits_and_probabilities_match_the_reference(base):
         ref_probs = np.fromfile(path("ref", "%s.%s.prob.f32" % (name, index)), np.float32)
         assert logits.shape == (len(prompts), size, size)
         assert probabilities.shape == (len(prompts), height, width)
-        assert np.abs(logits.ravel() - ref_logits).max() <= 1e-4, (name, index)
+        # Relative: float32 sums in another order (oneDNN's products against libtorch's), on
+        # logits that reach about 33 for the trained decoder.
+        largest = max(1.0, float(np.abs(ref_logits).max()))
+        assert np.abs(logits.ravel() - ref_logits).max() <= 1e-5 * largest, (name, index)
         assert np.abs(probabilities.ravel() - ref_probs).max() <= 1e-4, (name, index)
         masks = biomedclip.mask_threshold(probabilities, info["threshold"])
         ref_masks = np.where(ref_probs > info["threshold"], 255, 0).reshape(masks.shape)
