@@ -8,7 +8,7 @@
 #include <cstdint>
 
 // Replaces every aten::matmul in the methods of the frozen CPU `module` by bmc::matmul, which
-// runs batched float32/bfloat16 products in oneDNN and everything else through at::matmul.
+// runs batched float32 products in oneDNN and everything else through at::matmul.
 // Returns the number of products rerouted (0 in a build without oneDNN). Throws on failure.
 int64_t bmci_route_matmuls(torch::jit::script::Module &module);
 
