@@ -137,10 +137,11 @@ BMC_API bmc_status bmc_runtime_config_get(bmc_runtime_config *config);
 /* Apply process-wide settings. Call it once at start-up, before other threads use the
  * library: the image limits and the log callback take effect at once for every thread, and
  * cpu_threads from the next forward pass on. cpu_threads N > 0 runs every CPU forward pass on
- * N libtorch intra-op threads. 0 lets the library choose per model: 1 for float32, whose
- * matrix products run on the BLAS library's own threads (a second, OpenMP pool spinning
- * beside them halves the speed), and one per physical core for bfloat16, whose products run
- * on libtorch's OpenMP threads (docs/threading-and-memory.md has the measurements).
+ * N libtorch intra-op threads. 0 lets the library choose per model: one per physical core
+ * where the matrix products run in oneDNN on libtorch's OpenMP threads (bfloat16, and float32
+ * in builds with oneDNN, the default), and 1 for float32 in a build without oneDNN, whose
+ * products run on the BLAS library's own threads (a second, OpenMP pool spinning beside them
+ * halves the speed); docs/threading-and-memory.md has the measurements.
  * Errors: BMC_ERR_INVALID_ARGUMENT for NULL, an unknown struct_size, threads outside 0..1024, a log
  * level outside BMC_LOG_ERROR..BMC_LOG_DEBUG, or limits below 1. On error nothing changes.
  * Thread-safe, but settings applied while other threads run calls may affect those calls. */
