@@ -1,0 +1,522 @@
+// SPDX-License-Identifier: MIT
+// The GDCM adapter: parsing a DICOM file held in memory, reading the attributes of the image
+// pixel, modality LUT and VOI LUT modules, and decoding the pixel data of every transfer
+// syntax GDCM 3.0 reads. GDCM's image reader checks its input with assert() and abort() in
+// places (Debian builds it with assertions on), so the data set is first parsed alone and
+// the attributes the image reader trusts are validated here, with the failure as a status,
+// before the image reader sees them.
+#include <gdcmImage.h>
+#include <gdcmImageApplyLookupTable.h>
+#include <gdcmImageReader.h>
+#include <gdcmMediaStorage.h>
+#include <gdcmReader.h>
+#include <gdcmSequenceOfItems.h>
+#include <gdcmTrace.h>
+#include <gdcmTransferSyntax.h>
+
+#include <csetjmp>
+#include <csignal>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <new>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "shim/dicom.h"
+
+namespace {
+
+template <typename Body>
+bmc_status guard(const char *what, Body &&body)
+{
+    try {
+        return body();
+    } catch (const std::bad_alloc &) {
+        return bmci_fail(BMC_ERR_OUT_OF_MEMORY, "%s: out of memory", what);
+    } catch (const std::exception &e) {
+        return bmci_fail(BMC_ERR_CORRUPT_DATA, "%s: GDCM: %s", what, e.what());
+    } catch (...) {
+        return bmci_fail(BMC_ERR_INTERNAL, "%s: unknown C++ exception", what);
+    }
+}
+
+// GDCM checks some of its input with assert() and abort() (Debian builds it with assertions
+// on), also in its parser, where a damaged file can reach them. A thread inside a GDCM call
+// has a place to jump back to: the SIGABRT handler returns there (glibc's abort() allows a
+// handler that does not return), and the call fails with BMC_ERR_CORRUPT_DATA. What GDCM
+// had allocated in that call is lost, and the assertion's text has gone to stderr. On other
+// threads, and outside GDCM calls, SIGABRT keeps the action it had before.
+thread_local sigjmp_buf *abort_target = nullptr;
+struct sigaction previous_abort_action;
+
+void on_abort(int signal)
+{
+    if (abort_target)
+        siglongjmp(*abort_target, 1);
+    sigaction(SIGABRT, &previous_abort_action, nullptr);
+    raise(signal);
+}
+
+void catch_aborts()
+{
+    static std::once_flag once;
+    std::call_once(once, [] {
+        struct sigaction action;
+        memset(&action, 0, sizeof action);
+        action.sa_handler = on_abort;
+        sigemptyset(&action.sa_mask);
+        action.sa_flags = SA_NODEFER;
+        sigaction(SIGABRT, &action, &previous_abort_action);
+    });
+}
+
+// guard() with aborts caught. `cleanup` runs when GDCM aborted (e.g. to release a lock).
+template <typename Body, typename Cleanup>
+bmc_status guard_aborts(const char *what, Body &&body, Cleanup &&cleanup)
+{
+    catch_aborts();
+    sigjmp_buf here;
+    sigjmp_buf *outer = abort_target;
+    if (sigsetjmp(here, 1)) {
+        abort_target = outer;
+        cleanup();
+        return bmci_fail(BMC_ERR_CORRUPT_DATA, "%s: GDCM gave up on this input (one of its "
+                         "internal checks failed)", what);
+    }
+    abort_target = &here;
+    bmc_status status = guard(what, body);
+    abort_target = outer;
+    return status;
+}
+
+// GDCM reports through its own streams; the library never prints.
+void silence_gdcm()
+{
+    static std::once_flag once;
+    std::call_once(once, [] {
+        gdcm::Trace::SetDebug(false);
+        gdcm::Trace::SetWarning(false);
+        gdcm::Trace::SetError(false);
+    });
+}
+
+// The image reader's ReadImage on a data set that was parsed and checked beforehand.
+class CheckedImageReader : public gdcm::ImageReader {
+public:
+    bool parse() { return gdcm::Reader::Read(); }
+    bool read_image(const gdcm::MediaStorage &ms)
+    {
+        GetImage().SetTransferSyntax(GetFile().GetHeader().GetDataSetTransferSyntax());
+        return ReadImage(ms);
+    }
+};
+
+std::string trim(std::string text)
+{
+    size_t end = text.find('\0');
+    if (end != std::string::npos)
+        text.resize(end);
+    size_t first = text.find_first_not_of(" \t\r\n");
+    size_t last = text.find_last_not_of(" \t\r\n");
+    return first == std::string::npos ? std::string() : text.substr(first, last - first + 1);
+}
+
+// The value of an element as bytes; false when absent or without a plain value.
+bool raw_value(const gdcm::DataSet &ds, const gdcm::Tag &tag, std::string *out)
+{
+    if (!ds.FindDataElement(tag))
+        return false;
+    const gdcm::DataElement &de = ds.GetDataElement(tag);
+    const gdcm::ByteValue *bv = de.GetByteValue();
+    if (!bv || !bv->GetPointer()) {
+        out->clear();
+        return !de.IsEmpty() ? false : true;
+    }
+    out->assign(bv->GetPointer(), bv->GetLength());
+    return true;
+}
+
+void copy_text(char *dst, size_t size, const std::string &text)
+{
+    size_t n = std::min(text.size(), size - 1);
+    memcpy(dst, text.data(), n);
+    dst[n] = '\0';
+}
+
+std::string text_value(const gdcm::DataSet &ds, uint16_t group, uint16_t element)
+{
+    std::string raw;
+    return raw_value(ds, gdcm::Tag(group, element), &raw) ? trim(raw) : std::string();
+}
+
+// A multi-valued decimal string (DS, IS): the numbers, stopping at the first one that is not.
+std::vector<double> numbers(const std::string &text)
+{
+    std::vector<double> values;
+    size_t start = 0;
+    while (start <= text.size()) {
+        size_t end = text.find('\\', start);
+        std::string item = trim(text.substr(start, end == std::string::npos ? std::string::npos : end - start));
+        char *stop = nullptr;
+        double v = strtod(item.c_str(), &stop);
+        if (item.empty() || *stop != '\0')
+            break;
+        values.push_back(v);
+        if (end == std::string::npos)
+            break;
+        start = end + 1;
+    }
+    return values;
+}
+
+std::vector<std::string> strings(const std::string &text)
+{
+    std::vector<std::string> values;
+    size_t start = 0;
+    for (;;) {
+        size_t end = text.find('\\', start);
+        values.push_back(trim(text.substr(start, end == std::string::npos ? std::string::npos : end - start)));
+        if (end == std::string::npos)
+            return values;
+        start = end + 1;
+    }
+}
+
+bool non_empty_sequence(const gdcm::DataSet &ds, const gdcm::Tag &tag)
+{
+    if (!ds.FindDataElement(tag))
+        return false;
+    gdcm::SmartPointer<gdcm::SequenceOfItems> sq = ds.GetDataElement(tag).GetValueAsSQ();
+    return sq && sq->GetNumberOfItems() > 0;
+}
+
+// A US value; false unless present with exactly 2 bytes. GDCM has already put the values of
+// a big-endian data set in the machine's order (little-endian on the machines we build for).
+bool us_value(const gdcm::DataSet &ds, const gdcm::Tag &tag, int32_t *out)
+{
+    std::string raw;
+    if (!raw_value(ds, tag, &raw) || raw.size() != 2)
+        return false;
+    uint16_t v;
+    memcpy(&v, raw.data(), 2);
+    *out = v;
+    return true;
+}
+
+// True if the native Pixel Data element whose declared length is `vl` runs past the end of
+// the file. GDCM keeps the declared length of a truncated last element and reads what there
+// is, so the check is made on the bytes: the element's header is found as its tag followed by
+// that very length (explicit: OB/OW and 2 reserved bytes first; implicit: the length alone).
+bool pixel_data_truncated(const std::string &bytes, uint32_t vl, bool big_endian)
+{
+    const unsigned char tag_le[4] = {0xe0, 0x7f, 0x10, 0x00}, tag_be[4] = {0x7f, 0xe0, 0x00, 0x10};
+    const unsigned char *tag = big_endian ? tag_be : tag_le;
+    unsigned char len[4];
+    for (int i = 0; i < 4; i++)
+        len[i] = (unsigned char)(big_endian ? vl >> (24 - 8 * i) : vl >> (8 * i));
+    const unsigned char *data = (const unsigned char *)bytes.data();
+    size_t size = bytes.size();
+    for (size_t at = 0; at + 8 <= size; at++) {
+        if (memcmp(data + at, tag, 4) != 0)
+            continue;
+        size_t value;
+        if (at + 12 <= size && (memcmp(data + at + 4, "OW", 2) == 0 || memcmp(data + at + 4, "OB", 2) == 0) &&
+            memcmp(data + at + 8, len, 4) == 0)
+            value = at + 12;
+        else if (memcmp(data + at + 4, len, 4) == 0)
+            value = at + 8;
+        else
+            continue;
+        return value + vl > size;
+    }
+    return false;
+}
+
+}  // namespace
+
+struct bmci_dicom {
+    std::string bytes;
+    std::unique_ptr<CheckedImageReader> reader;
+    bool has_image = false;
+    std::mutex lock;
+    bool decoded = false;
+    std::vector<char> buffer;
+    bmci_dicom_pixels pixels{};
+};
+
+namespace {
+
+// Why GDCM's image reader must not see this data set ("" when it may). These are the
+// attributes it reads through assert()s, with the values the display pipeline can use.
+std::string image_problem(const gdcm::DataSet &ds, bmci_dicom_header *h)
+{
+    if (!ds.FindDataElement(gdcm::Tag(0x7fe0, 0x0010)))
+        return "no pixel data (7FE0,0010)";
+    struct {
+        uint16_t element;
+        const char *name;
+        int32_t *into;
+    } required[] = {
+        {0x0010, "Rows", &h->rows},
+        {0x0011, "Columns", &h->columns},
+        {0x0100, "Bits Allocated", &h->bits_allocated},
+        {0x0101, "Bits Stored", &h->bits_stored},
+        {0x0102, "High Bit", &h->high_bit},
+        {0x0103, "Pixel Representation", &h->pixel_representation},
+    };
+    for (auto &r : required)
+        if (!us_value(ds, gdcm::Tag(0x0028, r.element), r.into))
+            return std::string("no valid ") + r.name + " (0028," + [&] {
+                char hex[8];
+                snprintf(hex, sizeof hex, "%04X", r.element);
+                return std::string(hex);
+            }() + ")";
+    h->samples_per_pixel = 1;
+    if (ds.FindDataElement(gdcm::Tag(0x0028, 0x0002)) &&
+        !us_value(ds, gdcm::Tag(0x0028, 0x0002), &h->samples_per_pixel))
+        return "Samples per Pixel (0028,0002) is not one US value";
+    h->planar_configuration = 0;
+    if (ds.FindDataElement(gdcm::Tag(0x0028, 0x0006)))
+        us_value(ds, gdcm::Tag(0x0028, 0x0006), &h->planar_configuration);
+    if (h->rows < 1 || h->columns < 1)
+        return "the image is empty (Rows " + std::to_string(h->rows) + ", Columns " +
+               std::to_string(h->columns) + ")";
+    int32_t ba = h->bits_allocated;
+    if (ba != 1 && ba != 8 && ba != 16 && ba != 32)
+        return "Bits Allocated " + std::to_string(ba) + " is not 1, 8, 16 or 32";
+    if (h->bits_stored < 1 || h->bits_stored > ba || h->high_bit != h->bits_stored - 1)
+        return "Bits Stored " + std::to_string(h->bits_stored) + " / High Bit " +
+               std::to_string(h->high_bit) + " do not fit Bits Allocated " + std::to_string(ba);
+    if (h->pixel_representation != 0 && h->pixel_representation != 1)
+        return "Pixel Representation " + std::to_string(h->pixel_representation) + " is not 0 or 1";
+    if (h->samples_per_pixel != 1 && h->samples_per_pixel != 3)
+        return "Samples per Pixel " + std::to_string(h->samples_per_pixel) + " is not 1 or 3";
+    if (h->planar_configuration != 0 && h->planar_configuration != 1)
+        return "Planar Configuration " + std::to_string(h->planar_configuration) + " is not 0 or 1";
+    std::string pi = h->photometric;
+    gdcm::PhotometricInterpretation::PIType type =
+        gdcm::PhotometricInterpretation::GetPIType(pi.c_str());
+    if (pi.empty() || type == gdcm::PhotometricInterpretation::UNKNOWN ||
+        type == gdcm::PhotometricInterpretation::PI_END)
+        return "Photometric Interpretation '" + pi + "' is not one GDCM knows";
+    int32_t needed = type == gdcm::PhotometricInterpretation::MONOCHROME1 ||
+                     type == gdcm::PhotometricInterpretation::MONOCHROME2 ||
+                     type == gdcm::PhotometricInterpretation::PALETTE_COLOR ? 1 : 3;
+    if (needed != h->samples_per_pixel)
+        return "Photometric Interpretation " + pi + " with " + std::to_string(h->samples_per_pixel) +
+               " samples per pixel";
+    if (type == gdcm::PhotometricInterpretation::PALETTE_COLOR) {
+        if (ba != 8 && ba != 16)
+            return "a palette needs 8 or 16 bits allocated";
+        for (uint16_t i = 0; i < 3; i++) {
+            std::string descriptor, table;
+            if (ds.FindDataElement(gdcm::Tag(0x0028, 0x1221 + i)))
+                return "segmented palettes are not read";
+            if (!raw_value(ds, gdcm::Tag(0x0028, 0x1101 + i), &descriptor) || descriptor.size() != 6 ||
+                !raw_value(ds, gdcm::Tag(0x0028, 0x1201 + i), &table))
+                return "the palette's descriptor or data is missing";
+            const unsigned char *d = (const unsigned char *)descriptor.data();
+            uint16_t entries16, bits16;
+            memcpy(&entries16, d, 2);
+            memcpy(&bits16, d + 4, 2);
+            unsigned entries = entries16, bits = bits16;
+            if (entries == 0)
+                entries = 65536;
+            if ((bits != 8 && bits != 16) || (size_t)entries * bits / 8 != table.size())
+                return "the palette's data does not match its descriptor";
+        }
+    }
+    // Number of Frames: GDCM asserts on a Frame Increment Pointer without it.
+    h->frames = 1;
+    if (ds.FindDataElement(gdcm::Tag(0x0028, 0x0008))) {
+        std::vector<double> n = numbers(text_value(ds, 0x0028, 0x0008));
+        if (n.size() != 1 || n[0] < 1 || n[0] > 1e7 || n[0] != (double)(int32_t)n[0])
+            return "Number of Frames is not a positive integer";
+        h->frames = (int32_t)n[0];
+    }
+    return "";
+}
+
+void read_header(const gdcm::File &file, bmci_dicom_header *h)
+{
+    const gdcm::DataSet &ds = file.GetDataSet();
+    copy_text(h->transfer_syntax, sizeof h->transfer_syntax,
+              trim(file.GetHeader().GetDataSetTransferSyntax().GetString() ?
+                   file.GetHeader().GetDataSetTransferSyntax().GetString() : ""));
+    copy_text(h->photometric, sizeof h->photometric, text_value(ds, 0x0028, 0x0004));
+    copy_text(h->modality, sizeof h->modality, text_value(ds, 0x0008, 0x0060));
+    copy_text(h->sop_instance_uid, sizeof h->sop_instance_uid, text_value(ds, 0x0008, 0x0018));
+    copy_text(h->series_instance_uid, sizeof h->series_instance_uid, text_value(ds, 0x0020, 0x000e));
+    copy_text(h->study_instance_uid, sizeof h->study_instance_uid, text_value(ds, 0x0020, 0x000d));
+    copy_text(h->voi_lut_function, sizeof h->voi_lut_function, text_value(ds, 0x0028, 0x1056));
+    std::string raw;
+    h->rescale_slope = 1.0;
+    h->rescale_intercept = 0.0;
+    std::vector<double> slope = numbers(text_value(ds, 0x0028, 0x1053));
+    std::vector<double> intercept = numbers(text_value(ds, 0x0028, 0x1052));
+    if (!slope.empty() || !intercept.empty()) {
+        h->has_rescale = 1;
+        if (!slope.empty())
+            h->rescale_slope = slope[0];
+        if (!intercept.empty())
+            h->rescale_intercept = intercept[0];
+    }
+    std::vector<double> centers = numbers(text_value(ds, 0x0028, 0x1050));
+    std::vector<double> widths = numbers(text_value(ds, 0x0028, 0x1051));
+    std::vector<std::string> explanations = strings(text_value(ds, 0x0028, 0x1055));
+    size_t count = std::min({centers.size(), widths.size(), (size_t)BMCI_DICOM_MAX_WINDOWS});
+    h->window_count = (int32_t)count;
+    for (size_t i = 0; i < count; i++) {
+        h->window_center[i] = centers[i];
+        h->window_width[i] = widths[i];
+        copy_text(h->window_explanation[i], sizeof h->window_explanation[i],
+                  i < explanations.size() ? explanations[i] : std::string());
+    }
+    h->has_voi_lut_sequence = non_empty_sequence(ds, gdcm::Tag(0x0028, 0x3010));
+    h->has_modality_lut_sequence = non_empty_sequence(ds, gdcm::Tag(0x0028, 0x3000));
+}
+
+}  // namespace
+
+extern "C" bmc_status bmci_dicom_parse(const void *data, size_t size, bmci_dicom **out,
+                                       bmci_dicom_header *header)
+{
+    return guard_aborts("dicom", [&]() -> bmc_status {
+        silence_gdcm();
+        std::unique_ptr<bmci_dicom> dicom(new bmci_dicom);
+        dicom->bytes.assign((const char *)data, size);
+        dicom->reader.reset(new CheckedImageReader);
+        std::istringstream stream(dicom->bytes);
+        dicom->reader->SetStream(stream);
+        if (!dicom->reader->parse())
+            return bmci_fail(BMC_ERR_CORRUPT_DATA, "dicom: not a DICOM file, or truncated before "
+                             "the end of its data set (GDCM cannot parse it)");
+        gdcm::File &file = dicom->reader->GetFile();
+        gdcm::DataSet &ds = file.GetDataSet();
+        bmci_dicom_header h{};
+        read_header(file, &h);
+        std::string problem = image_problem(ds, &h);
+        if (problem.empty()) {
+            // Elements the image reader would parse with assertions and the library never
+            // uses: icon images and overlays.
+            ds.Remove(gdcm::Tag(0x0088, 0x0200));
+            for (uint16_t group = 0x6000; group <= 0x601e; group += 2)
+                for (uint16_t element : {0x0010, 0x0011, 0x0100, 0x0102, 0x3000})
+                    ds.Remove(gdcm::Tag(group, element));
+            // GDCM asserts on an RT Dose (and others) without Number of Frames: give it the
+            // value the standard implies.
+            if (!ds.FindDataElement(gdcm::Tag(0x0028, 0x0008))) {
+                gdcm::DataElement frames(gdcm::Tag(0x0028, 0x0008));
+                frames.SetVR(gdcm::VR::IS);
+                frames.SetByteValue("1 ", 2);
+                ds.Replace(frames);
+            }
+            gdcm::MediaStorage ms;
+            ms.SetFromFile(file);
+            if (!gdcm::MediaStorage::IsImage(ms))
+                ms = gdcm::MediaStorage::SecondaryCaptureImageStorage;
+            if (!dicom->reader->read_image(ms))
+                problem = "GDCM cannot read its image";
+            else {
+                const gdcm::Image &image = dicom->reader->GetImage();
+                const unsigned int *dims = image.GetDimensions();
+                unsigned frames = image.GetNumberOfDimensions() > 2 ? dims[2] : 1;
+                if ((int32_t)dims[0] != h.columns || (int32_t)dims[1] != h.rows ||
+                    (int32_t)frames != h.frames)
+                    problem = "GDCM reads another geometry than the attributes give";
+            }
+        }
+        if (!problem.empty()) {
+            h.has_image = 0;
+            h.frames = h.rows = h.columns = 0;
+            copy_text(h.why_no_image, sizeof h.why_no_image, problem);
+        } else {
+            h.has_image = 1;
+        }
+        dicom->has_image = h.has_image != 0;
+        *header = h;
+        *out = dicom.release();
+        return BMC_OK;
+    }, [] {});
+}
+
+extern "C" bmc_status bmci_dicom_decode(bmci_dicom *dicom, bmci_dicom_pixels *pixels)
+{
+    dicom->lock.lock();
+    bmc_status status = guard_aborts("dicom", [&]() -> bmc_status {
+        if (!dicom->has_image)
+            return bmci_fail(BMC_ERR_UNSUPPORTED, "dicom: the file has no image to decode");
+        if (!dicom->decoded) {
+            gdcm::Image &image = dicom->reader->GetImage();
+            const gdcm::TransferSyntax &ts = image.GetTransferSyntax();
+            if (!ts.IsEncapsulated()) {
+                // GDCM copies what there is of a short native Pixel Data and reports success
+                const gdcm::ByteValue *bv = image.GetDataElement().GetByteValue();
+                size_t have = bv ? (size_t)bv->GetLength() : 0;
+                size_t need = image.GetBufferLength();
+                if (image.GetPhotometricInterpretation() == gdcm::PhotometricInterpretation::YBR_FULL_422)
+                    need = need / 3 * 2; // stored as Y Y Cb Cr, expanded by GDCM
+                const gdcm::VL vl = image.GetDataElement().GetVL();
+                bool big = ts.GetSwapCode() == gdcm::SwapCode::BigEndian;
+                if (!vl.IsUndefined() && ts != gdcm::TransferSyntax::DeflatedExplicitVRLittleEndian &&
+                    pixel_data_truncated(dicom->bytes, (uint32_t)vl, big))
+                    return bmci_fail(BMC_ERR_CORRUPT_DATA, "dicom: the file ends inside its pixel "
+                                     "data (%u bytes declared)", (unsigned)(uint32_t)vl);
+                if (have < need)
+                    return bmci_fail(BMC_ERR_CORRUPT_DATA, "dicom: the pixel data holds %zu bytes, "
+                                     "the header says %zu", have, need);
+            }
+            std::vector<char> buffer(image.GetBufferLength());
+            if (!image.GetBuffer(buffer.data())) {
+                if (!ts.IsValid() || ts == gdcm::TransferSyntax::TS_END)
+                    return bmci_fail(BMC_ERR_UNSUPPORTED, "dicom: transfer syntax unknown to GDCM");
+                return bmci_fail(BMC_ERR_CORRUPT_DATA, "dicom: GDCM cannot decode the pixel data "
+                                 "(%s): damaged, or shorter than the header promises",
+                                 ts.GetString() ? ts.GetString() : "?");
+            }
+            gdcm::PixelFormat pf = image.GetPixelFormat();
+            if (image.GetPhotometricInterpretation() == gdcm::PhotometricInterpretation::PALETTE_COLOR) {
+                gdcm::ImageApplyLookupTable apply;
+                apply.SetInput(image);
+                if (!apply.Apply())
+                    return bmci_fail(BMC_ERR_CORRUPT_DATA, "dicom: the palette cannot be applied");
+                const gdcm::Pixmap &rgb = apply.GetOutput();
+                std::vector<char> converted(rgb.GetBufferLength());
+                if (!rgb.GetBuffer(converted.data()))
+                    return bmci_fail(BMC_ERR_CORRUPT_DATA, "dicom: the palette cannot be applied");
+                buffer.swap(converted);
+                pf = rgb.GetPixelFormat();
+                copy_text(dicom->pixels.photometric, sizeof dicom->pixels.photometric, "RGB");
+                dicom->pixels.planar_configuration = 0;
+            } else {
+                copy_text(dicom->pixels.photometric, sizeof dicom->pixels.photometric,
+                          trim(gdcm::PhotometricInterpretation::GetPIString(
+                              image.GetPhotometricInterpretation()) ?: ""));
+                dicom->pixels.planar_configuration = (int32_t)image.GetPlanarConfiguration();
+            }
+            dicom->pixels.samples_per_pixel = pf.GetSamplesPerPixel();
+            dicom->pixels.bits_allocated = pf.GetBitsAllocated();
+            dicom->buffer.swap(buffer);
+            dicom->pixels.data = (const uint8_t *)dicom->buffer.data();
+            dicom->pixels.size = dicom->buffer.size();
+            dicom->decoded = true;
+        }
+        *pixels = dicom->pixels;
+        return BMC_OK;
+    }, [&] { dicom->has_image = false; });
+    dicom->lock.unlock();
+    return status;
+}
+
+extern "C" void bmci_dicom_free(bmci_dicom *dicom)
+{
+    delete dicom;
+}
