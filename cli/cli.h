@@ -27,6 +27,7 @@ int cli_embed_text(int argc, char **argv);
 int cli_classify(int argc, char **argv);
 int cli_index(int argc, char **argv);
 int cli_eval_captions(int argc, char **argv);
+int cli_dicom_info(int argc, char **argv);
 
 /* ---- messages (args.c) -------------------------------------------------------------------- */
 

@@ -1226,8 +1226,8 @@ BMC_API bmc_status bmc_index_map(const char *path, uint32_t flags, bmc_index **o
 BMC_API bmc_status bmc_index_add_text_file(bmc_index *index, bmc_text_encoder *encoder,
                                            const char *path, int64_t first_id, size_t *added);
 
-/* Add the PNG and JPEG files of the folder `directory` (not its subfolders; files ending in
- * .png, .jpg or .jpeg in any case, in byte order of their names) to `index`, encoded with
+/* Add the PNG, JPEG and DICOM files of the folder `directory` (not its subfolders; files ending in
+ * .png, .jpg, .jpeg or .dcm in any case, in byte order of their names) to `index`, encoded with
  * `encoder` (normalised embeddings), with ids first_id, first_id + 1, ... in that order and the
  * file name (without the folder) as text. Files that cannot be decoded are skipped, counted in
  * `skipped` and logged at BMC_LOG_WARN with the reason. `added` and `skipped` may be NULL.
