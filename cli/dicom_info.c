@@ -20,8 +20,8 @@ static void usage(void)
            "   \"voi_lut_function\": \"\", \"voi_lut_sequence\": false, \"sop_instance_uid\": \"...\",\n"
            "   \"series_instance_uid\": \"...\", \"study_instance_uid\": \"...\", \"no_image_reason\": \"\"}\n"
            "\"rescale\" is null when the file has none; \"frames\" is 0 for a file without an image\n"
-           "(then \"no_image_reason\" says why). A file that is not DICOM gets {\"file\": ...,\n"
-           "\"error\": \"...\"} and the exit status 1 (the other files are still printed).\n");
+           "(then \"no_image_reason\" says why). A file that is not DICOM is reported on stderr and\n"
+           "makes the exit status 1; the other files are still printed.\n");
 }
 
 static void field(const char *name, const char *value)
@@ -42,13 +42,10 @@ static void number(double v)
 static int describe(const char *path)
 {
     bmc_dicom *dicom = NULL;
+    if (bmc_dicom_open_file(path, &dicom) != BMC_OK)
+        return cli_library_error(CMD);
     printf("{\"file\": ");
     cli_json_string(stdout, path);
-    if (bmc_dicom_open_file(path, &dicom) != BMC_OK) {
-        field("error", bmc_last_error());
-        printf("}\n");
-        return CLI_FAIL;
-    }
     bmc_dicom_info info;
     info.struct_size = sizeof info;
     bmc_dicom_get_info(dicom, &info);

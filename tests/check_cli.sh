@@ -151,6 +151,54 @@ run "classify --pixels" "$CLI" classify --model "$MODEL" --pixels "$work/px/s16_
     { grep -q "\"image\": \"$work/px/s16_ct.raw\"" "$work/px/classify.jsonl" && pass "classify --pixels names the raw file" \
         || flunk "classify --pixels output: $(head -c 200 "$work/px/classify.jsonl")"; }
 
+# ---- DICOM --------------------------------------------------------------------------------------
+# .dcm files of several transfer syntaxes embed as the PNGs of pydicom's display of them
+# (apply_modality_lut + apply_voi_lut onto 0..255, or the min..max stretch), and dicom-info
+# gives pydicom's attributes.
+dcm=$($PYTHON -c 'import os, pydicom; print(os.path.join(os.path.dirname(pydicom.__file__), "data", "test_files"))')
+mkdir -p "$work/dcm"
+dcms=("$dcm/CT_small.dcm" "$dcm/MR_small.dcm" "$dcm/MR_small_RLE.dcm" "$dcm/MR_small_jp2klossless.dcm" "$dcm/SC_rgb_jpeg_dcmtk.dcm")
+$PYTHON - "$work/dcm" "${dcms[@]}" <<'PY'
+import sys, warnings, numpy as np, pydicom
+from PIL import Image
+from pydicom.pixel_data_handlers.util import apply_voi_lut, convert_color_space
+warnings.simplefilter("ignore")
+for i, path in enumerate(sys.argv[2:]):
+    ds = pydicom.dcmread(path)
+    a = ds.pixel_array
+    if ds.PhotometricInterpretation.startswith("YBR"):
+        a = convert_color_space(a, "YBR_FULL", "RGB")
+    elif ds.PhotometricInterpretation.startswith("MONO"):
+        v = a.astype(np.float64) * float(ds.get("RescaleSlope", 1)) + float(ds.get("RescaleIntercept", 0))
+        if "WindowCenter" in ds:
+            view = pydicom.Dataset(); view.PhotometricInterpretation = "MONOCHROME2"
+            view.BitsStored = 8; view.PixelRepresentation = 0
+            view.WindowCenter = ds.WindowCenter; view.WindowWidth = ds.WindowWidth
+            y = apply_voi_lut(v, view)
+        else:
+            y = (v - v.min()) * 255.0 / (v.max() - v.min())
+        a = np.clip(np.floor(y + 0.5), 0, 255).astype(np.uint8)
+    Image.fromarray(a).save("%s/%d.png" % (sys.argv[1], i))
+    with open("%s/info.txt" % sys.argv[1], "a") as f:
+        f.write("%s %s %s %s %s\n" % (ds.Rows, ds.Columns, ds.Modality, ds.SOPInstanceUID, ds.StudyInstanceUID))
+PY
+pngs=(); for k in "${!dcms[@]}"; do pngs+=("$work/dcm/$k.png"); done
+run "embed-image .dcm" "$CLI" embed-image --model "$MODEL" "${dcms[@]}" --out "$work/dcm/dcm.npy" &&
+    run "embed-image PNGs of pydicom's display" "$CLI" embed-image --model "$MODEL" "${pngs[@]}" --out "$work/dcm/png.npy" &&
+    compare "embed-image .dcm = PNG of pydicom's display" same "$work/dcm/dcm.npy" "$work/dcm/png.npy" 0
+run "classify .dcm" "$CLI" classify --model "$MODEL" "$dcm/CT_small.dcm" --labels "$own_labels" >"$work/dcm/classify.jsonl" &&
+    { grep -q "CT_small.dcm" "$work/dcm/classify.jsonl" && pass "classify CT_small.dcm" || flunk "classify .dcm: $(head -c 200 "$work/dcm/classify.jsonl")"; }
+run "dicom-info" "$CLI" dicom-info "${dcms[@]}" >"$work/dcm/info.jsonl" &&
+    { $PYTHON -c '
+import json, sys
+got = [json.loads(l) for l in open(sys.argv[1])]
+want = [l.split() for l in open(sys.argv[2])]
+bad = [g["file"] for g, w in zip(got, want)
+       if [str(g["rows"]), str(g["columns"]), g["modality"], g["sop_instance_uid"], g["study_instance_uid"]] != w]
+sys.exit(1 if bad or len(got) != len(want) else 0)' "$work/dcm/info.jsonl" "$work/dcm/info.txt" &&
+      pass "dicom-info agrees with pydicom" || flunk "dicom-info: $(head -c 300 "$work/dcm/info.jsonl")"; }
+refuse "dicom-info of a non-DICOM file" 1 "not a DICOM file" "$CLI" dicom-info "$dcm/README.txt"
+
 # ---- index --------------------------------------------------------------------------------------
 printf '%s\n' "${images[@]}" >"$work/image_names.txt"
 run "index build (images)" "$CLI" index build --model "$MODEL" "${images[@]}" --out "$work/images.bmcidx" &&
@@ -219,7 +267,7 @@ refuse "missing image" 1 "missing.png" "$CLI" embed-image --model "$MODEL" "${im
 head -c 300 "${images[0]}" >"$work/truncated.png"
 refuse "truncated image" 1 "truncated.png" "$CLI" preprocess "$work/truncated.png" --out "$work/e2.npy"
 printf 'not an image' >"$work/text.png"
-refuse "not an image" 1 "not a PNG or JPEG" "$CLI" classify --model "$MODEL" "$work/text.png" --labels a,b
+refuse "not an image" 1 "not a PNG, JPEG or DICOM" "$CLI" classify --model "$MODEL" "$work/text.png" --labels a,b
 refuse "missing model" 1 "nomodel.bmc.pt" "$CLI" embed-text --model "$work/nomodel.bmc.pt" --out "$work/e3.npy"
 refuse "bundle of a newer version" 1 "version" "$CLI" embed-image --model "$FIXTURES/broken/bad_version.bmc.pt" "${images[0]}" --out "$work/e4.npy"
 refuse "missing vocabulary" 1 "novocab.txt" "$CLI" tokenize --vocab "$work/novocab.txt"
