@@ -81,8 +81,9 @@ CLASSIFY_SRC  := $(wildcard lib/classify/*.c)
 RETRIEVAL_SRC := $(wildcard lib/retrieval/*.c)
 VQA_SRC       := $(wildcard lib/vqa/*.c)
 SEGMENT_SRC   := $(wildcard lib/segment/*.c)
+PROBE_SRC     := $(wildcard lib/probe/*.c)
 LIB_SRC   := $(CORE_SRC) $(IMAGE_SRC) $(TEXT_SRC) $(INDEX_SRC) $(CAPTIONS_SRC) $(MODEL_SRC) \
-             $(CLASSIFY_SRC) $(RETRIEVAL_SRC) $(VQA_SRC) $(SEGMENT_SRC)
+             $(CLASSIFY_SRC) $(RETRIEVAL_SRC) $(VQA_SRC) $(SEGMENT_SRC) $(PROBE_SRC)
 SHIM_SRC  := $(wildcard shim/*.cpp)
 # Every internal header: a change to one rebuilds the objects (coarse, but never stale).
 INTERNAL_HEADERS := $(wildcard lib/*/*.h lib/*/*/*.h shim/*.h) include/biomedclip.h
@@ -221,6 +222,7 @@ $(BUILD)/fixtures/%/.done: tools/fixtures/make_%_fixtures.py
 $(BUILD)/fixtures/model/.done: $(REFERENCE_TOOLS)
 $(BUILD)/fixtures/vqa/.done: $(REFERENCE_TOOLS) $(TRAIN_TOOLS) tools/fixtures/make_model_fixtures.py
 $(BUILD)/fixtures/segmentation/.done: $(REFERENCE_TOOLS) $(TRAIN_TOOLS)
+$(BUILD)/fixtures/probe/.done: tools/checks/probe_check.py
 
 # Helper programs of check and bench suites (tests/tool_NAME.c -> $(BUILD)/tools/tool_NAME),
 # linked like the tests so they can reach internal functions.

@@ -106,7 +106,17 @@ int cli_parse(const char *cmd, int argc, char **argv, const cli_option *options,
             }
             value = argv[++i];
         }
-        if (option->inputs) {
+        if (option->inputs == CLI_OPTION_LIST) {
+            cli_strings *list = (cli_strings *)(void *)option->value;
+            const char **grown = realloc(list->items, (list->count + 1) * sizeof *grown);
+            if (!grown) {
+                cli_args_free(args);
+                return cli_error(cmd, "out of memory");
+            }
+            grown[list->count++] = value;
+            list->items = grown;
+            list->last = value;
+        } else if (option->inputs) {
             if (add_input(args, value, 1) != CLI_OK) {
                 cli_args_free(args);
                 return cli_error(cmd, "out of memory");
@@ -167,5 +177,18 @@ int cli_parse_double_pair(const char *cmd, const char *name, const char *text, d
                                text);
     *first = a;
     *second = b;
+    return CLI_OK;
+}
+
+int cli_parse_double(const char *cmd, const char *name, const char *text, double min, double max,
+                     double *out)
+{
+    if (!text)
+        return CLI_OK;
+    double value;
+    if (!parse_double(text, strlen(text), &value) || value < min || value > max)
+        return cli_usage_error(cmd, "%s must be a number from %g to %g, not '%s'", name, min, max,
+                               text);
+    *out = value;
     return CLI_OK;
 }

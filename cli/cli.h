@@ -28,6 +28,9 @@ int cli_classify(int argc, char **argv);
 int cli_index(int argc, char **argv);
 int cli_eval_captions(int argc, char **argv);
 int cli_dicom_info(int argc, char **argv);
+int cli_probe(int argc, char **argv);
+int cli_segment(int argc, char **argv);
+int cli_ask(int argc, char **argv);
 
 /* ---- messages (args.c) -------------------------------------------------------------------- */
 
@@ -50,10 +53,25 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 
 /* ---- option parsing (args.c) -------------------------------------------------------------- */
 
-/* One option of a subcommand. Exactly one of `value`, `flag` or `inputs` is set:
+/* The arguments of an option that may be repeated, in command-line order. `last` comes
+ * first so that an option's `value` can point at it (C11 6.7.2.1: a pointer to a struct's
+ * first member converts to one to the struct). Free `items` when done. */
+typedef struct cli_strings {
+    const char *last;
+    const char **items;
+    size_t count;
+} cli_strings;
+
+/* cli_option.inputs values. */
+#define CLI_OPTION_PIXELS 1 /* the argument is a raw pixel file of the command's input list */
+#define CLI_OPTION_LIST   2 /* `value` is &strings.last of a cli_strings: every argument is kept */
+
+/* One option of a subcommand. Exactly one of `value`, `flag` or `inputs` is set (a list sets
+ * `value` and `inputs`):
  *   value   receives the option's argument (the last one wins if it is repeated);
  *   flag    is set to 1 when the option appears (it takes no argument);
- *   inputs  the argument is appended, as a raw pixel file, to the command's input list. */
+ *   inputs  CLI_OPTION_PIXELS: the argument is appended, as a raw pixel file, to the
+ *           command's input list; CLI_OPTION_LIST: see above. */
 typedef struct cli_option {
     const char *name; /* "--out" */
     const char **value;
@@ -87,6 +105,8 @@ int cli_parse_int(const char *cmd, const char *name, const char *text, long min,
                   int32_t *out);
 int cli_parse_double_pair(const char *cmd, const char *name, const char *text, double *first,
                           double *second);
+int cli_parse_double(const char *cmd, const char *name, const char *text, double min, double max,
+                     double *out);
 
 /* ---- model options shared by the model commands (model.c) ---------------------------------- */
 

@@ -14,6 +14,8 @@ static void usage(void)
            "                              [--storage f32|f16|bf16] [--device D] [--dtype T] [--batch N]\n"
            "       biomedclip index search --model BUNDLE --index FILE (IMAGE... | --texts)\n"
            "                               [--top K] [--device D] [--dtype T] [--batch N]\n"
+           "       biomedclip index search --model BUNDLE --index FILE --image X --text T\n"
+           "                               [--text-weight W] [--top K] ...\n"
            "       biomedclip index info --index FILE\n"
            "\n"
            "build   embeds the images (entry text: the file name) or, with --texts, each line of\n"
@@ -23,6 +25,10 @@ static void usage(void)
            "        closest entries of the index for each query as one JSON line:\n"
            "          {\"query\": \"...\", \"results\": [{\"id\": 3, \"score\": 0.41, \"text\": \"...\"}, ...]}\n"
            "        (score: cosine similarity; best first)\n"
+           "        With --image X --text T, one composed query (image + text -> image): the\n"
+           "        normalised sum (1 - W) x image + W x text of their normalised embeddings,\n"
+           "        printed as {\"query\": {\"image\": X, \"text\": T, \"text_weight\": W},\n"
+           "        \"results\": [...]}\n"
            "info    prints the index's entry count, dimension and storage type\n"
            "\n"
            "  --model BUNDLE      the model bundle (.bmc.pt)\n"
@@ -32,6 +38,9 @@ static void usage(void)
            "  --storage T         how build stores vectors: f32 (default), f16 or bf16 (half the size;\n"
            "                      bf16 searches fastest on CPUs with AVX512_BF16)\n"
            "  --top K             results per query (default %d)\n"
+           "  --image X           search: the composed query's image (or one --pixels FILE)\n"
+           "  --text T            search: the composed query's text\n"
+           "  --text-weight W     search: the text's weight in the composed query, 0..1 (default 0.5)\n"
            "  --device D          cpu (default), cuda or cuda:N\n"
            "  --dtype T           f32 (default); f16 on CUDA; bf16 on CUDA and CPUs with AVX512_BF16/AMX\n"
            "  --batch N           items per forward pass (default 32)\n",
@@ -45,6 +54,7 @@ typedef struct index_args {
     cli_model_args margs;
     cli_pixel_args pargs;
     const char *out, *index, *storage, *top;
+    const char *image, *text, *text_weight; /* a composed query */
     int texts;
     cli_args args;
     bmc_pixels view;
@@ -227,6 +237,78 @@ static int run_queries(const index_args *ia, bmc_model *model, const bmc_encoder
     return rc;
 }
 
+/* ---- composed queries --------------------------------------------------------------------- */
+
+typedef struct composed_run {
+    search_run *search;
+    bmc_text_encoder *text_encoder;
+    const char *image, *text;
+    double text_weight; /* as given; the library takes it as a float */
+    int32_t dim;
+} composed_run;
+
+/* Receives the one image's embedding: composes it with the text's and searches. */
+static int search_composed_chunk(void *user_data, size_t first, size_t count, const float *embeddings)
+{
+    composed_run *c = user_data;
+    search_run *run = c->search;
+    size_t dim = (size_t)c->dim;
+    float *text = malloc(2 * dim * sizeof *text), *query = text ? text + dim : NULL;
+    int rc = CLI_OK;
+    if (!text)
+        rc = cli_error(run->cmd, "out of memory");
+    else if (bmc_text_encoder_encode(c->text_encoder, &c->text, 1, 0, text, dim) != BMC_OK ||
+             bmc_compose_query(embeddings, text, dim, (float)c->text_weight, query) != BMC_OK ||
+             bmc_index_search(run->index, query, 1, run->k, NULL, run->ids, run->scores,
+                              (size_t)run->k) != BMC_OK)
+        rc = cli_library_error(run->cmd);
+    if (rc == CLI_OK) {
+        fputs("{\"query\": {\"image\": ", stdout);
+        cli_json_string(stdout, c->image);
+        fputs(", \"text\": ", stdout);
+        cli_json_string(stdout, c->text);
+        printf(", \"text_weight\": %.9g}, \"results\": [", c->text_weight);
+        for (int32_t r = 0; rc == CLI_OK && r < run->k && run->ids[r] >= 0; r++) {
+            if ((rc = entry_text(run, run->ids[r])) != CLI_OK)
+                break;
+            printf("%s{\"id\": %lld, \"score\": %.9g, \"text\": ", r ? ", " : "",
+                   (long long)run->ids[r], (double)run->scores[r]);
+            cli_json_string(stdout, run->text);
+            fputc('}', stdout);
+        }
+        if (rc == CLI_OK)
+            fputs("]}\n", stdout);
+    }
+    free(text);
+    (void)first;
+    (void)count;
+    return rc != CLI_OK ? rc : fflush(stdout) == 0 ? CLI_OK : cli_error(run->cmd, "cannot write the results");
+}
+
+/* One composed query: the image (--image, or the one --pixels input) and --text. */
+static int run_composed(const index_args *ia, bmc_model *model, const bmc_encoder_options *eopts,
+                        search_run *run)
+{
+    double weight = 0.5;
+    int rc = cli_parse_double(ia->cmd, "--text-weight", ia->text_weight, 0.0, 1.0, &weight);
+    if (rc != CLI_OK)
+        return rc;
+    cli_input input = {ia->image, 0};
+    const cli_input *inputs = ia->image ? &input : ia->args.inputs;
+    composed_run c = {run, NULL, inputs[0].path, ia->text, weight, bmc_model_embed_dim(model)};
+    bmc_image_encoder *encoder = NULL;
+    if (bmc_text_encoder_create(model, eopts, &c.text_encoder) != BMC_OK ||
+        bmc_image_encoder_create(model, eopts, &encoder) != BMC_OK)
+        rc = cli_library_error(ia->cmd);
+    else {
+        cli_encode_job job = {inputs, 1, &ia->view, (size_t)eopts->batch_size, c.dim, 0, NULL};
+        rc = cli_encode_inputs(ia->cmd, encoder, &job, search_composed_chunk, &c);
+    }
+    bmc_image_encoder_free(encoder);
+    bmc_text_encoder_free(c.text_encoder);
+    return rc;
+}
+
 static int search(const index_args *ia, bmc_model *model, const bmc_encoder_options *eopts,
                   cli_progress *progress)
 {
@@ -254,6 +336,8 @@ static int search(const index_args *ia, bmc_model *model, const bmc_encoder_opti
     run.scores = malloc(chunk * (size_t)top * sizeof *run.scores);
     if (!run.ids || !run.scores)
         rc = cli_error(ia->cmd, "out of memory for %zu x %d results", chunk, (int)top);
+    else if (ia->text)
+        rc = run_composed(ia, model, eopts, &run);
     else
         rc = run_queries(ia, model, eopts, progress, &run);
     free(run.text);
@@ -288,7 +372,8 @@ static int check_action(const index_args *ia, const char *action)
     if (!is_build && !is_search) { /* info */
         if (!ia->index)
             return cli_usage_error(cmd, "--index FILE is required");
-        if (ia->margs.model || ia->out || ia->texts || ia->args.input_count)
+        if (ia->margs.model || ia->out || ia->texts || ia->args.input_count || ia->image ||
+            ia->text || ia->text_weight)
             return cli_usage_error(cmd, "info takes only --index FILE");
         return CLI_OK;
     }
@@ -302,6 +387,24 @@ static int check_action(const index_args *ia, const char *action)
         return cli_usage_error(cmd, "build takes --out, not --index or --top");
     if (is_search && (ia->out || ia->storage))
         return cli_usage_error(cmd, "search takes --index, not --out or --storage");
+    if (is_build && (ia->image || ia->text || ia->text_weight))
+        return cli_usage_error(cmd, "--image, --text and --text-weight are for search");
+    if (ia->text_weight && !ia->text)
+        return cli_usage_error(cmd, "--text-weight needs --text");
+    if (ia->image && !ia->text)
+        return cli_usage_error(cmd, "--image X needs --text T (a composed query); search images "
+                               "alone by naming them");
+    if (ia->text) {
+        if (ia->texts)
+            return cli_usage_error(cmd, "--text is one composed query; --texts reads queries from stdin");
+        size_t raw = 0;
+        for (size_t i = 0; i < ia->args.input_count; i++)
+            raw += ia->args.inputs[i].raw != 0;
+        if (ia->image ? ia->args.input_count != 0 : ia->args.input_count != 1 || raw != 1)
+            return cli_usage_error(cmd, "a composed query takes one image: --image X, or one "
+                                   "--pixels FILE");
+        return CLI_OK;
+    }
     if (ia->texts && ia->args.input_count)
         return cli_usage_error(cmd, "with --texts the inputs come from stdin, not from arguments");
     if (!ia->texts && ia->args.input_count == 0)
@@ -345,14 +448,17 @@ int cli_index(int argc, char **argv)
         return cli_usage_error("index", "expected build, search or info, not '%s'",
                                argc < 2 ? "" : argv[1]);
     index_args ia = {.cmd = cmds[a]};
-    cli_option options[5 + CLI_MODEL_OPTION_COUNT + CLI_PIXEL_OPTION_COUNT] = {
+    cli_option options[8 + CLI_MODEL_OPTION_COUNT + CLI_PIXEL_OPTION_COUNT] = {
         {"--out", &ia.out, NULL, 0},
+        {"--image", &ia.image, NULL, 0},
+        {"--text", &ia.text, NULL, 0},
+        {"--text-weight", &ia.text_weight, NULL, 0},
         {"--index", &ia.index, NULL, 0},
         {"--storage", &ia.storage, NULL, 0},
         {"--top", &ia.top, NULL, 0},
         {"--texts", NULL, &ia.texts, 0},
     };
-    size_t option_count = 5;
+    size_t option_count = 8;
     option_count += cli_model_options(&ia.margs, options + option_count);
     option_count += cli_pixel_options(&ia.pargs, options + option_count);
     int rc = cli_parse(ia.cmd, argc - 1, argv + 1, options, option_count, &ia.args);

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* classify — zero-shot classification of images with a BiomedCLIP model bundle.
  *
- *   classify MODEL "label one,label two,..." IMAGE...
+ *   classify [--templates SET] MODEL "label one,label two,..." IMAGE...
  *
- * Each label is put into a few radiology prompt templates; the template embeddings are
- * averaged per label (prompt ensembling) and every image gets its labels ranked by
- * probability. */
+ * Each label is put into the prompt templates of a built-in set (default "generic"; others:
+ * chest-xray, ct, mri, ultrasound, histopathology, dermatology, fundus); the template
+ * embeddings are averaged per label (prompt ensembling) and every image gets its labels
+ * ranked by probability. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,12 +14,6 @@
 #include <biomedclip.h>
 
 #define MAX_LABELS 64
-
-static const char *const templates[] = {
-    "this is a photo of {}",
-    "a medical image showing {}",
-    "a radiology image of {}",
-};
 
 static int fail(const char *what)
 {
@@ -56,10 +51,21 @@ static int classify_image(const bmc_classifier *classifier, bmc_image_encoder *e
 
 int main(int argc, char **argv)
 {
+    const char *set = "generic";
+    if (argc > 2 && strcmp(argv[1], "--templates") == 0) {
+        set = argv[2];
+        argv += 2;
+        argc -= 2;
+    }
     if (argc < 4) {
-        fprintf(stderr, "usage: %s MODEL \"label one,label two,...\" IMAGE...\n", argv[0]);
+        fprintf(stderr, "usage: %s [--templates SET] MODEL \"label one,label two,...\" IMAGE...\n",
+                argv[0]);
         return 2;
     }
+    const char *const *templates;
+    size_t template_count;
+    if (bmc_template_set(set, &templates, &template_count, NULL, NULL) != BMC_OK)
+        return fail("--templates");
     const char *labels[MAX_LABELS];
     size_t label_count = split_labels(argv[2], labels);
 
@@ -74,8 +80,8 @@ int main(int argc, char **argv)
     int result = 1;
     if (bmc_text_encoder_create(model, NULL, &text_encoder) != BMC_OK ||
         bmc_image_encoder_create(model, NULL, &image_encoder) != BMC_OK ||
-        bmc_classifier_create(text_encoder, labels, label_count, templates,
-                              sizeof templates / sizeof templates[0], &classifier) != BMC_OK) {
+        bmc_classifier_create(text_encoder, labels, label_count, templates, template_count,
+                              &classifier) != BMC_OK) {
         fail("setting up");
     } else {
         result = 0;

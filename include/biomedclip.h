@@ -801,6 +801,121 @@ BMC_API bmc_status bmc_classify(const bmc_classifier *classifier, bmc_image_enco
 /* Free a classifier. NULL is allowed. */
 BMC_API void bmc_classifier_free(bmc_classifier *classifier);
 
+/* Built-in prompt template sets, one per imaging modality. Each set has positive templates,
+ * for bmc_classifier_create() and the positive side of bmc_multilabel_create(), and as many
+ * negative templates, the i-th negating the i-th positive one, for the negative side. They
+ * are phrasings that fit the modality, a starting point rather than templates tuned on a
+ * benchmark: compare them with your own on labelled images. The sets (positive | negative):
+ *
+ *   generic:
+ *     "this is a photo of {}" | "this is a photo of no {}"
+ *     "a medical image showing {}." | "a medical image showing no {}."
+ *     "an image of {}." | "an image without {}."
+ *   chest-xray:
+ *     "a chest X-ray showing {}." | "a chest X-ray showing no {}."
+ *     "a chest radiograph with {}." | "a chest radiograph without {}."
+ *     "a frontal chest X-ray with findings of {}." | "a frontal chest X-ray with no findings of {}."
+ *   ct:
+ *     "a CT scan showing {}." | "a CT scan showing no {}."
+ *     "a computed tomography image with {}." | "a computed tomography image without {}."
+ *     "an axial CT slice showing {}." | "an axial CT slice showing no {}."
+ *   mri:
+ *     "an MRI scan showing {}." | "an MRI scan showing no {}."
+ *     "a magnetic resonance image with {}." | "a magnetic resonance image without {}."
+ *     "an MR image showing {}." | "an MR image showing no {}."
+ *   ultrasound:
+ *     "an ultrasound image showing {}." | "an ultrasound image showing no {}."
+ *     "a sonogram with {}." | "a sonogram without {}."
+ *     "an ultrasound scan of {}." | "an ultrasound scan with no {}."
+ *   histopathology:
+ *     "an H&E stained histopathology image of {}." | "an H&E stained histopathology image with no {}."
+ *     "a histopathology slide showing {}." | "a histopathology slide showing no {}."
+ *     "a microscopy image of tissue with {}." | "a microscopy image of tissue without {}."
+ *   dermatology:
+ *     "a dermoscopy image of {}." | "a dermoscopy image with no {}."
+ *     "a clinical photo of a skin lesion showing {}." | "a clinical photo of a skin lesion showing no {}."
+ *     "a photo of skin with {}." | "a photo of skin without {}."
+ *   fundus:
+ *     "a fundus photograph showing {}." | "a fundus photograph showing no {}."
+ *     "a retinal image with {}." | "a retinal image without {}."
+ *     "a color fundus image of an eye with {}." | "a color fundus image of an eye without {}."
+ */
+
+/* The number of built-in template sets, and the name of set `index` (0 .. count - 1, in the
+ * order listed above), a static string; NULL if out of range. Thread-safe. */
+BMC_API size_t bmc_template_set_count(void);
+BMC_API const char *bmc_template_set_name(size_t index);
+
+/* The templates of the built-in set `name` (exactly as listed above, e.g. "chest-xray"):
+ * *templates receives its positive templates and *count their number, *negative_templates and
+ * *negative_count its negative ones. The arrays and strings are static (never free them) and
+ * can be passed straight to bmc_classifier_create() and bmc_multilabel_create(). Any of the
+ * four out-pointers may be NULL. Errors: BMC_ERR_INVALID_ARGUMENT (name NULL), BMC_ERR_NOT_FOUND
+ * (no such set; the message lists the names). Thread-safe. */
+BMC_API bmc_status bmc_template_set(const char *name, const char *const **templates,
+                                    size_t *count, const char *const **negative_templates,
+                                    size_t *negative_count);
+
+/* A multi-label zero-shot scorer, as CheXzero scores findings: several labels may hold for
+ * one image at once, so each label gets its own probability, independent of the others.
+ * Per label there are two embeddings, the ensemble of the label put into the positive
+ * templates ("{}") and that of the negative templates ("no {}"), each the normalised mean of
+ * its normalised prompt embeddings (as bmc_classifier_create() makes them). A label's
+ * probability is the softmax over its own pair of logits (the model's logit scale x cosine
+ * similarity with the image): exp(l_pos) / (exp(l_pos) + exp(l_neg)). CheXzero itself takes
+ * the softmax of the bare cosines, which ranks the images of a label in the same order (the
+ * same AUROC) with probabilities squeezed towards 0.5.
+ * Immutable once made: any number of threads may use one scorer at once. */
+typedef struct bmc_multilabel bmc_multilabel;
+
+/* CheXzero's prompt pair, the defaults of bmc_multilabel_create(). */
+#define BMC_DEFAULT_POSITIVE_TEMPLATE "{}"
+#define BMC_DEFAULT_NEGATIVE_TEMPLATE "no {}"
+
+/* Build a multi-label scorer for `label_count` labels (findings such as "pleural effusion").
+ * Each template holds "{}" once, where the label goes. `positive_templates` may be NULL (with
+ * positive_count 0) for BMC_DEFAULT_POSITIVE_TEMPLATE, `negative_templates` likewise for
+ * BMC_DEFAULT_NEGATIVE_TEMPLATE; bmc_template_set() gives matching pairs by modality. Labels
+ * and templates are copied. Runs the text tower on label_count x (positive_count +
+ * negative_count) prompts. On success *out owns the scorer; free it with
+ * bmc_multilabel_free(). It refers to the encoder's model, which must outlive it.
+ * Errors: BMC_ERR_INVALID_ARGUMENT (NULL encoder/labels/out, a NULL label, no labels, a
+ * template without exactly one "{}"; the message says which), the errors of
+ * bmc_text_encoder_encode(), BMC_ERR_OUT_OF_MEMORY. Not thread-safe on the same encoder. */
+BMC_API bmc_status bmc_multilabel_create(bmc_text_encoder *encoder, const char *const *labels,
+                                         size_t label_count,
+                                         const char *const *positive_templates,
+                                         size_t positive_count,
+                                         const char *const *negative_templates,
+                                         size_t negative_count, bmc_multilabel **out);
+
+/* The number of labels; 0 if scorer is NULL. Thread-safe. */
+BMC_API size_t bmc_multilabel_label_count(const bmc_multilabel *scorer);
+
+/* Label `index` as given at creation, owned by the scorer; NULL if out of range. Thread-safe. */
+BMC_API const char *bmc_multilabel_label(const bmc_multilabel *scorer, size_t index);
+
+/* Each label's probability for `count` image embeddings (count x embed_dim, normalised or
+ * not; a zero embedding gives 0.5 everywhere), written count x label_count, row-major, in
+ * label order, to `probabilities` (`capacity` floats). Computed in double precision, rounded
+ * once to float. Errors: BMC_ERR_INVALID_ARGUMENT (NULL, count 0, an embedding that is not
+ * finite; nothing is written), BMC_ERR_BUFFER_TOO_SMALL. Thread-safe. */
+BMC_API bmc_status bmc_multilabel_probabilities(const bmc_multilabel *scorer,
+                                                const float *image_embeddings, size_t count,
+                                                float *probabilities, size_t capacity);
+
+/* Score one image: encode it with `encoder` (made from the scorer's model) and write each
+ * label's probability, in label order, to `probabilities` (`capacity` floats, at least the
+ * label count). Errors: BMC_ERR_INVALID_ARGUMENT (NULL, an encoder of another model),
+ * BMC_ERR_BUFFER_TOO_SMALL, the errors of bmc_image_encoder_encode(). Not thread-safe on the
+ * same encoder. */
+BMC_API bmc_status bmc_multilabel_classify(const bmc_multilabel *scorer,
+                                           bmc_image_encoder *encoder, const bmc_image *image,
+                                           float *probabilities, size_t capacity);
+
+/* Free a scorer. NULL is allowed. */
+BMC_API void bmc_multilabel_free(bmc_multilabel *scorer);
+
 /* ------------------------------------------------------------------------------------------ */
 /* Text-prompted segmentation                                                                 */
 /* ------------------------------------------------------------------------------------------ */
@@ -1258,6 +1373,30 @@ BMC_API bmc_status bmc_index_search_text(const bmc_index *index, bmc_text_encode
                                          const char *text, int32_t k, int64_t *ids,
                                          float *scores);
 
+/* A composed query (image + text -> image, as ALIGN shows: "this image, but with an
+ * effusion"): the normalised weighted sum of an image's and a text's embeddings,
+ *   q = ((1 - w) i / |i| + w t / |t|) / |(1 - w) i / |i| + w t / |t||,  w = text_weight,
+ * written as `dim` floats to `query`. w = 0 searches by the image alone, w = 1 by the text
+ * alone; between, the text moves the query away from the image towards what it says.
+ * Computed in double precision, rounded once to float. Errors: BMC_ERR_INVALID_ARGUMENT (NULL,
+ * dim 0, text_weight outside 0..1 or NaN, an embedding that is zero or not finite, a sum that
+ * is zero because the two cancel). Thread-safe. */
+BMC_API bmc_status bmc_compose_query(const float *image_embedding, const float *text_embedding,
+                                     size_t dim, float text_weight, float *query);
+
+/* Composed search: the k entries of `index` (an image collection) closest to the composed
+ * query of `image` (encoded with image_encoder) and `text` (encoded with text_encoder) with
+ * bmc_compose_query(), best first, as bmc_index_search_image() writes them. Both encoders must
+ * come from one model. Errors: BMC_ERR_INVALID_ARGUMENT (NULL, encoders of different models,
+ * an index of another dim, text_weight outside 0..1), those of the encoders, of
+ * bmc_compose_query() and of bmc_index_search(). Not thread-safe on the same encoders. */
+BMC_API bmc_status bmc_index_search_composed(const bmc_index *index,
+                                             bmc_image_encoder *image_encoder,
+                                             bmc_text_encoder *text_encoder,
+                                             const bmc_image *image, const char *text,
+                                             float text_weight, int32_t k, int64_t *ids,
+                                             float *scores);
+
 /* ------------------------------------------------------------------------------------------ */
 /* Caption metrics                                                                            */
 /* ------------------------------------------------------------------------------------------ */
@@ -1313,6 +1452,117 @@ BMC_API bmc_status bmc_caption_score(int32_t metric, const char *const *candidat
                                      const size_t *reference_counts,
                                      const bmc_caption_options *options,
                                      double *corpus_score, double *per_candidate);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Few-shot linear probes                                                                     */
+/* ------------------------------------------------------------------------------------------ */
+
+/* A linear probe: a classifier trained on a few labelled image embeddings, as CLIP's linear-probe
+ * evaluation does it. It is multinomial logistic regression with L2 regularisation, the model
+ * of scikit-learn's LogisticRegression(C=c, multi_class="multinomial", fit_intercept=True):
+ * for K classes it holds a K x dim weight matrix W and K biases b, and gives embedding x the
+ * probabilities softmax(W x + b). Training minimises, over the n examples (x_i, y_i),
+ *
+ *     0.5 * ||W||^2  +  c * sum_i -log softmax(W x_i + b)[y_i]
+ *
+ * (the biases are not penalised) with L-BFGS (Nocedal and Wright, Numerical Optimization,
+ * algorithm 7.5: the two-loop recursion over the last 10 updates, started from zero), in double
+ * precision. The objective is strictly convex in W, so the weights are those scikit-learn's
+ * lbfgs solver converges to; the biases are determined only up to a common constant, which is
+ * fixed by making them sum to zero (scikit-learn's lbfgs path keeps them so too).
+ * docs/linear-probe.md has the solver's details, the file format and the parity figures.
+ *
+ * Train and apply a probe on embeddings of one kind: those the image encoder gives by default
+ * (L2-normalised) are what the CLI and the bindings use. A probe records the model it was
+ * trained for (name, source and embedding size) and refuses to load for another.
+ * Immutable once made: any number of threads may use one probe at once. */
+typedef struct bmc_probe bmc_probe;
+
+typedef struct bmc_probe_options {
+    size_t struct_size;     /* sizeof(bmc_probe_options), set by bmc_probe_options_init */
+    double c;               /* inverse regularisation strength, scikit-learn's C, > 0 and finite;
+                             * default 1 */
+    int32_t max_iterations; /* L-BFGS iterations, >= 1; default 10000 */
+    double tolerance;       /* stop when the largest gradient component is at most tolerance x
+                             * max(1, its value at the start), in 0..1; default 1e-9 */
+} bmc_probe_options;
+
+/* Fill `options` with the defaults listed above. Thread-safe. */
+BMC_API void bmc_probe_options_init(bmc_probe_options *options);
+
+/* Train a probe for `model` (only its name, source and embedding size are used) on `count`
+ * embeddings (count x embed_dim floats, row-major) whose classes are classes[0..count), each an
+ * index into labels[0..label_count). Every label must have at least one example, and there must
+ * be at least two labels. Labels are copied (UTF-8, non-empty, no two equal). `options` may be
+ * NULL for the defaults. Stopping at max_iterations before the tolerance is met is not an
+ * error: bmc_probe_training() says whether it converged. On success *out owns the probe; free
+ * it with bmc_probe_free().
+ * Errors: BMC_ERR_INVALID_ARGUMENT (NULL, count 0, fewer than two labels, a label that is
+ * empty, repeated or not UTF-8, a class index out of range, a label without examples, an
+ * embedding value that is NaN or infinite, bad options; the message names the example or the
+ * label), BMC_ERR_OUT_OF_MEMORY. Thread-safe. */
+BMC_API bmc_status bmc_probe_train(const bmc_model *model, const float *embeddings, size_t count,
+                                   const int32_t *classes, const char *const *labels,
+                                   size_t label_count, const bmc_probe_options *options,
+                                   bmc_probe **out);
+
+/* Free a probe. NULL is allowed. No other call may be using it. */
+BMC_API void bmc_probe_free(bmc_probe *probe);
+
+/* The number of classes (labels); 0 if probe is NULL. Thread-safe. */
+BMC_API size_t bmc_probe_label_count(const bmc_probe *probe);
+
+/* Label `index` as given at training, owned by the probe; NULL if out of range. Thread-safe. */
+BMC_API const char *bmc_probe_label(const bmc_probe *probe, size_t index);
+
+/* The embedding size the probe reads; 0 if probe is NULL. Thread-safe. */
+BMC_API int32_t bmc_probe_dim(const bmc_probe *probe);
+
+/* The name and source of the model the probe was trained for (bmc_model_name(),
+ * bmc_model_source()), owned by the probe; "" if probe is NULL. Thread-safe. */
+BMC_API const char *bmc_probe_model_name(const bmc_probe *probe);
+BMC_API const char *bmc_probe_model_source(const bmc_probe *probe);
+
+/* How training went: the C it used, the L-BFGS iterations it ran and whether the gradient
+ * tolerance was met (1) or max_iterations stopped it (0). Any out-pointer may be NULL.
+ * Loaded probes report what their file records. Errors: BMC_ERR_INVALID_ARGUMENT (NULL
+ * probe). Thread-safe. */
+BMC_API bmc_status bmc_probe_training(const bmc_probe *probe, double *c, int32_t *iterations,
+                                      int32_t *converged);
+
+/* Copy the weights (label_count x dim floats, row-major, row k for label k) to `weights`
+ * (`weight_capacity` floats) and the biases (label_count floats) to `biases` (`bias_capacity`
+ * floats); either buffer may be NULL to skip it.
+ * Errors: BMC_ERR_INVALID_ARGUMENT (NULL probe), BMC_ERR_BUFFER_TOO_SMALL (nothing is
+ * written). Thread-safe. */
+BMC_API bmc_status bmc_probe_weights(const bmc_probe *probe, float *weights,
+                                     size_t weight_capacity, float *biases, size_t bias_capacity);
+
+/* Class probabilities softmax(W x + b) of `count` embeddings (count x dim floats, of the kind
+ * the probe was trained on), written count x label_count, row-major, in label order, to
+ * `probabilities` (`capacity` floats). Computed in double precision. Rank them with
+ * bmc_top_k(); the prediction is the first.
+ * Errors: BMC_ERR_INVALID_ARGUMENT (NULL, count 0, an embedding value that is NaN or infinite,
+ * naming the row), BMC_ERR_BUFFER_TOO_SMALL. Thread-safe. */
+BMC_API bmc_status bmc_probe_probabilities(const bmc_probe *probe, const float *embeddings,
+                                           size_t count, float *probabilities, size_t capacity);
+
+/* Write the probe to `path` (the format of docs/linear-probe.md: a 64-byte header with a
+ * magic, a format version and CRC-32 checksums, then the model's name and source, the labels,
+ * the weights and the biases as little-endian float32). The file is written under a temporary
+ * name and renamed into place. Errors: BMC_ERR_INVALID_ARGUMENT (NULL), BMC_ERR_IO.
+ * Thread-safe. */
+BMC_API bmc_status bmc_probe_save(const bmc_probe *probe, const char *path);
+
+/* Read a probe file written by bmc_probe_save(), checking its structure and checksums, and,
+ * when `model` is not NULL, that it was trained for that model: the same name, source and
+ * embedding size (NULL reads it unchecked, e.g. to inspect it). On success *out owns the
+ * probe. Errors: BMC_ERR_INVALID_ARGUMENT (NULL path/out), BMC_ERR_IO (cannot open or read),
+ * BMC_ERR_CORRUPT_DATA (not a probe file, truncated, a checksum mismatch, inconsistent fields,
+ * non-finite weights), BMC_ERR_VERSION (a format version this library does not read),
+ * BMC_ERR_MODEL (trained for another model; the message says what differs),
+ * BMC_ERR_OUT_OF_MEMORY. Thread-safe. */
+BMC_API bmc_status bmc_probe_load(const bmc_model *model, const char *path, bmc_probe **out);
 
 #ifdef __cplusplus
 }

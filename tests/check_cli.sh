@@ -129,6 +129,48 @@ cp "${images[0]}" "$odd"
 run "classify odd names" "$CLI" classify --model "$MODEL" "$odd" --labels 'say "hi",back\slash,tab	here,ünï' >"$work/odd.jsonl" &&
     compare "classify JSON escaping" json-strings "$work/odd.jsonl" "$odd" 'say "hi"' 'back\slash' 'tab	here' 'ünï'
 
+# ---- multi-label classification and template sets ---------------------------------------------
+HEADER=include/biomedclip.h
+run "classify --list-templates" "$CLI" classify --list-templates >"$work/sets.txt" &&
+    compare "classify --list-templates vs the header" list-templates "$work/sets.txt" "$HEADER"
+# --multi-label with CheXzero's default pair and with a set's pairs, against numpy on the tool's
+# own embeddings: the prompts of each side are embedded in one embed-text run, label by label,
+# the order (and batch) in which the library embeds them.
+ml_labels="pleural effusion,pneumothorax,cardiomegaly"
+for set in chexzero chest-xray; do
+    if [ "$set" = chexzero ]; then set_args=(); else set_args=(--templates "$set"); fi
+    $CHECK prompts "$HEADER" "$set" positive "$ml_labels" >"$work/ml_pos.txt" &&
+        $CHECK prompts "$HEADER" "$set" negative "$ml_labels" >"$work/ml_neg.txt" || flunk "prompts of $set"
+    run "classify --multi-label ($set)" "$CLI" classify --model "$MODEL" --multi-label "${set_args[@]}" \
+            "${images[@]}" --labels "$ml_labels" >"$work/ml_$set.jsonl" &&
+        run "embed-text of the positive prompts" "$CLI" embed-text --model "$MODEL" --out "$work/ml_pos.npy" <"$work/ml_pos.txt" &&
+        run "embed-text of the negative prompts" "$CLI" embed-text --model "$MODEL" --out "$work/ml_neg.npy" <"$work/ml_neg.txt" &&
+        compare "classify --multi-label ($set) vs numpy" multilabel "$work/ml_$set.jsonl" "$work/img.npy" \
+            "$work/ml_pos.npy" "$work/ml_neg.npy" "$scale" "$ml_labels" "${images[@]}"
+done
+# The same pairs from files, and a set's name against its templates in a file.
+$CHECK templates "$HEADER" chest-xray positive >"$work/cxr_pos.txt"
+$CHECK templates "$HEADER" chest-xray negative >"$work/cxr_neg.txt"
+run "classify --multi-label (template files)" "$CLI" classify --model "$MODEL" --multi-label "${images[@]}" \
+        --labels "$ml_labels" --templates "$work/cxr_pos.txt" --negative-templates "$work/cxr_neg.txt" \
+        >"$work/ml_files.jsonl" &&
+    { cmp -s "$work/ml_files.jsonl" "$work/ml_chest-xray.jsonl" && pass "multi-label: template files = --templates chest-xray" \
+        || flunk "multi-label: template files differ from --templates chest-xray"; }
+run "classify --templates chest-xray" "$CLI" classify --model "$MODEL" "${images[@]}" --labels "$labels" \
+        --templates chest-xray >"$work/cxr_set.jsonl" &&
+    run "classify --templates FILE" "$CLI" classify --model "$MODEL" "${images[@]}" --labels "$labels" \
+        --templates "$work/cxr_pos.txt" >"$work/cxr_file.jsonl" &&
+    { cmp -s "$work/cxr_set.jsonl" "$work/cxr_file.jsonl" && pass "classify: --templates chest-xray = its templates in a file" \
+        || flunk "classify: --templates chest-xray differs from its templates in a file"; }
+refuse "unknown template set" 1 "neither a built-in template set" "$CLI" classify --model "$MODEL" "${images[0]}" \
+    --labels a,b --templates chest_xray
+refuse "--negative-templates without --multi-label" 2 "needs --multi-label" "$CLI" classify --model "$MODEL" \
+    "${images[0]}" --labels a,b --negative-templates ct
+refuse "--multi-label with a templates file only" 2 "needs --negative-templates" "$CLI" classify --model "$MODEL" \
+    "${images[0]}" --labels a,b --multi-label --templates "$work/cxr_pos.txt"
+refuse "--multi-label --top" 2 "--top" "$CLI" classify --model "$MODEL" "${images[0]}" --labels a,b --multi-label --top 1
+refuse "--list-templates with other arguments" 2 "--list-templates" "$CLI" classify --list-templates --labels a
+
 # ---- raw pixel input -----------------------------------------------------------------------------
 mkdir -p "$work/px"
 cases=$($CHECK make-pixels "$work/px")
@@ -198,6 +240,15 @@ bad = [g["file"] for g, w in zip(got, want)
 sys.exit(1 if bad or len(got) != len(want) else 0)' "$work/dcm/info.jsonl" "$work/dcm/info.txt" &&
       pass "dicom-info agrees with pydicom" || flunk "dicom-info: $(head -c 300 "$work/dcm/info.jsonl")"; }
 refuse "dicom-info of a non-DICOM file" 1 "not a DICOM file" "$CLI" dicom-info "$dcm/README.txt"
+# A composed query's image may be raw pixels: the same as the 8-bit PNG they make.
+run "index build (for --pixels composed)" "$CLI" index build --model "$MODEL" "${images[@]}" --out "$work/px/images.bmcidx" &&
+    run "composed --pixels" "$CLI" index search --model "$MODEL" --index "$work/px/images.bmcidx" --pixels "$work/px/s16_ct.raw" \
+        "${pargs[@]}" --text "a CT slice" --top 3 >"$work/px/composed_raw.jsonl" &&
+    run "composed --image PNG" "$CLI" index search --model "$MODEL" --index "$work/px/images.bmcidx" --image "$work/px/s16_ct.png" \
+        --text "a CT slice" --top 3 >"$work/px/composed_png.jsonl" &&
+    { [ "$(sed 's/"image": "[^"]*"//' "$work/px/composed_raw.jsonl")" = "$(sed 's/"image": "[^"]*"//' "$work/px/composed_png.jsonl")" ] \
+        && pass "composed query: --pixels = the PNG of the expected image" \
+        || flunk "composed query: --pixels $(head -c 300 "$work/px/composed_raw.jsonl") vs PNG $(head -c 300 "$work/px/composed_png.jsonl")"; }
 
 # ---- index --------------------------------------------------------------------------------------
 printf '%s\n' "${images[@]}" >"$work/image_names.txt"
@@ -224,6 +275,27 @@ run "index build --texts --storage bf16" "$CLI" index build --model "$MODEL" --t
         "${images[@]}" >"$work/captions16.jsonl" &&
     compare "index search images -> bf16 captions vs reference" search "$work/captions16.jsonl" "$FIXTURES/image_embeddings.f32" \
         "$FIXTURES/text_embeddings_padded.f32" "$dim" 20 2e-2 "$work/image_names.txt" "$FIXTURES/texts.txt"
+# Composed queries (image + text -> image) against numpy on the tool's own embeddings.
+printf '%s\n' "a chest X-ray showing pneumothorax" >"$work/composed_text.txt"
+run "embed-text of the composed text" "$CLI" embed-text --model "$MODEL" --out "$work/composed_text.npy" <"$work/composed_text.txt"
+for weight in 0 0.3 1; do
+    run "index search --image --text --text-weight $weight" "$CLI" index search --model "$MODEL" \
+            --index "$work/images.bmcidx" --image "${images[2]}" --text "$(cat "$work/composed_text.txt")" \
+            --text-weight "$weight" --top 4 >"$work/composed_$weight.jsonl" &&
+        compare "composed search, weight $weight, vs numpy" composed "$work/composed_$weight.jsonl" "${images[2]}" \
+            "$work/img.npy" 2 "$(cat "$work/composed_text.txt")" "$work/composed_text.npy" "$weight" 4 "$work/image_names.txt"
+done
+run "index search --image --text (default weight)" "$CLI" index search --model "$MODEL" --index "$work/images.bmcidx" \
+        --image "${images[2]}" --text "$(cat "$work/composed_text.txt")" --top 4 >"$work/composed_default.jsonl" &&
+    compare "composed search, default weight 0.5, vs numpy" composed "$work/composed_default.jsonl" "${images[2]}" \
+        "$work/img.npy" 2 "$(cat "$work/composed_text.txt")" "$work/composed_text.npy" 0.5 4 "$work/image_names.txt"
+refuse "--text-weight out of range" 2 "--text-weight" "$CLI" index search --model "$MODEL" --index "$work/images.bmcidx" \
+    --image "${images[0]}" --text x --text-weight 1.5
+refuse "--image without --text" 2 "needs --text" "$CLI" index search --model "$MODEL" --index "$work/images.bmcidx" --image "${images[0]}"
+refuse "--text with --texts" 2 "--texts" "$CLI" index search --model "$MODEL" --index "$work/images.bmcidx" --text x --texts
+refuse "--text with two images" 2 "one image" "$CLI" index search --model "$MODEL" --index "$work/images.bmcidx" \
+    --text x "${images[0]}" "${images[1]}"
+refuse "index build --text" 2 "for search" "$CLI" index build --model "$MODEL" --text x "${images[0]}" --out "$work/x.bmcidx"
 refuse "index search of a missing index" 1 "noindex.bmcidx" "$CLI" index search --model "$MODEL" --index "$work/noindex.bmcidx" "${images[0]}"
 head -c 100 "$work/images.bmcidx" >"$work/truncated.bmcidx"
 refuse "index info of a truncated index" 1 "truncated.bmcidx" "$CLI" index info --index "$work/truncated.bmcidx"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # The subsystems of lib/ depend one way (docs/architecture.md):
-#   core <- image, text, index, captions <- model <- classify, retrieval, vqa, segment
+#   core <- image, text, index, captions <- model <- classify, retrieval, vqa, segment, probe
 # Every quoted include in lib/ and shim/ is rooted at lib/ ("core/error.h") or is a shim header
 # ("shim/shim.h"); this check fails on one that reaches a subsystem above or beside its own, on
 # a relative include ("../"), and on a lib/ folder the table below does not know.
@@ -24,6 +24,7 @@ declare -A allowed=(
     [retrieval]="core image text index captions model"
     [vqa]="core image text index captions model shim"
     [segment]="core image text index captions model shim"
+    [probe]="core image text index captions model"
     [shim]="core"
 )
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Captioning by retrieval and text-to-image search on the tiny model, against rankings
+/* Captioning by retrieval, text-to-image and composed search on the tiny model, against rankings
  * computed from the eager PyTorch reference's embeddings (tools/fixtures/make_model_fixtures.py). */
 #include <math.h>
 #include <unistd.h>
@@ -167,6 +167,116 @@ static void test_image_search(void)
     bmc_index_free(collection);
 }
 
+/* Composed queries: the reference's image and text embeddings composed here in double
+ * precision, q = unit((1 - w) unit(i) + w unit(t)); the library's composed search over the
+ * fixture images must rank them as q does, with the reference cosines. */
+static void test_composed_search(void)
+{
+    bmc_index *collection = NULL;
+    char images_dir[2048], texts[4][4096];
+    snprintf(images_dir, sizeof images_dir, "%s/images", dir);
+    CHECK_STATUS(bmc_index_create(dim, BMC_DTYPE_F32, &collection), BMC_OK);
+    CHECK_STATUS(bmc_index_add_image_directory(collection, image_encoder, images_dir, 0, NULL, NULL), BMC_OK);
+    FILE *file = fopen(path_of("texts.txt"), "r");
+    for (int t = 0; file && t < 4 && fgets(texts[t], sizeof texts[t], file); t++)
+        texts[t][strcspn(texts[t], "\n")] = '\0';
+    if (file)
+        fclose(file);
+    static const float weights[] = {0.0f, 0.25f, 0.5f, 1.0f};
+    double worst_query = 0, worst_score = 0;
+    for (int i = 0; i < image_count; i++) {
+        bmc_image *image;
+        if (bmc_image_load_file(path_of(image_names[i]), &image) != BMC_OK) {
+            CHECK(0, "cannot load %s: %s", image_names[i], bmc_last_error());
+            continue;
+        }
+        for (int t = 0; t < 4; t++)
+            for (int w = 0; w < 4; w++) {
+                double q[1024], norm = 0;
+                for (int d = 0; d < dim; d++) {
+                    q[d] = (1.0 - weights[w]) * ref_images[i * dim + d] + weights[w] * ref_texts[t * dim + d];
+                    norm += q[d] * q[d];
+                }
+                float qf[1024], composed[1024];
+                for (int d = 0; d < dim; d++)
+                    qf[d] = (float)(q[d] /= sqrt(norm));
+                /* bmc_compose_query on the reference embeddings is the restatement to float
+                 * precision. */
+                CHECK_STATUS(bmc_compose_query(ref_images + i * dim, ref_texts + t * dim, (size_t)dim,
+                                               weights[w], composed), BMC_OK);
+                for (int d = 0; d < dim; d++)
+                    worst_query = fmax(worst_query, fabs(composed[d] - q[d]));
+                int order[MAX_ITEMS];
+                double expected[MAX_ITEMS];
+                reference_ranking(qf, ref_images, image_count, order, expected);
+                int64_t ids[MAX_ITEMS];
+                float scores[MAX_ITEMS];
+                CHECK_STATUS(bmc_index_search_composed(collection, image_encoder, text_encoder, image,
+                                                       texts[t], weights[w], image_count, ids, scores),
+                             BMC_OK);
+                for (int r = 0; r < image_count; r++) {
+                    char name[256] = "";
+                    bmc_index_get_text(collection, ids[r], name, sizeof name, NULL);
+                    int want = order[r];
+                    /* Near-equal scores may swap between the reference and the library. */
+                    int same = strcmp(name, image_names[want] + strlen("images/")) == 0 ||
+                               fabs(scores[r] - expected[want]) <= 1e-5;
+                    CHECK(same, "image %d text %d weight %g rank %d: %s, reference %s", i, t,
+                          weights[w], r, name, image_names[want]);
+                    worst_score = fmax(worst_score, fabs(scores[r] - expected[want]));
+                }
+            }
+        bmc_image_free(image);
+    }
+    CHECK(worst_query <= 1e-6, "composed query vs restatement: %.3g", worst_query);
+    CHECK(worst_score <= 1e-5, "composed search scores vs reference: %.3g", worst_score);
+    printf("composed search: %d images x 4 texts x 4 weights, query error %.3g, score error %.3g\n",
+           image_count, worst_query, worst_score);
+
+    /* Bad input: a message, nothing written. */
+    float a[1024], b[1024], out[1024];
+    for (int d = 0; d < dim; d++) {
+        a[d] = ref_images[d];
+        b[d] = -a[d];
+        out[d] = 7.0f;
+    }
+    CHECK_STATUS(bmc_compose_query(a, b, (size_t)dim, 0.5f, out), BMC_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(bmc_last_error(), "cancel") != NULL, "%s", bmc_last_error());
+    CHECK_STATUS(bmc_compose_query(a, b, (size_t)dim, 0.25f, out), BMC_OK);
+    CHECK_STATUS(bmc_compose_query(a, ref_texts, (size_t)dim, -0.01f, out), BMC_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(bmc_compose_query(a, ref_texts, (size_t)dim, 1.01f, out), BMC_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(bmc_compose_query(a, ref_texts, (size_t)dim, NAN, out), BMC_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(bmc_compose_query(a, ref_texts, 0, 0.5f, out), BMC_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(bmc_compose_query(NULL, ref_texts, (size_t)dim, 0.5f, out), BMC_ERR_INVALID_ARGUMENT);
+    memset(b, 0, sizeof b);
+    for (int d = 0; d < dim; d++)
+        out[d] = 7.0f;
+    CHECK_STATUS(bmc_compose_query(a, b, (size_t)dim, 0.5f, out), BMC_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(bmc_last_error(), "text embedding is zero") != NULL, "%s", bmc_last_error());
+    b[0] = NAN;
+    CHECK_STATUS(bmc_compose_query(b, a, (size_t)dim, 0.5f, out), BMC_ERR_INVALID_ARGUMENT);
+    CHECK(out[0] == 7.0f, "nothing written on error");
+
+    bmc_image *image = NULL;
+    bmc_index *wrong_dim = NULL;
+    int64_t ids[2];
+    bmc_image_load_file(path_of(image_names[0]), &image);
+    bmc_index_create(dim + 1, BMC_DTYPE_F32, &wrong_dim);
+    CHECK_STATUS(bmc_index_search_composed(wrong_dim, image_encoder, text_encoder, image, "x", 0.5f, 1, ids,
+                                           NULL), BMC_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(bmc_index_search_composed(collection, image_encoder, text_encoder, image, "x", 2.0f, 1, ids,
+                                           NULL), BMC_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(bmc_index_search_composed(collection, image_encoder, text_encoder, image, NULL, 0.5f, 1, ids,
+                                           NULL), BMC_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(bmc_index_search_composed(collection, image_encoder, text_encoder, image, "x", 0.5f, 0, ids,
+                                           NULL), BMC_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(bmc_index_search_composed(collection, image_encoder, text_encoder, image, "x", 0.5f, 2, ids,
+                                           NULL), BMC_OK);
+    bmc_index_free(wrong_dim);
+    bmc_image_free(image);
+    bmc_index_free(collection);
+}
+
 static void write_file(const char *path, const char *content)
 {
     FILE *file = fopen(path, "wb");
@@ -247,6 +357,7 @@ int main(void)
         CHECK_STATUS(bmc_image_encoder_create(model, &options, &image_encoder), BMC_OK);
         RUN(test_captioning);
         RUN(test_image_search);
+        RUN(test_composed_search);
         RUN(test_files_and_errors);
     }
     bmc_text_encoder_free(text_encoder);

@@ -31,8 +31,15 @@ case $(cat "$model_dir/SOURCE") in
     *) echo "model: STAND-IN with random weights (set BIOMEDCLIP_CHECKPOINT for the real one);"
        echo "       the ranking below exercises the real pipeline but means nothing medically" ;;
 esac
-"$BUILD/examples/classify" "$model" \
+"$BUILD/examples/classify" --templates generic "$model" \
     "chest X-ray,brain MRI,abdominal CT,histopathology slide,knee radiograph" "${images[@]}"
+
+echo
+echo "== multi-label findings (CheXzero-style, built-in template set chest-xray) =="
+# Each finding gets its own probability from its pair of prompts ("a chest X-ray showing {}." /
+# "a chest X-ray showing no {}.", ...), independent of the other findings.
+"$BUILD/biomedclip" classify --model "$model" --multi-label --templates chest-xray \
+    --labels "pleural effusion,pneumothorax,cardiomegaly,pulmonary nodule" tests/data/samples/xray_like_gray8.png
 
 echo
 echo "== captioning by retrieval (caption bank: tests/data/captions.txt) =="

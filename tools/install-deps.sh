@@ -15,6 +15,7 @@ packages=(
     dcmtk                                                # DICOM references: dcmdjpeg/dcmdjpls decode JPEG, JPEG-LS
     cargo                                                # Rust binding tests (cargo test --offline)
     python3-nltk python3-faiss                           # caption metric references, index benchmark peer
+    python3-sklearn                                      # linear probe reference (LogisticRegression)
 )
 # The reference tokenizer for the differential tests runs on Node.js; keep an existing one.
 command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)

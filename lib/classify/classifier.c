@@ -3,10 +3,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model/encoder.h"
+#include "classify/ensemble.h"
 #include "core/error.h"
+#include "model/encoder.h"
 #include "model/model.h"
-#include "model/score.h"
 
 struct bmc_classifier {
     const bmc_model *model;
@@ -14,68 +14,6 @@ struct bmc_classifier {
     char **labels;
     float *label_embeddings;  /* label_count x embed_dim, unit length */
 };
-
-/* "a photo of {}." + "pneumonia" -> "a photo of pneumonia."; NULL when out of memory. */
-static char *fill_template(const char *template_text, const char *label)
-{
-    const char *slot = strstr(template_text, "{}");
-    size_t before = (size_t)(slot - template_text), label_len = strlen(label);
-    size_t after = strlen(slot + 2);
-    char *prompt = malloc(before + label_len + after + 1);
-    if (!prompt)
-        return NULL;
-    memcpy(prompt, template_text, before);
-    memcpy(prompt + before, label, label_len);
-    memcpy(prompt + before + label_len, slot + 2, after + 1);
-    return prompt;
-}
-
-static bmc_status check_templates(const char *const *templates, size_t count)
-{
-    for (size_t t = 0; t < count; t++) {
-        const char *slot = templates[t] ? strstr(templates[t], "{}") : NULL;
-        if (!slot || strstr(slot + 2, "{}"))
-            return bmci_fail(BMC_ERR_INVALID_ARGUMENT,
-                             "bmc_classifier_create: template %zu must contain \"{}\" exactly once", t);
-    }
-    return BMC_OK;
-}
-
-/* Encodes every label x template prompt and averages each label's normalised embeddings. */
-static bmc_status embed_labels(bmc_classifier *classifier, bmc_text_encoder *encoder,
-                               const char *const *templates, size_t template_count)
-{
-    const size_t dim = (size_t)classifier->model->embed_dim;
-    const size_t prompt_count = classifier->label_count * template_count;
-    char **prompts = calloc(prompt_count, sizeof *prompts);
-    float *embeddings = malloc(prompt_count * dim * sizeof *embeddings);
-    bmc_status status = BMC_OK;
-    if (!prompts || !embeddings)
-        status = bmci_fail(BMC_ERR_OUT_OF_MEMORY, "bmc_classifier_create: out of memory");
-    for (size_t i = 0; status == BMC_OK && i < prompt_count; i++) {
-        prompts[i] = fill_template(templates[i % template_count], classifier->labels[i / template_count]);
-        if (!prompts[i])
-            status = bmci_fail(BMC_ERR_OUT_OF_MEMORY, "bmc_classifier_create: out of memory");
-    }
-    if (status == BMC_OK)
-        status = bmc_text_encoder_encode(encoder, (const char *const *)prompts, prompt_count, 0,
-                                         embeddings, prompt_count * dim);
-    for (size_t label = 0; status == BMC_OK && label < classifier->label_count; label++) {
-        float *mean = classifier->label_embeddings + label * dim;
-        for (size_t d = 0; d < dim; d++) {
-            double sum = 0.0;
-            for (size_t t = 0; t < template_count; t++)
-                sum += embeddings[(label * template_count + t) * dim + d];
-            mean[d] = (float)(sum / (double)template_count);
-        }
-        bmci_l2_normalize(mean, dim);
-    }
-    for (size_t i = 0; prompts && i < prompt_count; i++)
-        free(prompts[i]);
-    free(prompts);
-    free(embeddings);
-    return status;
-}
 
 bmc_status bmc_classifier_create(bmc_text_encoder *encoder, const char *const *labels,
                                  size_t label_count, const char *const *templates,
@@ -90,12 +28,12 @@ bmc_status bmc_classifier_create(bmc_text_encoder *encoder, const char *const *l
         templates = default_templates;
         template_count = 1;
     }
-    bmc_status status = check_templates(templates, template_count);
+    bmc_status status = bmci_check_templates("bmc_classifier_create", "template", templates,
+                                             template_count);
+    if (status == BMC_OK)
+        status = bmci_check_labels("bmc_classifier_create", labels, label_count);
     if (status != BMC_OK)
         return status;
-    for (size_t i = 0; i < label_count; i++)
-        if (!labels[i])
-            return bmci_fail(BMC_ERR_INVALID_ARGUMENT, "bmc_classifier_create: label %zu is NULL", i);
 
     const bmc_model *model = bmci_text_encoder_model(encoder);
     bmc_classifier *classifier = calloc(1, sizeof *classifier);
@@ -114,7 +52,8 @@ bmc_status bmc_classifier_create(bmc_text_encoder *encoder, const char *const *l
             status = bmci_fail(BMC_ERR_OUT_OF_MEMORY, "bmc_classifier_create: out of memory");
     }
     if (status == BMC_OK)
-        status = embed_labels(classifier, encoder, templates, template_count);
+        status = bmci_ensemble_labels("bmc_classifier_create", encoder, labels, label_count,
+                                      templates, template_count, classifier->label_embeddings);
     if (status != BMC_OK) {
         bmc_classifier_free(classifier);
         return status;

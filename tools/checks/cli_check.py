@@ -13,6 +13,7 @@ pipeline written out from its definition (PS3.3 C.11.2.1.2.1) as the header stat
 import json
 import math
 import os
+import re
 import sys
 
 import numpy as np
@@ -215,6 +216,124 @@ def cmd_json_strings(out, image, *labels):
     if got != sorted(labels):
         fail("labels %r, expected %r" % (got, sorted(labels)))
     passed("JSON escaping: image name and %d labels round-trip" % len(labels))
+
+
+# ---- multi-label, template sets, composed queries ----------------------------------------------
+
+
+def header_template_sets(header):
+    """The built-in template sets as include/biomedclip.h lists them: {name: (positive,
+    negative)}, in the listed order."""
+    with open(header, encoding="utf-8") as f:
+        text = f.read()
+    start = text.index("The sets (positive | negative):")
+    sets, current = {}, None
+    for line in text[start:text.index("*/", start)].split("\n")[1:]:
+        name = re.fullmatch(r" \*   ([a-z-]+):", line)
+        pair = re.fullmatch(r' \*     "(.*)" \| "(.*)"', line)
+        if name:
+            current = sets.setdefault(name.group(1), ([], []))
+        elif pair:
+            current[0].append(pair.group(1))
+            current[1].append(pair.group(2))
+    return sets
+
+
+def set_templates(header, name, side):
+    """The templates of one side of a set; "chexzero" is CheXzero's pair, the library's default."""
+    if name == "chexzero":
+        return ["{}"] if side == "positive" else ["no {}"]
+    return header_template_sets(header)[name][0 if side == "positive" else 1]
+
+
+def cmd_prompts(header, name, side, labels):
+    """Prints every label put into every template of a set's side, label by label: the prompts
+    the library encodes, in its order."""
+    for label in labels.split(","):
+        for template in set_templates(header, name, side):
+            print(template.replace("{}", label, 1))
+
+
+def cmd_templates(header, name, side):
+    """Prints a set's templates of one side as the header lists them, one per line."""
+    print("\n".join(set_templates(header, name, side)))
+
+
+def cmd_list_templates(out, header):
+    """classify --list-templates lists the header's sets: name, "  + positive", "  - negative"."""
+    want = []
+    for name, (positive, negative) in header_template_sets(header).items():
+        want += [name] + ["  + " + t for t in positive] + ["  - " + t for t in negative]
+    with open(out, encoding="utf-8") as f:
+        got = f.read().split("\n")[:-1]
+    if got != want:
+        fail("--list-templates differs from the header's listing: %r" % got[:4])
+    passed("--list-templates: the header's %d sets, %d lines"
+           % (len(header_template_sets(header)), len(want)))
+
+
+def cmd_multilabel(out, image_npy, positive_npy, negative_npy, logit_scale, labels, *images):
+    """classify --multi-label against numpy on the tool's own embed-image / embed-text outputs:
+    per label the ensemble of its positive and of its negative prompts (label by label, templates
+    within), and the softmax over the label's pair of logits, within 1e-6, in label order."""
+    labels = labels.split(",")
+    scale = math.exp(float(logit_scale))
+
+    def ensemble(npy):
+        rows = unit_rows(np.load(npy))
+        rows = rows.reshape(len(labels), rows.shape[0] // len(labels), rows.shape[1]).mean(axis=1)
+        return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+    x = unit_rows(np.load(image_npy))
+    logits = np.stack([scale * x @ ensemble(positive_npy).T, scale * x @ ensemble(negative_npy).T])
+    logits -= logits.max(axis=0)
+    probs = np.exp(logits[0]) / np.exp(logits).sum(axis=0)
+    results = read_json_lines(out)
+    if len(results) != len(images):
+        fail("%d JSON lines, expected %d" % (len(results), len(images)))
+    err = 0.0
+    for i, result in enumerate(results):
+        if result.get("image") != images[i]:
+            fail("line %d names %r, expected %r" % (i, result.get("image"), images[i]))
+        got = [entry["label"] for entry in result["labels"]]
+        if got != labels:
+            fail("line %d lists %r, expected the labels in order %r" % (i, got, labels))
+        err = max(err, max(abs(e["probability"] - p) for e, p in zip(result["labels"], probs[i])))
+    if err > 1e-6:
+        fail("multi-label probabilities: max abs error %.3g > 1e-6" % err)
+    passed("classify --multi-label: %d images x %d labels, max probability error %.3g"
+           % (len(images), len(labels), err))
+
+
+def cmd_composed(out, image, image_npy, row, text, text_npy, weight, top, names):
+    """index search --image --text: one JSON line whose results rank the collection (the tool's
+    own embed-image rows, entry texts in `names`) by the numpy composed query
+    unit((1 - w) unit(image) + w unit(text)), scores within 1e-5."""
+    weight, top = float(weight), int(top)
+    entries = unit_rows(np.load(image_npy))
+    q = (1 - weight) * entries[int(row)] + weight * unit_rows(np.load(text_npy))[0]
+    q /= np.linalg.norm(q)
+    scores = entries @ q
+    results = read_json_lines(out)
+    if len(results) != 1:
+        fail("%d JSON lines, expected 1" % len(results))
+    query = results[0].get("query")
+    if query != {"image": image, "text": text, "text_weight": weight}:
+        fail("query %r" % (query,))
+    got, names = results[0]["results"], read_names(names)
+    want = np.argsort(-scores, kind="stable")[:top]
+    if len(got) != len(want):
+        fail("%d results, expected %d" % (len(got), len(want)))
+    err = 0.0
+    for r, entry in enumerate(got):
+        if entry["id"] != want[r] and abs(scores[entry["id"]] - scores[want[r]]) > 1e-5:
+            fail("rank %d: id %d, expected %d" % (r, entry["id"], want[r]))
+        if entry["text"] != names[entry["id"]]:
+            fail("rank %d: text %r, expected %r" % (r, entry["text"], names[entry["id"]]))
+        err = max(err, abs(entry["score"] - scores[entry["id"]]))
+    if err > 1e-5:
+        fail("composed search: max score error %.3g > 1e-5" % err)
+    passed("index search --image --text --text-weight %g: top %d, max score error %.3g"
+           % (weight, top, err))
 
 
 # ---- raw pixel input ---------------------------------------------------------------------------
@@ -426,7 +545,9 @@ COMMANDS = {
     "embeddings": cmd_embeddings, "classify": cmd_classify, "classify-own": cmd_classify_own,
     "json-strings": cmd_json_strings, "make-pixels": cmd_make_pixels,
     "pixel-case": cmd_pixel_case, "same": cmd_same, "rows": cmd_rows, "search": cmd_search,
-    "captions": cmd_captions, "captions-lib": cmd_captions_lib,
+    "captions": cmd_captions, "captions-lib": cmd_captions_lib, "prompts": cmd_prompts,
+    "templates": cmd_templates, "list-templates": cmd_list_templates,
+    "multilabel": cmd_multilabel, "composed": cmd_composed,
 }
 
 if __name__ == "__main__":

@@ -11,6 +11,12 @@
         image = bmc.Image.open("chest.png")
         print(classifier.classify(images, image))
 
+A few labelled images make a linear probe (logistic regression on their embeddings):
+
+        probe = bmc.Probe(model, images.encode_files(paths), labels, c=10)
+        probe.save("findings.bmcprobe")
+        print(probe.classify(images, image))
+
 Numpy arrays go in and come out (float32 embeddings, uint8 pixels); DICOM frames enter through
 Image.from_array() with the modality and VOI LUT. Every library failure raises a
 BiomedclipError subclass carrying .status and .message. Objects that own library handles have
@@ -21,7 +27,8 @@ The shared library is found through BIOMEDCLIP_LIBRARY, then pkg-config, then th
 """
 from ._library import ABI_MAJOR
 from .captions import caption_score
-from .classifier import DEFAULT_TEMPLATE, Classifier
+from .classifier import (DEFAULT_NEGATIVE_TEMPLATE, DEFAULT_POSITIVE_TEMPLATE, DEFAULT_TEMPLATE,
+                         Classifier, MultiLabel, template_set, template_sets)
 from .errors import (BiomedclipError, BufferTooSmallError, CancelledError, CorruptDataError,
                      DeviceError, InternalError, InvalidArgumentError, InvalidUtf8Error, IoError,
                      LimitError, ModelError, NotFoundError, OutOfMemoryError, UnsupportedError,
@@ -31,9 +38,10 @@ from .index import Index
 from .model import ImageEncoder, Model, TextEncoder
 from .preprocess import (FILTER_BICUBIC, FILTER_BILINEAR, FILTER_NEAREST, RESIZE_SHORTEST_CROP,
                          RESIZE_SQUASH, PreprocessOptions, preprocess, preprocess_rgb8)
+from .probe import Probe, ProbeTraining
 from .runtime import (LOG_DEBUG, LOG_ERROR, LOG_INFO, LOG_WARN, configure, library_version,
                       runtime_config)
-from .scoring import cosine_similarity, softmax, top_k
+from .scoring import compose_query, cosine_similarity, softmax, top_k
 from .segmentation import Segmenter, mask_overlay, mask_threshold
 from .tokenizer import Tokenizer
 from .vqa import Vqa, vqa_statement, vqa_zero_shot
@@ -47,6 +55,8 @@ __all__ = [
     "CancelledError",
     "Classifier",
     "CorruptDataError",
+    "DEFAULT_NEGATIVE_TEMPLATE",
+    "DEFAULT_POSITIVE_TEMPLATE",
     "DEFAULT_TEMPLATE",
     "DeviceError",
     "FILTER_BICUBIC",
@@ -67,9 +77,12 @@ __all__ = [
     "MODE_NAMES",
     "Model",
     "ModelError",
+    "MultiLabel",
     "NotFoundError",
     "OutOfMemoryError",
     "PreprocessOptions",
+    "Probe",
+    "ProbeTraining",
     "RESIZE_SHORTEST_CROP",
     "RESIZE_SQUASH",
     "Segmenter",
@@ -79,6 +92,7 @@ __all__ = [
     "VersionError",
     "Vqa",
     "caption_score",
+    "compose_query",
     "configure",
     "cosine_similarity",
     "library_version",
@@ -88,6 +102,8 @@ __all__ = [
     "preprocess_rgb8",
     "runtime_config",
     "softmax",
+    "template_set",
+    "template_sets",
     "top_k",
     "vqa_statement",
     "vqa_zero_shot",

@@ -70,6 +70,8 @@ BMC_DTYPE_BF16 = 3
 
 BMC_ENCODE_RAW = 1
 BMC_DEFAULT_TEMPLATE = "this is a photo of {}"
+BMC_DEFAULT_POSITIVE_TEMPLATE = "{}"
+BMC_DEFAULT_NEGATIVE_TEMPLATE = "no {}"
 
 BMC_INDEX_MAP_SKIP_VECTOR_CHECKSUM = 1
 
@@ -108,6 +110,10 @@ class bmc_text_encoder(Structure):
 
 
 class bmc_classifier(Structure):
+    pass
+
+
+class bmc_multilabel(Structure):
     pass
 
 
@@ -173,6 +179,15 @@ class bmc_vqa_options(Structure):
     _fields_ = [("struct_size", c_size_t), ("question_type", c_int32),
                 ("min_probability", c_float), ("choices", POINTER(c_char_p)),
                 ("choice_count", c_size_t)]
+
+
+class bmc_probe(Structure):
+    pass
+
+
+class bmc_probe_options(Structure):
+    _fields_ = [("struct_size", c_size_t), ("c", c_double), ("max_iterations", c_int32),
+                ("tolerance", c_double)]
 
 
 class bmc_index_search_options(Structure):
@@ -273,6 +288,19 @@ PROTOTYPES = {
     "bmc_classify": (bmc_status, [P(bmc_classifier), P(bmc_image_encoder), P(bmc_image),
                                   c_size_t, c_int32_p, c_float_p]),
     "bmc_classifier_free": (None, [P(bmc_classifier)]),
+    "bmc_template_set_count": (c_size_t, []),
+    "bmc_template_set_name": (c_char_p, [c_size_t]),
+    "bmc_template_set": (bmc_status, [c_char_p, P(c_char_pp), c_size_t_p, P(c_char_pp),
+                                      c_size_t_p]),
+    "bmc_multilabel_create": (bmc_status, [P(bmc_text_encoder), c_char_pp, c_size_t, c_char_pp,
+                                           c_size_t, c_char_pp, c_size_t, P(P(bmc_multilabel))]),
+    "bmc_multilabel_label_count": (c_size_t, [P(bmc_multilabel)]),
+    "bmc_multilabel_label": (c_char_p, [P(bmc_multilabel), c_size_t]),
+    "bmc_multilabel_probabilities": (bmc_status, [P(bmc_multilabel), c_float_p, c_size_t,
+                                                  c_float_p, c_size_t]),
+    "bmc_multilabel_classify": (bmc_status, [P(bmc_multilabel), P(bmc_image_encoder),
+                                             P(bmc_image), c_float_p, c_size_t]),
+    "bmc_multilabel_free": (None, [P(bmc_multilabel)]),
     # text-prompted segmentation
     "bmc_segmenter_options_init": (None, [P(bmc_segmenter_options)]),
     "bmc_segmenter_load": (bmc_status, [P(bmc_model), c_char_p, P(bmc_segmenter_options),
@@ -337,10 +365,30 @@ PROTOTYPES = {
                                             c_int32, P(c_int64), c_float_p]),
     "bmc_index_search_text": (bmc_status, [P(bmc_index), P(bmc_text_encoder), c_char_p, c_int32,
                                            P(c_int64), c_float_p]),
+    "bmc_compose_query": (bmc_status, [c_float_p, c_float_p, c_size_t, c_float, c_float_p]),
+    "bmc_index_search_composed": (bmc_status, [P(bmc_index), P(bmc_image_encoder),
+                                               P(bmc_text_encoder), P(bmc_image), c_char_p,
+                                               c_float, c_int32, P(c_int64), c_float_p]),
     # caption metrics
     "bmc_caption_options_init": (None, [P(bmc_caption_options)]),
     "bmc_caption_score": (bmc_status, [c_int32, c_char_pp, c_size_t, c_char_pp, c_size_t_p,
                                        P(bmc_caption_options), P(c_double), P(c_double)]),
+    # few-shot linear probes
+    "bmc_probe_options_init": (None, [P(bmc_probe_options)]),
+    "bmc_probe_train": (bmc_status, [P(bmc_model), c_float_p, c_size_t, c_int32_p, c_char_pp,
+                                     c_size_t, P(bmc_probe_options), P(P(bmc_probe))]),
+    "bmc_probe_free": (None, [P(bmc_probe)]),
+    "bmc_probe_label_count": (c_size_t, [P(bmc_probe)]),
+    "bmc_probe_label": (c_char_p, [P(bmc_probe), c_size_t]),
+    "bmc_probe_dim": (c_int32, [P(bmc_probe)]),
+    "bmc_probe_model_name": (c_char_p, [P(bmc_probe)]),
+    "bmc_probe_model_source": (c_char_p, [P(bmc_probe)]),
+    "bmc_probe_training": (bmc_status, [P(bmc_probe), P(c_double), c_int32_p, c_int32_p]),
+    "bmc_probe_weights": (bmc_status, [P(bmc_probe), c_float_p, c_size_t, c_float_p, c_size_t]),
+    "bmc_probe_probabilities": (bmc_status, [P(bmc_probe), c_float_p, c_size_t, c_float_p,
+                                             c_size_t]),
+    "bmc_probe_save": (bmc_status, [P(bmc_probe), c_char_p]),
+    "bmc_probe_load": (bmc_status, [P(bmc_model), c_char_p, P(P(bmc_probe))]),
 }
 
 #: Functions the loaded library lacks (an older build); using them raises AttributeError.

@@ -10,7 +10,7 @@ from ._handle import Handle
 from ._util import PathLike, float32_rows, fspath, pointer, text_array, utf8
 from .errors import check
 from .images import Image
-from .model import ImageEncoder, TextEncoder
+from .model import ImageEncoder, TextEncoder, call_with_progress
 
 _DTYPES = {"float32": _capi.BMC_DTYPE_F32, "float16": _capi.BMC_DTYPE_F16,
            "bfloat16": _capi.BMC_DTYPE_BF16}
@@ -174,6 +174,22 @@ class Index(Handle):
         ids, scores = np.empty(k, np.int64), np.empty(k, np.float32)
         encoder._call(_capi.bmc_index_search_text, self._ptr, encoder._ptr, data, k,
                       pointer(ids, ctypes.c_int64), pointer(scores, ctypes.c_float))
+        return ids, scores
+
+    def search_composed(self, image_encoder: ImageEncoder, text_encoder: TextEncoder,
+                        image: Image, text: Union[str, bytes], k: int,
+                        text_weight: float = 0.5) -> Tuple[np.ndarray, np.ndarray]:
+        """Composed search (image + text -> image): the k entries closest to the normalised
+        weighted sum (1 - text_weight) x image + text_weight x text of the two normalised
+        embeddings, as (ids, scores) vectors, best first (bmc_index_search_composed)."""
+        data = utf8(text)
+        if b"\0" in data:
+            raise ValueError("the text contains a NUL character")
+        ids, scores = np.empty(k, np.int64), np.empty(k, np.float32)
+        call_with_progress([image_encoder, text_encoder], _capi.bmc_index_search_composed,
+                           self._ptr, image_encoder._ptr, text_encoder._ptr, image._ptr, data,
+                           float(text_weight), k, pointer(ids, ctypes.c_int64),
+                           pointer(scores, ctypes.c_float))
         return ids, scores
 
     def save(self, path: PathLike) -> None:

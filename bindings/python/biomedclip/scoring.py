@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-"""Scoring: cosine similarity, softmax, top-k."""
+"""Scoring: cosine similarity, softmax, top-k, composed queries."""
 import ctypes
 
 import numpy as np
@@ -41,3 +41,17 @@ def top_k(values, k: int) -> np.ndarray:
     check(_capi.bmc_top_k(pointer(values, ctypes.c_float), values.size, k,
                           pointer(indices, ctypes.c_int32)))
     return indices
+
+
+def compose_query(image_embedding, text_embedding, text_weight: float = 0.5) -> np.ndarray:
+    """A composed query (image + text -> image): the normalised weighted sum
+    (1 - text_weight) x image + text_weight x text of the two normalised embeddings, a new
+    float32 vector to search an index with (bmc_compose_query)."""
+    image = np.ascontiguousarray(image_embedding, dtype=np.float32).reshape(-1)
+    text = np.ascontiguousarray(text_embedding, dtype=np.float32).reshape(-1)
+    if image.size != text.size:
+        raise ValueError("embeddings of %d and %d values" % (image.size, text.size))
+    out = np.empty(image.size, np.float32)
+    check(_capi.bmc_compose_query(pointer(image, ctypes.c_float), pointer(text, ctypes.c_float),
+                                  image.size, float(text_weight), pointer(out, ctypes.c_float)))
+    return out

@@ -89,3 +89,40 @@ def test_errors(model, tmp_path):
             bank.add_text_file(te, tmp_path / "bad.txt")
         ids, scores = bank.search_text(te, "anything", 2)  # an empty bank: nothing found
         assert list(ids) == [-1, -1] and np.all(np.isinf(scores))
+
+
+def test_composed_search(model, image_paths, tmp_path):
+    """Composed queries against numpy: q = unit((1 - w) unit(image) + w unit(text)) on the
+    model's own embeddings, and the collection ranked by q."""
+    texts = fixture_texts()[:3]
+    for path in image_paths:
+        os.symlink(path, tmp_path / os.path.basename(path))
+    with biomedclip.Index(model.embed_dim) as collection, model.image_encoder() as ie, \
+            model.text_encoder() as te:
+        collection.add_image_directory(ie, tmp_path)
+        stored = np.stack([collection.vector(int(i)) for i in collection.ids()]).astype(np.float64)
+        images = [biomedclip.Image.open(p) for p in image_paths]
+        image_embeddings = ie.encode(images).astype(np.float64)
+        text_embeddings = te.encode(texts).astype(np.float64)
+        worst_query = worst_score = 0.0
+        for image, image_embedding in zip(images, image_embeddings):
+            for text, text_embedding in zip(texts, text_embeddings):
+                for weight in (0.0, 0.3, 0.5, 1.0):
+                    q = ((1 - weight) * image_embedding / np.linalg.norm(image_embedding)
+                         + weight * text_embedding / np.linalg.norm(text_embedding))
+                    q /= np.linalg.norm(q)
+                    composed = biomedclip.compose_query(image_embedding.astype(np.float32),
+                                                        text_embedding.astype(np.float32), weight)
+                    worst_query = max(worst_query, np.abs(composed - q).max())
+                    similarity = stored @ q
+                    order = np.argsort(-similarity, kind="stable")
+                    ids, scores = collection.search_composed(ie, te, image, text, len(order),
+                                                             text_weight=weight)
+                    assert_same_ranking(ids, scores, collection.ids()[order], similarity[order])
+                    worst_score = max(worst_score, np.abs(scores - similarity[order]).max())
+        assert worst_query <= 1e-6
+        assert worst_score <= 1e-5
+        with pytest.raises(biomedclip.InvalidArgumentError, match="text_weight"):
+            collection.search_composed(ie, te, images[0], texts[0], 2, text_weight=1.5)
+        with pytest.raises(biomedclip.InvalidArgumentError, match="cancel"):
+            biomedclip.compose_query(image_embeddings[0], -image_embeddings[0], 0.5)

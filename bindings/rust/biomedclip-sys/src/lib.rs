@@ -201,6 +201,15 @@ pub struct bmc_classifier {
 /// The C string "this is a photo of {}" (without its NUL).
 pub const BMC_DEFAULT_TEMPLATE: &str = "this is a photo of {}";
 
+#[repr(C)]
+pub struct bmc_multilabel {
+    _private: [u8; 0],
+}
+
+/// The C strings "{}" and "no {}" (without their NUL): CheXzero's prompt pair.
+pub const BMC_DEFAULT_POSITIVE_TEMPLATE: &str = "{}";
+pub const BMC_DEFAULT_NEGATIVE_TEMPLATE: &str = "no {}";
+
 // ---- text-prompted segmentation -------------------------------------------------------------
 
 #[repr(C)]
@@ -213,6 +222,22 @@ pub struct bmc_segmenter {
 pub struct bmc_segmenter_options {
     pub struct_size: usize,
     pub check_base_source: i32,
+}
+
+// ---- few-shot linear probes -------------------------------------------------------------------
+
+#[repr(C)]
+pub struct bmc_probe {
+    _private: [u8; 0],
+}
+
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct bmc_probe_options {
+    pub struct_size: usize,
+    pub c: f64,
+    pub max_iterations: i32,
+    pub tolerance: f64,
 }
 
 // ---- visual question answering ---------------------------------------------------------------
@@ -383,6 +408,25 @@ extern "C" {
                         image: *const bmc_image, k: usize, label_indices: *mut i32,
                         probabilities: *mut f32) -> bmc_status;
     pub fn bmc_classifier_free(classifier: *mut bmc_classifier);
+    pub fn bmc_template_set_count() -> usize;
+    pub fn bmc_template_set_name(index: usize) -> *const c_char;
+    pub fn bmc_template_set(name: *const c_char, templates: *mut *const *const c_char,
+                            count: *mut usize, negative_templates: *mut *const *const c_char,
+                            negative_count: *mut usize) -> bmc_status;
+    pub fn bmc_multilabel_create(encoder: *mut bmc_text_encoder, labels: *const *const c_char,
+                                 label_count: usize, positive_templates: *const *const c_char,
+                                 positive_count: usize, negative_templates: *const *const c_char,
+                                 negative_count: usize, out: *mut *mut bmc_multilabel)
+        -> bmc_status;
+    pub fn bmc_multilabel_label_count(scorer: *const bmc_multilabel) -> usize;
+    pub fn bmc_multilabel_label(scorer: *const bmc_multilabel, index: usize) -> *const c_char;
+    pub fn bmc_multilabel_probabilities(scorer: *const bmc_multilabel,
+                                        image_embeddings: *const f32, count: usize,
+                                        probabilities: *mut f32, capacity: usize) -> bmc_status;
+    pub fn bmc_multilabel_classify(scorer: *const bmc_multilabel, encoder: *mut bmc_image_encoder,
+                                   image: *const bmc_image, probabilities: *mut f32,
+                                   capacity: usize) -> bmc_status;
+    pub fn bmc_multilabel_free(scorer: *mut bmc_multilabel);
 
     pub fn bmc_segmenter_options_init(options: *mut bmc_segmenter_options);
     pub fn bmc_segmenter_load(model: *const bmc_model, path: *const c_char,
@@ -468,10 +512,38 @@ extern "C" {
     pub fn bmc_index_search_text(index: *const bmc_index, encoder: *mut bmc_text_encoder,
                                  text: *const c_char, k: i32, ids: *mut i64, scores: *mut f32)
         -> bmc_status;
+    pub fn bmc_compose_query(image_embedding: *const f32, text_embedding: *const f32, dim: usize,
+                             text_weight: f32, query: *mut f32) -> bmc_status;
+    pub fn bmc_index_search_composed(index: *const bmc_index, image_encoder: *mut bmc_image_encoder,
+                                     text_encoder: *mut bmc_text_encoder, image: *const bmc_image,
+                                     text: *const c_char, text_weight: f32, k: i32,
+                                     ids: *mut i64, scores: *mut f32) -> bmc_status;
 
     pub fn bmc_caption_options_init(options: *mut bmc_caption_options);
     pub fn bmc_caption_score(metric: i32, candidates: *const *const c_char, count: usize,
                              references: *const *const c_char, reference_counts: *const usize,
                              options: *const bmc_caption_options, corpus_score: *mut f64,
                              per_candidate: *mut f64) -> bmc_status;
+
+    // few-shot linear probes
+    pub fn bmc_probe_options_init(options: *mut bmc_probe_options);
+    pub fn bmc_probe_train(model: *const bmc_model, embeddings: *const f32, count: usize,
+                           classes: *const i32, labels: *const *const c_char, label_count: usize,
+                           options: *const bmc_probe_options, out: *mut *mut bmc_probe)
+                           -> bmc_status;
+    pub fn bmc_probe_free(probe: *mut bmc_probe);
+    pub fn bmc_probe_label_count(probe: *const bmc_probe) -> usize;
+    pub fn bmc_probe_label(probe: *const bmc_probe, index: usize) -> *const c_char;
+    pub fn bmc_probe_dim(probe: *const bmc_probe) -> i32;
+    pub fn bmc_probe_model_name(probe: *const bmc_probe) -> *const c_char;
+    pub fn bmc_probe_model_source(probe: *const bmc_probe) -> *const c_char;
+    pub fn bmc_probe_training(probe: *const bmc_probe, c: *mut f64, iterations: *mut i32,
+                              converged: *mut i32) -> bmc_status;
+    pub fn bmc_probe_weights(probe: *const bmc_probe, weights: *mut f32, weight_capacity: usize,
+                             biases: *mut f32, bias_capacity: usize) -> bmc_status;
+    pub fn bmc_probe_probabilities(probe: *const bmc_probe, embeddings: *const f32, count: usize,
+                                   probabilities: *mut f32, capacity: usize) -> bmc_status;
+    pub fn bmc_probe_save(probe: *const bmc_probe, path: *const c_char) -> bmc_status;
+    pub fn bmc_probe_load(model: *const bmc_model, path: *const c_char, out: *mut *mut bmc_probe)
+                          -> bmc_status;
 }

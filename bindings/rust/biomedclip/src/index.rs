@@ -282,6 +282,34 @@ impl Index {
         Ok(SearchResults { k, ids, scores })
     }
 
+    /// Composed search (image + text -> image): the `k` entries closest to the normalised
+    /// weighted sum (1 - text_weight) x image + text_weight x text of the two normalised
+    /// embeddings, best first (`bmc_index_search_composed`; see [`compose_query`](crate::compose_query)).
+    pub fn search_composed(
+        &self,
+        image_encoder: &mut ImageEncoder<'_>,
+        text_encoder: &mut TextEncoder<'_>,
+        image: &Image,
+        text: &str,
+        text_weight: f32,
+        k: usize,
+    ) -> Result<SearchResults> {
+        let text = c_string(text, "the text")?;
+        let k32 = i32::try_from(k).map_err(|_| Error::invalid("k too large"))?;
+        let (mut ids, mut scores) = (vec![0i64; k], vec![0f32; k]);
+        // SAFETY: live handles, a valid C string; ids and scores hold k entries.
+        let status = unsafe {
+            sys::bmc_index_search_composed(self.raw.as_ptr(), image_encoder.as_mut_ptr(),
+                                           text_encoder.as_mut_ptr(), image.as_ptr(),
+                                           text.as_ptr(), text_weight, k32, ids.as_mut_ptr(),
+                                           scores.as_mut_ptr())
+        };
+        // A panic in either encoder's progress callback is resumed here, the text's first.
+        text_encoder.finish_call(sys::BMC_OK)?;
+        image_encoder.finish_call(status)?;
+        Ok(SearchResults { k, ids, scores })
+    }
+
     /// Writes the index file (atomically, by renaming a temporary file into place).
     pub fn save<P: AsRef<Path>>(&self, path: P) -> Result<()> {
         let path = c_path(path.as_ref())?;

@@ -247,7 +247,7 @@ pub struct ImageEncoder<'m> {
     raw: NonNull<sys::bmc_image_encoder>,
     dim: usize,
     progress: Option<Box<Progress>>,
-    _model: PhantomData<&'m Model>,
+    model: &'m Model,
 }
 
 // SAFETY: an encoder is not tied to the thread that made it, only never used by two at once
@@ -265,12 +265,17 @@ impl<'m> ImageEncoder<'m> {
             raw: NonNull::new(out).expect("BMC_OK and no encoder"),
             dim: model.embed_dim(),
             progress,
-            _model: PhantomData,
+            model,
         })
     }
 
     pub(crate) fn as_mut_ptr(&mut self) -> *mut sys::bmc_image_encoder {
         self.raw.as_ptr()
+    }
+
+    /// The model the encoder runs.
+    pub fn model(&self) -> &'m Model {
+        self.model
     }
 
     /// The result of a call made with this encoder (see `finish`).

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-//! Scoring: cosine similarity, softmax, top-k.
+//! Scoring: cosine similarity, softmax, top-k, composed queries.
 use biomedclip_sys as sys;
 
 use crate::error::{check, Error, Result};
@@ -40,4 +40,21 @@ pub fn top_k(values: &[f32], k: usize) -> Result<Vec<usize>> {
     // SAFETY: indices holds k entries; k <= values.len().
     check(unsafe { sys::bmc_top_k(values.as_ptr(), values.len(), k, indices.as_mut_ptr()) })?;
     Ok(indices.into_iter().map(|i| i as usize).collect())
+}
+
+/// A composed query (image + text -> image): the normalised weighted sum
+/// (1 - text_weight) x image + text_weight x text of the two normalised embeddings, to search an
+/// index with (`bmc_compose_query`).
+pub fn compose_query(image_embedding: &[f32], text_embedding: &[f32], text_weight: f32) -> Result<Vec<f32>> {
+    if image_embedding.len() != text_embedding.len() {
+        return Err(Error::invalid(format!("embeddings of {} and {} values", image_embedding.len(),
+                                          text_embedding.len())));
+    }
+    let mut out = vec![0f32; image_embedding.len()];
+    // SAFETY: both inputs and out hold len floats.
+    check(unsafe {
+        sys::bmc_compose_query(image_embedding.as_ptr(), text_embedding.as_ptr(),
+                               image_embedding.len(), text_weight, out.as_mut_ptr())
+    })?;
+    Ok(out)
 }
