@@ -47,7 +47,7 @@ static int describe(const char *path)
     printf("{\"file\": ");
     cli_json_string(stdout, path);
     bmc_dicom_info info;
-    info.struct_size = sizeof info;
+    bmc_dicom_info_init(&info);
     bmc_dicom_get_info(dicom, &info);
     printf(", \"frames\": %d, \"rows\": %d, \"columns\": %d, \"samples_per_pixel\": %d, "
            "\"bits_allocated\": %d, \"bits_stored\": %d, \"pixel_representation\": %d",

@@ -292,7 +292,7 @@ BMC_API bmc_status bmc_dicom_open_memory(const void *data, size_t size, bmc_dico
 /* The attributes of a parsed file, as stored (strings without DICOM's padding; "" or 0 when
  * absent). */
 typedef struct bmc_dicom_info {
-    size_t struct_size;          /* set to sizeof(bmc_dicom_info) before bmc_dicom_get_info */
+    size_t struct_size;          /* sizeof(bmc_dicom_info), set by bmc_dicom_info_init */
     int32_t frames;              /* Number of Frames (1 without it); 0 when there is no image */
     int32_t rows;                /* (0028,0010); 0 when there is no image */
     int32_t columns;             /* (0028,0011); 0 when there is no image */
@@ -316,7 +316,11 @@ typedef struct bmc_dicom_info {
     char no_image_reason[160];   /* when frames is 0: why ("no pixel data (7FE0,0010)", ...) */
 } bmc_dicom_info;
 
-/* Fill `info` (whose struct_size the caller has set) with the file's attributes.
+/* Zero `info` and set its struct_size, as bmc_dicom_get_info() expects. Thread-safe. */
+BMC_API void bmc_dicom_info_init(bmc_dicom_info *info);
+
+/* Fill `info` (initialised with bmc_dicom_info_init(), or whose struct_size the caller has set)
+ * with the file's attributes.
  * Errors: BMC_ERR_INVALID_ARGUMENT (NULL, a struct_size that is not sizeof(bmc_dicom_info)).
  * Thread-safe. */
 BMC_API bmc_status bmc_dicom_get_info(const bmc_dicom *dicom, bmc_dicom_info *info);

@@ -25,7 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (bmc_dicom_open_memory(data, size, &dicom) != BMC_OK)
         return 0;
     bmc_dicom_info info;
-    info.struct_size = sizeof info;
+    bmc_dicom_info_init(&info);
     bmc_dicom_get_info(dicom, &info);
     for (int32_t w = 0; w < info.window_count; w++) {
         double center, width;

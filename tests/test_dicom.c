@@ -60,7 +60,7 @@ static void check_other(char **f, int must_refuse);
 static int refused_on_purpose(const bmc_dicom *dicom)
 {
     bmc_dicom_info info;
-    info.struct_size = sizeof info;
+    bmc_dicom_info_init(&info);
     bmc_dicom_get_info(dicom, &info);
     return (strcmp(info.transfer_syntax, "1.2.840.10008.1.2.5") == 0 && info.samples_per_pixel == 3 &&
             info.bits_allocated > 8) ||
@@ -84,7 +84,7 @@ static void check_decoded(char **f)
         return;
     }
     bmc_dicom_info info;
-    info.struct_size = sizeof info;
+    bmc_dicom_info_init(&info);
     CHECK_STATUS(bmc_dicom_get_info(dicom, &info), BMC_OK);
     CHECK(info.frames == frames && info.rows == rows && info.columns == cols,
           "%s: %d frames of %dx%d, pydicom %d of %dx%d (%s)", name, info.frames, info.columns,
@@ -257,6 +257,10 @@ static void test_bad_input(void)
     bmc_dicom_info info;
     info.struct_size = 3;
     CHECK_STATUS(bmc_dicom_get_info(dicom, &info), BMC_ERR_INVALID_ARGUMENT);
+    bmc_dicom_info_init(&info);
+    CHECK(info.struct_size == sizeof info && info.frames == 0 && info.photometric[0] == '\0', "bmc_dicom_info_init");
+    CHECK_STATUS(bmc_dicom_get_info(dicom, &info), BMC_OK);
+    bmc_dicom_info_init(NULL); /* allowed, like the other init functions */
     CHECK_STATUS(bmc_dicom_window(dicom, 0, NULL, NULL, NULL), BMC_ERR_NOT_FOUND); /* CT_small has none */
     bmc_dicom_frame_options o;
     bmc_dicom_frame_options_init(&o);

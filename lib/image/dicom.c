@@ -70,6 +70,14 @@ static void copy_string(char *dst, size_t size, const char *src)
     dst[n] = '\0';
 }
 
+void bmc_dicom_info_init(bmc_dicom_info *info)
+{
+    if (!info)
+        return;
+    memset(info, 0, sizeof *info);
+    info->struct_size = sizeof *info;
+}
+
 bmc_status bmc_dicom_get_info(const bmc_dicom *dicom, bmc_dicom_info *info)
 {
     if (!dicom || !info)
