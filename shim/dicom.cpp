@@ -5,19 +5,23 @@
 // places (Debian builds it with assertions on), so the data set is first parsed alone and
 // the attributes the image reader trusts are validated here, with the failure as a status,
 // before the image reader sees them.
+#include <gdcmExplicitImplicitDataElement.h>
 #include <gdcmImage.h>
 #include <gdcmImageApplyLookupTable.h>
 #include <gdcmImageReader.h>
 #include <gdcmMediaStorage.h>
 #include <gdcmReader.h>
+#include <gdcmSequenceOfFragments.h>
 #include <gdcmSequenceOfItems.h>
 #include <gdcmTrace.h>
 #include <gdcmTransferSyntax.h>
+#include <gdcmVR.h>
 
 #include <csetjmp>
 #include <csignal>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -112,6 +116,16 @@ void silence_gdcm()
 class CheckedImageReader : public gdcm::ImageReader {
 public:
     bool parse() { return gdcm::Reader::Read(); }
+    // What Reader::Read ends up doing for a data set of explicit and implicit elements under
+    // an explicit transfer syntax, without its retries on the way (see the layout check).
+    bool parse_mixed(std::istream &is)
+    {
+        gdcm::File &file = GetFile();
+        file.GetHeader().GetPreamble().Read(is);
+        file.GetHeader().Read(is);
+        file.GetDataSet().Read<gdcm::ExplicitImplicitDataElement, gdcm::SwapperNoOp>(is);
+        return !is.bad();
+    }
     bool read_image(const gdcm::MediaStorage &ms)
     {
         GetImage().SetTransferSyntax(GetFile().GetHeader().GetDataSetTransferSyntax());
@@ -240,6 +254,255 @@ bool pixel_data_truncated(const std::string &bytes, uint32_t vl, bool big_endian
     return false;
 }
 
+
+// ---- the layout check -----------------------------------------------------------------------
+// GDCM allocates every value at its declared length before it reads it, and it retries a data
+// set that does not parse with other encodings (16-bit VRs, then explicit and implicit
+// elements mixed). So a few bytes that declare a value of 1 to 4 GB cost that much memory and
+// seconds of zeroing before the read fails: pydicom's 4 KB SC_rgb_jpeg.dcm (an implicit data
+// set under an explicit transfer syntax) spent 4 s in GDCM's 16-bit VR retry, and damaged
+// lengths made the fuzzer time out. The layout of the elements is therefore walked here
+// first, with GDCM's own rules for where a value starts, and a file where an element runs past
+// its enclosing item or the end of the file, or nests too deep, or holds too many elements, is
+// refused before GDCM allocates anything. The walk also tells which encoding the data set
+// really has, so that GDCM is asked to read it with that one only.
+
+enum class Encoding { Explicit, Implicit, Mixed };  // Mixed: an explicit VR where one parses
+
+// Bounds of the walk. Real files hold thousands of elements (an enhanced multi-frame file with
+// per-frame groups a few hundred thousand) and nest a few sequences deep; GDCM holds each
+// element in well over 100 bytes, and reads nested sequences recursively.
+constexpr size_t kMaxElements = (size_t)4 << 20;
+constexpr int kMaxDepth = 32;
+constexpr uint32_t kUndefined = 0xffffffffu;
+
+struct Layout {
+    Layout(const std::string &bytes, bool big, Encoding how)
+        : data((const unsigned char *)bytes.data()), size(bytes.size()), big_endian(big), encoding(how) {}
+    const unsigned char *data;
+    size_t size;
+    bool big_endian;
+    Encoding encoding;
+    size_t elements = 0;
+    bool bad_vr = false;  // an explicit walk met a VR that is not one (the caller may retry)
+    std::string problem;
+};
+
+struct ElementHeader {
+    uint16_t group, element;
+    uint32_t length;
+    size_t value;  // where the value starts
+    gdcm::VR::VRType vr;
+};
+
+uint16_t u16(const Layout &l, size_t at)
+{
+    const unsigned char *p = l.data + at;
+    return l.big_endian ? (uint16_t)(p[0] << 8 | p[1]) : (uint16_t)(p[1] << 8 | p[0]);
+}
+
+uint32_t u32(const Layout &l, size_t at)
+{
+    const unsigned char *p = l.data + at;
+    return l.big_endian ? (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]
+                        : (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
+}
+
+bool fail_at(Layout &l, size_t at, const std::string &what)
+{
+    if (l.problem.empty())
+        l.problem = what + " (at byte " + std::to_string(at) + ")";
+    return false;
+}
+
+std::string tag_name(uint16_t group, uint16_t element)
+{
+    char text[16];
+    snprintf(text, sizeof text, "(%04X,%04X)", group, element);
+    return text;
+}
+
+// The element header at `at`, which must end by `end`; as GDCM reads it: items and delimiters
+// have no VR, an explicit VR is two letters GDCM knows (OB, OW, SQ, UN, UT, ... have 2 reserved
+// bytes and a 32-bit length, the others a 16-bit one), an implicit element a 32-bit length.
+bool element_header(Layout &l, size_t at, size_t end, ElementHeader *h)
+{
+    if (end - at < 8)
+        return fail_at(l, at, "an element header is cut off");
+    if (++l.elements > kMaxElements)
+        return fail_at(l, at, "more than " + std::to_string(kMaxElements) + " elements");
+    h->group = u16(l, at);
+    h->element = u16(l, at + 2);
+    h->vr = gdcm::VR::INVALID;
+    if (h->group == 0xfffe || l.encoding == Encoding::Implicit) {
+        h->length = u32(l, at + 4);
+        h->value = at + 8;
+        return true;
+    }
+    char letters[2] = {(char)l.data[at + 4], (char)l.data[at + 5]};
+    gdcm::VR::VRType vr = gdcm::VR::GetVRTypeFromFile(letters);
+    if (vr == gdcm::VR::INVALID || vr == gdcm::VR::VR_END) {
+        if (l.encoding == Encoding::Explicit) {
+            l.bad_vr = true;
+            return fail_at(l, at, "element " + tag_name(h->group, h->element) + " has no valid VR");
+        }
+        h->length = u32(l, at + 4);
+        h->value = at + 8;
+        return true;
+    }
+    h->vr = vr;
+    if (gdcm::VR::GetLength(vr) == 4) {
+        if (end - at < 12)
+            return fail_at(l, at, "an element header is cut off");
+        h->length = u32(l, at + 8);
+        h->value = at + 12;
+    } else {
+        h->length = u16(l, at + 6);
+        h->value = at + 8;
+    }
+    return true;
+}
+
+bool walk_items(Layout &l, size_t at, size_t end, int depth, bool undefined, bool fragments, size_t *next);
+
+// The elements from `at` to `end`, or, inside an item of undefined length, up to its Item
+// Delimitation Item. *next is where the walk stopped.
+bool walk_elements(Layout &l, size_t at, size_t end, int depth, bool until_delimiter, size_t *next)
+{
+    if (depth > kMaxDepth)
+        return fail_at(l, at, "sequences nest deeper than " + std::to_string(kMaxDepth));
+    while (at < end) {
+        ElementHeader h;
+        if (!element_header(l, at, end, &h))
+            return false;
+        if (h.group == 0xfffe && h.element == 0xe00d) {  // Item Delimitation Item
+            at = h.value;
+            if (until_delimiter)
+                break;
+            continue;
+        }
+        if (h.group == 0xfffe)
+            return fail_at(l, at, tag_name(h.group, h.element) + " outside a sequence");
+        if (h.length == kUndefined) {
+            bool pixels = h.group == 0x7fe0 && h.element == 0x0010;
+            if (!walk_items(l, h.value, end, depth + 1, true, pixels, &at))
+                return false;
+            continue;
+        }
+        if (h.length > end - h.value)
+            return fail_at(l, at, "element " + tag_name(h.group, h.element) + " declares " +
+                                      std::to_string(h.length) + " bytes where " +
+                                      std::to_string(end - h.value) + " remain");
+        // GDCM parses an explicit SQ of defined length now (an implicit one stays bytes until
+        // asked for).
+        if (h.vr == gdcm::VR::SQ && !walk_items(l, h.value, h.value + h.length, depth + 1, false, false, nullptr))
+            return false;
+        at = h.value + h.length;
+    }
+    if (next)
+        *next = at;
+    return true;
+}
+
+// The items of a sequence (or the fragments of encapsulated pixel data) from `at`: up to `end`
+// for a defined length, else up to the Sequence Delimitation Item.
+bool walk_items(Layout &l, size_t at, size_t end, int depth, bool undefined, bool fragments, size_t *next)
+{
+    if (depth > kMaxDepth)
+        return fail_at(l, at, "sequences nest deeper than " + std::to_string(kMaxDepth));
+    while (at < end) {
+        if (end - at < 8)
+            return fail_at(l, at, "an item header is cut off");
+        if (++l.elements > kMaxElements)
+            return fail_at(l, at, "more than " + std::to_string(kMaxElements) + " elements");
+        uint16_t group = u16(l, at), element = u16(l, at + 2);
+        uint32_t length = u32(l, at + 4);
+        at += 8;
+        if (group == 0xfffe && element == 0xe0dd) {  // Sequence Delimitation Item
+            if (undefined)
+                break;
+            continue;
+        }
+        if (group != 0xfffe || element != 0xe000)
+            return fail_at(l, at - 8, "a sequence holds " + tag_name(group, element) + " where an item belongs");
+        if (length == kUndefined) {
+            if (fragments)
+                return fail_at(l, at - 8, "a pixel data fragment without a length");
+            if (!walk_elements(l, at, end, depth + 1, true, &at))
+                return false;
+            continue;
+        }
+        if (length > end - at)
+            return fail_at(l, at - 8, "an item declares " + std::to_string(length) + " bytes where " +
+                                          std::to_string(end - at) + " remain");
+        if (!fragments && !walk_elements(l, at, at + length, depth + 1, false, nullptr))
+            return false;
+        at += length;
+    }
+    if (next)
+        *next = at;
+    return true;
+}
+
+// Where the data set starts and how GDCM should read it; "" or why the file is refused.
+struct Plan {
+    bool mixed = false;  // read the data set with GDCM's explicit/implicit element directly
+    bool walked = false; // false: a deflated data set, whose bytes are not the data set's
+};
+
+std::string check_layout(const std::string &bytes, Plan *plan)
+{
+    Layout l(bytes, false, Encoding::Mixed);
+    size_t at = 0;
+    bool preamble = bytes.size() >= 132 && memcmp(l.data + 128, "DICM", 4) == 0;
+    std::string syntax;
+    bool meta = false;
+    if (preamble) {
+        at = 132;
+        // The file meta information: explicit little endian, group 0002 (GDCM also reads an
+        // implicit one).
+        while (at + 8 <= bytes.size() && u16(l, at) == 0x0002) {
+            ElementHeader h;
+            if (!element_header(l, at, bytes.size(), &h))
+                return l.problem;
+            if (h.length == kUndefined || h.length > bytes.size() - h.value)
+                return "the file meta element " + tag_name(h.group, h.element) + " runs past the end of the file";
+            if (h.element == 0x0010)
+                syntax = trim(std::string((const char *)l.data + h.value, h.length));
+            at = h.value + h.length;
+            meta = true;
+        }
+    }
+    if (syntax == "1.2.840.10008.1.2.1.99")
+        return "";  // deflated: GDCM inflates it as it reads
+    plan->walked = true;
+    size_t start = at;
+    if (syntax == "1.2.840.10008.1.2") {
+        l.encoding = Encoding::Implicit;
+    } else if (syntax == "1.2.840.10008.1.2.2") {
+        l.big_endian = true;
+        l.encoding = Encoding::Explicit;
+    } else if (meta && !syntax.empty()) {
+        l.encoding = Encoding::Explicit;
+    } else {
+        // No transfer syntax: GDCM guesses the encoding from the first element.
+        l.big_endian = bytes.size() >= start + 2 && l.data[start] == 0 && l.data[start + 1] != 0;
+        l.encoding = Encoding::Mixed;
+    }
+    if (walk_elements(l, start, bytes.size(), 0, false, nullptr))
+        return "";
+    if (l.bad_vr && !l.big_endian && meta) {
+        // An explicit transfer syntax over (partly) implicit elements, which pydicom and GDCM
+        // both read: walk it as GDCM will then be asked to read it.
+        l = Layout(bytes, false, Encoding::Mixed);
+        if (walk_elements(l, start, bytes.size(), 0, false, nullptr)) {
+            plan->mixed = true;
+            return "";
+        }
+    }
+    return l.problem;
+}
+
 }  // namespace
 
 struct bmci_dicom {
@@ -345,6 +608,58 @@ std::string image_problem(const gdcm::DataSet &ds, bmci_dicom_header *h)
     return "";
 }
 
+// GDCM 3.0's RLE decoder trusts the segments' PackBits runs: a segment that unpacks to more
+// than a plane writes out of bounds (found by the fuzzer; the image reader decodes the first
+// frame already). So each fragment's header
+// (PS3.5 G.5: segment count and offsets) and runs are checked first; "" when GDCM may go on.
+std::string rle_problem(const gdcm::DataSet &ds, const bmci_dicom_header *h)
+{
+    const gdcm::SequenceOfFragments *fragments =
+        ds.GetDataElement(gdcm::Tag(0x7fe0, 0x0010)).GetSequenceOfFragments();
+    if (!fragments)
+        return "RLE pixel data that is not encapsulated";
+    const size_t plane = (size_t)h->rows * (size_t)h->columns;
+    const unsigned segments_needed = (unsigned)(h->samples_per_pixel * ((h->bits_allocated + 7) / 8));
+    for (size_t f = 0; f < fragments->GetNumberOfFragments(); f++) {
+        const gdcm::ByteValue *bv = fragments->GetFragment(f).GetByteValue();
+        if (!bv || !bv->GetPointer() || bv->GetLength() < 64)
+            return "an RLE fragment shorter than its 64-byte header";
+        const unsigned char *data = (const unsigned char *)bv->GetPointer();
+        const size_t size = bv->GetLength();
+        uint32_t header[16];
+        memcpy(header, data, sizeof header);  // little endian, as the machines we build for
+        uint32_t count = header[0];
+        if (count < 1 || count > 15 || count != segments_needed)
+            return "an RLE fragment of " + std::to_string(count) + " segments where " +
+                   std::to_string(segments_needed) + " belong";
+        for (uint32_t i = 0; i < count; i++) {
+            size_t start = header[1 + i];
+            size_t end = i + 1 < count ? header[2 + i] : size;
+            if (start < 64 || start > end || end > size)
+                return "an RLE fragment whose segment offsets are out of order or out of bounds";
+            // Encoders pad segments to an even length, and a run cut off by the segment's end
+            // only ends it early (GDCM's reads stay inside the fragment): what overflows is a
+            // run that unpacks past the plane.
+            size_t out = 0;
+            for (size_t at = start; at < end && out < plane;) {
+                int n = (signed char)data[at++];
+                if (n >= 0) {
+                    size_t run = std::min((size_t)n + 1, end - at);
+                    at += run;
+                    out += run;
+                } else if (n != -128) {
+                    if (at++ >= end)
+                        break;
+                    out += (size_t)(1 - n);
+                }
+            }
+            if (out > plane)
+                return "an RLE segment that unpacks to more than Rows x Columns bytes";
+        }
+    }
+    return "";
+}
+
 void read_header(const gdcm::File &file, bmci_dicom_header *h)
 {
     const gdcm::DataSet &ds = file.GetDataSet();
@@ -394,9 +709,14 @@ extern "C" bmc_status bmci_dicom_parse(const void *data, size_t size, bmci_dicom
         std::unique_ptr<bmci_dicom> dicom(new bmci_dicom);
         dicom->bytes.assign((const char *)data, size);
         dicom->reader.reset(new CheckedImageReader);
+        Plan plan;
+        std::string layout = check_layout(dicom->bytes, &plan);
+        if (!layout.empty())
+            return bmci_fail(BMC_ERR_CORRUPT_DATA, "dicom: not a DICOM file, or a damaged one: %s",
+                             layout.c_str());
         std::istringstream stream(dicom->bytes);
         dicom->reader->SetStream(stream);
-        if (!dicom->reader->parse())
+        if (!(plan.mixed ? dicom->reader->parse_mixed(stream) : dicom->reader->parse()))
             return bmci_fail(BMC_ERR_CORRUPT_DATA, "dicom: not a DICOM file, or truncated before "
                              "the end of its data set (GDCM cannot parse it)");
         gdcm::File &file = dicom->reader->GetFile();
@@ -404,6 +724,8 @@ extern "C" bmc_status bmci_dicom_parse(const void *data, size_t size, bmci_dicom
         bmci_dicom_header h{};
         read_header(file, &h);
         std::string problem = image_problem(ds, &h);
+        if (problem.empty() && file.GetHeader().GetDataSetTransferSyntax() == gdcm::TransferSyntax::RLELossless)
+            problem = rle_problem(ds, &h);
         if (problem.empty()) {
             // Elements the image reader would parse with assertions and the library never
             // uses: icon images and overlays.

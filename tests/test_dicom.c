@@ -318,9 +318,58 @@ static void test_bad_input(void)
     free(data);
 }
 
+/* The seeds of tools/fixtures/make_dicom_seeds.py: elements whose declared lengths run past the
+ * file (GDCM allocated them whole first: 1.3 to 4 GB from a few hundred bytes) and nesting past
+ * the bound are refused when the file is opened; an implicit data set under an explicit
+ * transfer syntax is read, with the pixel values the generator wrote (0, 16, ..., 240). */
+static void test_layout_check(void)
+{
+    const char *dir = getenv("BMC_TEST_DATA") ? getenv("BMC_TEST_DATA") : "tests/data";
+    static const struct {
+        const char *name, *message;
+    } refused[] = {
+        {"huge_length.dcm", "declares 4294967280 bytes"},
+        {"huge_pixel_length.dcm", "declares 2147483632 bytes"},
+        {"deep_nesting.dcm", "nest deeper than"},
+    };
+    char path[4096];
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        snprintf(path, sizeof path, "%s/fuzz/dicom/%s", dir, refused[i].name);
+        bmc_dicom *dicom = NULL;
+        CHECK_STATUS(bmc_dicom_open_file(path, &dicom), BMC_ERR_CORRUPT_DATA);
+        CHECK(strstr(bmc_last_error(), refused[i].message) != NULL, "%s: %s", refused[i].name, bmc_last_error());
+        CHECK(dicom == NULL, "%s: out-parameter set on failure", refused[i].name);
+    }
+    /* A damaged RLE segment: the file opens, its image is refused before GDCM decodes it. */
+    snprintf(path, sizeof path, "%s/fuzz/dicom/rle_overrun.dcm", dir);
+    bmc_dicom *rle = NULL;
+    bmc_image *none = NULL;
+    CHECK_STATUS(bmc_dicom_open_file(path, &rle), BMC_OK);
+    CHECK_STATUS(bmc_dicom_frame_image(rle, NULL, &none), BMC_ERR_UNSUPPORTED);
+    CHECK(strstr(bmc_last_error(), "unpacks to more than") != NULL, "rle_overrun: %s", bmc_last_error());
+    bmc_dicom_free(rle);
+    snprintf(path, sizeof path, "%s/fuzz/dicom/implicit_under_explicit.dcm", dir);
+    bmc_dicom *dicom = NULL;
+    CHECK_STATUS(bmc_dicom_open_file(path, &dicom), BMC_OK);
+    bmc_image *image = NULL;
+    CHECK_STATUS(bmc_dicom_frame_image(dicom, NULL, &image), BMC_OK);
+    uint8_t rgb[4 * 4 * 3];
+    int32_t width = 0, height = 0, mode = 0;
+    CHECK_STATUS(bmc_image_info(image, &width, &height, &mode), BMC_OK);
+    CHECK(width == 4 && height == 4 && mode == BMC_IMAGE_MODE_L, "%dx%d mode %d", width, height, mode);
+    CHECK_STATUS(bmc_image_to_rgb8(image, rgb, sizeof rgb), BMC_OK);
+    int wrong = 0;
+    for (int i = 0; i < 16; i++)
+        wrong += rgb[3 * i] != 16 * i;
+    CHECK(wrong == 0, "%d of 16 pixels differ from the generator's", wrong);
+    bmc_image_free(image);
+    bmc_dicom_free(dicom);
+}
+
 int main(void)
 {
     RUN(test_every_file);
     RUN(test_bad_input);
+    RUN(test_layout_check);
     return harness_summary("test_dicom");
 }
