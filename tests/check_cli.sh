@@ -240,6 +240,56 @@ bad = [g["file"] for g, w in zip(got, want)
 sys.exit(1 if bad or len(got) != len(want) else 0)' "$work/dcm/info.jsonl" "$work/dcm/info.txt" &&
       pass "dicom-info agrees with pydicom" || flunk "dicom-info: $(head -c 300 "$work/dcm/info.jsonl")"; }
 refuse "dicom-info of a non-DICOM file" 1 "not a DICOM file" "$CLI" dicom-info "$dcm/README.txt"
+
+# --frames all, --frame N, --window and --rescale: the rows equal the PNGs of pydicom's display
+# of each frame (rtdose.dcm: 15 frames, each stretched over its own min..max), and of CT_small
+# with the caller's window, and with the caller's rescale and window, in place of the file's.
+mkdir -p "$work/dcmopt"
+$PYTHON - "$work/dcmopt" "$dcm" <<'PY'
+import sys, warnings, numpy as np, pydicom
+from PIL import Image
+from pydicom.pixel_data_handlers.util import apply_voi_lut
+warnings.simplefilter("ignore")
+out, folder = sys.argv[1:]
+def shown(values, window=None):
+    if window is None:
+        y = (values - values.min()) * 255.0 / (values.max() - values.min())
+    else:
+        view = pydicom.Dataset(); view.PhotometricInterpretation = "MONOCHROME2"
+        view.BitsStored = 8; view.PixelRepresentation = 0
+        view.WindowCenter, view.WindowWidth = window
+        y = apply_voi_lut(values, view)
+    return np.clip(np.floor(y + 0.5), 0, 255).astype(np.uint8)
+dose = pydicom.dcmread(folder + "/rtdose.dcm").pixel_array.astype(np.float64)
+for f in range(dose.shape[0]):
+    Image.fromarray(shown(dose[f])).save("%s/rtdose_%02d.png" % (out, f))
+ct = pydicom.dcmread(folder + "/CT_small.dcm")
+stored = ct.pixel_array.astype(np.float64)
+Image.fromarray(shown(stored * float(ct.RescaleSlope) + float(ct.RescaleIntercept), (300, 1500))).save(out + "/ct_window.png")
+Image.fromarray(shown(stored * 2.0 - 3000.0, (40, 400))).save(out + "/ct_rescale_window.png")
+PY
+run "embed-image --frames all" "$CLI" embed-image --model "$MODEL" "$dcm/rtdose.dcm" --frames all --out "$work/dcmopt/all.npy" &&
+    run "embed-image PNGs of the 15 frames" "$CLI" embed-image --model "$MODEL" "$work"/dcmopt/rtdose_*.png --out "$work/dcmopt/all_png.npy" &&
+    compare "--frames all = PNGs of pydicom's frames" same "$work/dcmopt/all.npy" "$work/dcmopt/all_png.npy" 0
+run "embed-image --frame 7" "$CLI" embed-image --model "$MODEL" "$dcm/rtdose.dcm" --frame 7 --out "$work/dcmopt/f7.npy" &&
+    run "embed-image PNG of frame 7" "$CLI" embed-image --model "$MODEL" "$work/dcmopt/rtdose_07.png" --out "$work/dcmopt/f7_png.npy" &&
+    compare "--frame 7 = PNG of pydicom's frame 7" same "$work/dcmopt/f7.npy" "$work/dcmopt/f7_png.npy" 0
+run "embed-image --window" "$CLI" embed-image --model "$MODEL" "$dcm/CT_small.dcm" --window 300,1500 --out "$work/dcmopt/w.npy" &&
+    run "embed-image PNG with that window" "$CLI" embed-image --model "$MODEL" "$work/dcmopt/ct_window.png" --out "$work/dcmopt/w_png.npy" &&
+    compare "--window = pydicom's apply_voi_lut with it" same "$work/dcmopt/w.npy" "$work/dcmopt/w_png.npy" 0
+run "embed-image --rescale --window" "$CLI" embed-image --model "$MODEL" "$dcm/CT_small.dcm" --rescale 2,-3000 --window 40,400 --out "$work/dcmopt/rw.npy" &&
+    run "embed-image PNG with that rescale and window" "$CLI" embed-image --model "$MODEL" "$work/dcmopt/ct_rescale_window.png" --out "$work/dcmopt/rw_png.npy" &&
+    compare "--rescale replaces the file's" same "$work/dcmopt/rw.npy" "$work/dcmopt/rw_png.npy" 0
+run "classify --frames all" "$CLI" classify --model "$MODEL" "$dcm/rtdose.dcm" "$dcm/CT_small.dcm" --frames all --labels "$own_labels" >"$work/dcmopt/classify.jsonl" &&
+    { [ "$(grep -c '"image": ".*rtdose.dcm#[0-9]*"' "$work/dcmopt/classify.jsonl")" = 15 ] &&
+      grep -q '"image": ".*CT_small.dcm#0"' "$work/dcmopt/classify.jsonl" &&
+      [ "$(wc -l <"$work/dcmopt/classify.jsonl")" = 16 ] &&
+      pass "classify --frames all: a row per frame, named FILE#N" || flunk "classify --frames all: $(head -c 300 "$work/dcmopt/classify.jsonl")"; }
+refuse "--frame out of range" 1 "frame 5 of 1" "$CLI" classify --model "$MODEL" "$dcm/CT_small.dcm" --frame 5 --labels a,b
+refuse "--frames other than all" 2 "takes 'all'" "$CLI" classify --model "$MODEL" "$dcm/CT_small.dcm" --frames 2 --labels a,b
+refuse "--frame and --frames" 2 "exclude each other" "$CLI" embed-image --model "$MODEL" "$dcm/CT_small.dcm" --frame 1 --frames all --out "$work/dcmopt/x.npy"
+refuse "--window without DICOM or --pixels" 2 "none was given" "$CLI" embed-image --model "$MODEL" "${images[0]}" --window 40,400 --out "$work/dcmopt/x.npy"
+refuse "--frames all of a file without an image" 1 "no image" "$CLI" embed-image --model "$MODEL" "$dcm/rtplan.dcm" --frames all --out "$work/dcmopt/x.npy"
 # A composed query's image may be raw pixels: the same as the 8-bit PNG they make.
 run "index build (for --pixels composed)" "$CLI" index build --model "$MODEL" "${images[@]}" --out "$work/px/images.bmcidx" &&
     run "composed --pixels" "$CLI" index search --model "$MODEL" --index "$work/px/images.bmcidx" --pixels "$work/px/s16_ct.raw" \
