@@ -197,6 +197,10 @@ impl Image {
         Image { raw: NonNull::new(raw).expect("the library returned BMC_OK and no image") }
     }
 
+    pub(crate) fn from_raw_image(raw: *mut sys::bmc_image) -> Image {
+        Image::from_raw(raw)
+    }
+
     pub(crate) fn as_ptr(&self) -> *const sys::bmc_image {
         self.raw.as_ptr()
     }
