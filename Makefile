@@ -41,6 +41,14 @@ DEPS_LIBS   := -L$(DEPS_PREFIX)/lib -L$(DEPS_PREFIX)/lib/x86_64-linux-gnu \
                -Wl,-rpath,$(DEPS_PREFIX)/lib/x86_64-linux-gnu -lpng16 -ljpeg -lturbojpeg -lutf8proc -lcjson
 endif
 
+# GDCM 3.0 (Debian's libgdcm-dev: C++, CMake files but no pkg-config), for DICOM in shim/dicom.cpp.
+# Another build: make GDCM_INCLUDE=/path/to/include/gdcm-3.0 GDCM_LIBDIR=/path/to/lib
+GDCM_INCLUDE ?= $(if $(DEPS_PREFIX),$(DEPS_PREFIX)/include/gdcm-3.0,/usr/include/gdcm-3.0)
+GDCM_LIBDIR  ?=
+comma        := ,
+GDCM_LIBS    := $(if $(GDCM_LIBDIR),-L$(GDCM_LIBDIR) -Wl$(comma)-rpath$(comma)$(GDCM_LIBDIR)) \
+                -lgdcmMSFF -lgdcmDSED -lgdcmCommon
+
 ifeq ($(LIBTORCH),)
 # Debian's libtorch-dev
 TORCH_CXXFLAGS := -I/usr/include/torch/csrc/api/include
@@ -63,8 +71,8 @@ LIB_CFLAGS   = -std=c11 $(OPTFLAGS) $(WARN) -fPIC -fvisibility=hidden -DBMC_BUIL
                -D_GNU_SOURCE -Iinclude -Ilib -I. $(DEPS_CFLAGS) $(CFLAGS)
 SHIM_FLAGS   = -std=c++17 $(OPTFLAGS) -Wall -Wextra -Wno-unused-parameter -fPIC \
                -fvisibility=hidden -fvisibility-inlines-hidden -DBMC_BUILDING_LIBRARY -Iinclude -Ilib -I. \
-               $(ONEDNN_FLAGS) $(TORCH_CXXFLAGS) $(CXXFLAGS)
-LINK_LIBS    = $(DEPS_LIBS) $(TORCH_LIBS) $(ONEDNN_LIBS) -lpthread -lm
+               $(ONEDNN_FLAGS) $(TORCH_CXXFLAGS) -I$(GDCM_INCLUDE) $(CXXFLAGS)
+LINK_LIBS    = $(DEPS_LIBS) $(GDCM_LIBS) $(TORCH_LIBS) $(ONEDNN_LIBS) -lpthread -lm
 TEST_CFLAGS  = -std=c11 $(OPTFLAGS) $(WARN) -D_GNU_SOURCE -Iinclude -Ilib -I. -Itests $(CFLAGS)
 
 # ---- sources ----------------------------------------------------------------------------------

@@ -45,8 +45,7 @@ static int add_input(cli_args *args, const char *path, int raw)
     cli_input *grown = realloc(args->inputs, (args->input_count + 1) * sizeof *grown);
     if (!grown)
         return CLI_FAIL;
-    grown[args->input_count].path = path;
-    grown[args->input_count].raw = raw;
+    grown[args->input_count] = (cli_input){.path = path, .raw = raw};
     args->inputs = grown;
     args->input_count++;
     return CLI_OK;
@@ -137,6 +136,8 @@ int cli_parse(const char *cmd, int argc, char **argv, const cli_option *options,
 
 void cli_args_free(cli_args *args)
 {
+    for (size_t i = 0; i < args->input_count; i++)
+        free(args->inputs[i].owned);
     free(args->inputs);
     args->inputs = NULL;
     args->input_count = 0;

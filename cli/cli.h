@@ -27,6 +27,7 @@ int cli_embed_text(int argc, char **argv);
 int cli_classify(int argc, char **argv);
 int cli_index(int argc, char **argv);
 int cli_eval_captions(int argc, char **argv);
+int cli_dicom_info(int argc, char **argv);
 int cli_probe(int argc, char **argv);
 int cli_segment(int argc, char **argv);
 int cli_ask(int argc, char **argv);
@@ -80,8 +81,12 @@ typedef struct cli_option {
 
 /* One input of a command, in command-line order: an image file or a raw pixel file. */
 typedef struct cli_input {
-    const char *path;
-    int raw; /* non-zero: a --pixels file, read with the command's cli_pixel_options */
+    const char *path; /* the file; for a frame of --frames all, "FILE#N", the row's name */
+    int raw;          /* non-zero: a --pixels file, read with the command's cli_pixel_options */
+    int dicom;        /* non-zero: a DICOM file shown with the DICOM options (cli_pixel_view) */
+    const char *file; /* a DICOM input's file (path may be a frame's name) */
+    int32_t frame;    /* a DICOM input's frame, 0-based */
+    char *owned;      /* freed by cli_args_free (the name of a frame) */
 } cli_input;
 
 /* One value option as given (for options that may be repeated, e.g. index --index). */
@@ -150,26 +155,32 @@ void cli_progress_end(void);
 
 /* ---- images (images.c) -------------------------------------------------------------------- */
 
-/* The raw pixel options: --width --height --type --channels --rescale --window --monochrome1. */
+/* The raw pixel options: --width --height --type --channels --rescale --window --monochrome1;
+ * and the DICOM options --frame N, --frames all (--rescale and --window override a DICOM
+ * file's own values). */
 typedef struct cli_pixel_args {
-    const char *width, *height, *type, *channels, *rescale, *window;
+    const char *width, *height, *type, *channels, *rescale, *window, *frame, *frames;
     int monochrome1;
 } cli_pixel_args;
 
-/* Option table entries for the pixel options and --pixels, filling `pixels`. Returns the
- * number of entries written to `options` (at most CLI_PIXEL_OPTION_COUNT). */
-#define CLI_PIXEL_OPTION_COUNT 8
+/* Option table entries for the pixel and DICOM options and --pixels, filling `pixels`. Returns
+ * the number of entries written to `options` (at most CLI_PIXEL_OPTION_COUNT). */
+#define CLI_PIXEL_OPTION_COUNT 10
 size_t cli_pixel_options(cli_pixel_args *pixels, cli_option *options);
 
 /* Prints the help text of the pixel options to stdout. */
 void cli_pixel_usage(void);
 
 /* Checks the pixel options against the inputs (they are required when --pixels is given and
- * meaningless without it) and turns them into a view template in `view`. */
-int cli_pixel_view(const char *cmd, const cli_pixel_args *pixels, const cli_args *args,
+ * meaningless without it; --rescale and --window also apply to DICOM inputs, --frame and
+ * --frames to DICOM inputs only) and turns them into a view template in `view`. Marks the
+ * DICOM inputs (the "DICM" magic, or a name ending in .dcm) when a DICOM option is given, and
+ * with --frames all replaces each by one input per frame, named "FILE#N". */
+int cli_pixel_view(const char *cmd, const cli_pixel_args *pixels, cli_args *args,
                    bmc_pixels *view);
 
-/* Loads inputs[0..count) into images[] (an image file, or a raw pixel file read with `view`);
+/* Loads inputs[0..count) into images[] (an image file, a raw pixel file read with `view`, or a
+ * DICOM frame shown with view's rescale and window when it has them);
  * on failure reports the error, frees what it loaded and returns CLI_FAIL. */
 int cli_load_images(const char *cmd, const cli_input *inputs, size_t count,
                     const bmc_pixels *view, bmc_image **images);

@@ -9,7 +9,7 @@
 static int any_raw(const cli_encode_job *job)
 {
     for (size_t i = 0; i < job->count; i++)
-        if (job->inputs[i].raw)
+        if (job->inputs[i].raw || job->inputs[i].dicom)
             return 1;
     return 0;
 }
@@ -27,7 +27,8 @@ static int encode_files(const char *cmd, bmc_image_encoder *encoder, const cli_e
     return CLI_OK;
 }
 
-/* Raw pixel files among the inputs: every image of a chunk is decoded first. */
+/* Raw pixel files or DICOM frames with options among the inputs: every image of a chunk is
+ * decoded first. */
 static int encode_images(const char *cmd, bmc_image_encoder *encoder, const cli_encode_job *job,
                          size_t first, size_t count, bmc_image **images, float *embeddings)
 {

@@ -343,7 +343,7 @@ static int run_composed(const index_args *ia, bmc_model *model, const bmc_encode
     int rc = cli_parse_double(ia->cmd, "--text-weight", ia->text_weight, 0.0, 1.0, &weight);
     if (rc != CLI_OK)
         return rc;
-    cli_input input = {ia->image, 0};
+    cli_input input = {.path = ia->image};
     const cli_input *inputs = ia->image ? &input : ia->args.inputs;
     composed_run c = {run, NULL, inputs[0].path, ia->text, weight, bmc_model_embed_dim(model)};
     bmc_image_encoder *encoder = NULL;

@@ -17,6 +17,7 @@ static const struct {
     {"classify", cli_classify, "zero-shot classification of images (JSON lines)"},
     {"index", cli_index, "build, search and describe embedding indexes for retrieval"},
     {"eval-captions", cli_eval_captions, "caption metrics: BLEU, ROUGE-L, METEOR, CIDEr-D (JSON)"},
+    {"dicom-info", cli_dicom_info, "the parsed attributes of DICOM files (JSON lines)"},
     {"probe", cli_probe, "few-shot linear probes: train on labelled images, predict"},
     {"segment", cli_segment, "text-prompted segmentation: masks and overlays (PNG, JSON)"},
     {"ask", cli_ask, "visual question answering, with a head or zero-shot (JSON lines)"},

@@ -118,7 +118,7 @@ static int add_example(examples *e, const char *tsv, const char *path, const cha
         free(resolved);
         return CLI_FAIL;
     }
-    e->inputs[e->count] = (cli_input){resolved, 0};
+    e->inputs[e->count] = (cli_input){.path = resolved};
     e->classes[e->count++] = class_index;
     return CLI_OK;
 }

@@ -167,7 +167,7 @@ typedef struct bmc_image bmc_image;
 #define BMC_IMAGE_MODE_CMYK  7  /* 8-bit CMYK (from CMYK/YCCK JPEG) */
 #define BMC_IMAGE_MODE_I     8  /* 32-bit signed integer grayscale (from 16-bit grayscale PNG) */
 
-/* Decode a PNG or JPEG file (the format is detected from its first bytes).
+/* Decode a PNG, JPEG or DICOM file (the format is detected from its first bytes).
  * PNG: bit depths 1/2/4/8/16, gray, gray+alpha, palette (with or without transparency), RGB,
  * RGBA, interlaced. JPEG: baseline, progressive, grayscale, RGB, CMYK, YCCK.
  * The image opens in the mode and with the samples Pillow 9.4 gives it: grey 1-bit -> 1,
@@ -175,11 +175,15 @@ typedef struct bmc_image bmc_image;
  * grey+alpha 16-bit -> RGBA, palette -> P (transparency ignored), RGB/RGBA 16-bit -> their
  * high bytes; JPEG CMYK and YCCK -> CMYK with Adobe's inverted samples. Gamma, ICC profiles
  * and EXIF orientation are not applied (Pillow does not apply them either).
+ * DICOM (the "DICM" magic at offset 128, or a file without the preamble whose data set
+ * parses): frame 0 through bmc_dicom_frame_image() with the file's own rescale and first
+ * window, giving mode L or RGB.
  * The size limits of bmc_configure() are checked from the header, before pixels are allocated.
  * On success *out owns a new image; free it with bmc_image_free().
  * Errors: BMC_ERR_INVALID_ARGUMENT (NULL), BMC_ERR_IO (cannot open/read), BMC_ERR_CORRUPT_DATA
- * (empty, truncated or malformed), BMC_ERR_UNSUPPORTED (neither PNG nor JPEG, or a JPEG with
- * 12-bit samples or 2 components), BMC_ERR_LIMIT (too large, or a progressive JPEG of more
+ * (empty, truncated or malformed), BMC_ERR_UNSUPPORTED (neither PNG, JPEG nor DICOM, a JPEG with
+ * 12-bit samples or 2 components, a DICOM file without an image or of a kind that
+ * bmc_dicom_frame_image() refuses), BMC_ERR_LIMIT (too large, or a progressive JPEG of more
  * than 500 scans), BMC_ERR_OUT_OF_MEMORY. Thread-safe. */
 BMC_API bmc_status bmc_image_load_file(const char *path, bmc_image **out);
 
@@ -261,6 +265,122 @@ BMC_API void bmc_image_free(bmc_image *image);
  * BMC_ERR_OUT_OF_MEMORY. Thread-safe (on different paths). */
 BMC_API bmc_status bmc_png_write_file(const char *path, const uint8_t *pixels, int32_t width,
                                       int32_t height, int32_t channels);
+
+/* ------------------------------------------------------------------------------------------ */
+/* DICOM files                                                                                */
+/* ------------------------------------------------------------------------------------------ */
+
+/* A parsed DICOM file (Part 10 with its "DICM" preamble, or a bare data set that parses),
+ * decoded with GDCM 3.0. Transfer syntaxes read: Implicit VR Little Endian, Explicit VR Little
+ * Endian, Explicit VR Big Endian, Deflated Explicit VR Little Endian, RLE Lossless, JPEG
+ * Baseline (process 1), JPEG Extended (processes 2 and 4, 8 and 12 bits), JPEG Lossless
+ * (processes 14 and 14 SV1, up to 16 bits), JPEG-LS (lossless and near-lossless), JPEG 2000
+ * (lossless and lossy). Others (MPEG, HTJ2K, JPIP) are refused with BMC_ERR_UNSUPPORTED when a
+ * frame is asked for. Immutable after opening, except that the pixel data of all frames is
+ * decoded once, on the first frame asked for (under a lock): any number of threads may use one
+ * handle at once. */
+typedef struct bmc_dicom bmc_dicom;
+
+/* Open a DICOM file / `size` bytes of one (copied; not retained). Only the data set is parsed
+ * here: a file without an image (a structured report, an RT plan) opens, with frames 0.
+ * On success *out owns a new handle; free it with bmc_dicom_free().
+ * Errors: BMC_ERR_INVALID_ARGUMENT (NULL), BMC_ERR_IO (cannot open or read the file),
+ * BMC_ERR_CORRUPT_DATA (not DICOM, or truncated inside its data set), BMC_ERR_OUT_OF_MEMORY.
+ * Thread-safe. */
+BMC_API bmc_status bmc_dicom_open_file(const char *path, bmc_dicom **out);
+BMC_API bmc_status bmc_dicom_open_memory(const void *data, size_t size, bmc_dicom **out);
+
+/* The attributes of a parsed file, as stored (strings without DICOM's padding; "" or 0 when
+ * absent). */
+typedef struct bmc_dicom_info {
+    size_t struct_size;          /* sizeof(bmc_dicom_info), set by bmc_dicom_info_init */
+    int32_t frames;              /* Number of Frames (1 without it); 0 when there is no image */
+    int32_t rows;                /* (0028,0010); 0 when there is no image */
+    int32_t columns;             /* (0028,0011); 0 when there is no image */
+    int32_t samples_per_pixel;   /* (0028,0002): 1 or 3 */
+    int32_t bits_allocated;      /* (0028,0100): 1, 8, 16 or 32 */
+    int32_t bits_stored;         /* (0028,0101) */
+    int32_t pixel_representation;/* (0028,0103): 0 unsigned, 1 signed */
+    int32_t has_rescale;         /* non-zero: Rescale Slope or Intercept is present */
+    double rescale_slope;        /* (0028,1053); 1 when absent */
+    double rescale_intercept;    /* (0028,1052); 0 when absent */
+    int32_t window_count;        /* Window Center/Width pairs (0028,1050/1051), at most 16;
+                                  * read each with bmc_dicom_window() */
+    int32_t has_voi_lut_sequence;/* a VOI LUT Sequence (0028,3010) is present */
+    char photometric[72];        /* (0028,0004), e.g. "MONOCHROME2", "YBR_FULL_422" */
+    char modality[72];           /* (0008,0060), e.g. "CT" */
+    char transfer_syntax[72];    /* (0002,0010) as used to read the data set */
+    char voi_lut_function[72];   /* (0028,1056); "" means LINEAR */
+    char sop_instance_uid[72];   /* (0008,0018) */
+    char series_instance_uid[72];/* (0020,000E) */
+    char study_instance_uid[72]; /* (0020,000D) */
+    char no_image_reason[160];   /* when frames is 0: why ("no pixel data (7FE0,0010)", ...) */
+} bmc_dicom_info;
+
+/* Zero `info` and set its struct_size, as bmc_dicom_get_info() expects. Thread-safe. */
+BMC_API void bmc_dicom_info_init(bmc_dicom_info *info);
+
+/* Fill `info` (initialised with bmc_dicom_info_init(), or whose struct_size the caller has set)
+ * with the file's attributes.
+ * Errors: BMC_ERR_INVALID_ARGUMENT (NULL, a struct_size that is not sizeof(bmc_dicom_info)).
+ * Thread-safe. */
+BMC_API bmc_status bmc_dicom_get_info(const bmc_dicom *dicom, bmc_dicom_info *info);
+
+/* Window preset `index` (0-based, below window_count): its centre, its width and its
+ * explanation (0028,1055), e.g. "SOFT TISSUE", "" when the file gives none. Any out-pointer
+ * may be NULL; *explanation stays valid until bmc_dicom_free(). Errors:
+ * BMC_ERR_INVALID_ARGUMENT (NULL dicom), BMC_ERR_NOT_FOUND (index out of range). Thread-safe. */
+BMC_API bmc_status bmc_dicom_window(const bmc_dicom *dicom, int32_t index, double *center,
+                                    double *width, const char **explanation);
+
+/* How bmc_dicom_frame_image() shows a frame. */
+typedef struct bmc_dicom_frame_options {
+    size_t struct_size;        /* sizeof(bmc_dicom_frame_options), set by the init function */
+    int32_t frame;             /* 0-based frame; default 0 */
+    int32_t window_index;      /* which of the file's windows to use; default 0 */
+    int32_t has_window;        /* non-zero: use window_center/width instead of the file's */
+    double window_center;
+    double window_width;       /* >= 1 */
+    int32_t has_rescale;       /* non-zero: use rescale_slope/intercept instead of the file's */
+    double rescale_slope;
+    double rescale_intercept;
+} bmc_dicom_frame_options;
+
+/* Fill `options` with the defaults above (frame 0, the file's first window, its rescale).
+ * Thread-safe. */
+BMC_API void bmc_dicom_frame_options_init(bmc_dicom_frame_options *options);
+
+/* One frame as an 8-bit image, through the DICOM display pipeline of PS3.3 C.11 (the one that
+ * bmc_image_from_pixels() applies, in double precision):
+ *  - Grayscale (MONOCHROME1/2): the stored values (Bits Stored wide, sign-extended when Pixel
+ *    Representation is 1) go through the modality LUT (the caller's rescale, else the file's
+ *    Rescale Slope/Intercept), then the VOI LUT with the caller's window, else the file's
+ *    window `window_index` with its VOI LUT Function: LINEAR (C.11.2.1.2.1), LINEAR_EXACT
+ *    (C.11.2.1.3.2) or SIGMOID (C.11.2.1.3.1), each mapped onto 0..255 and rounded to nearest
+ *    (halves up); without any window, the frame's own minimum..maximum is stretched onto
+ *    0..255. 8-bit unsigned data without a rescale or window is taken as stored. MONOCHROME1
+ *    is then inverted. The image has mode BMC_IMAGE_MODE_L.
+ *  - Colour: RGB as stored; YBR_FULL and YBR_FULL_422 converted to RGB with the equations of
+ *    C.7.6.3.1.2 (rounded to nearest, clipped); PALETTE COLOR through the file's palette;
+ *    YBR_RCT/YBR_ICT (JPEG 2000) are RGB once decoded. Samples wider than 8 bits have the
+ *    frame's minimum..maximum stretched onto 0..255, over all three channels. Mode RGB.
+ * Not applied: a Modality LUT Sequence (BMC_ERR_UNSUPPORTED unless the caller gives a
+ * rescale) and a VOI LUT Sequence (BMC_ERR_UNSUPPORTED when it is the file's only VOI
+ * transform and the caller gives no window; when the file also has a window, the window is
+ * used). `options` may be NULL for the defaults. Frames are 0-based.
+ * Errors: BMC_ERR_INVALID_ARGUMENT (NULL dicom/out, unknown struct_size, window_width < 1 or
+ * non-finite values), BMC_ERR_NOT_FOUND (frame or window_index out of range),
+ * BMC_ERR_UNSUPPORTED (no image in the file, with the reason; a transfer syntax or
+ * photometric interpretation not read; the LUT sequences above), BMC_ERR_CORRUPT_DATA (the
+ * pixel data cannot be decoded or is shorter than the header says), BMC_ERR_LIMIT (rows x
+ * columns over the configured limits, or frames x rows x columns over max_image_pixels:
+ * checked before decoding), BMC_ERR_OUT_OF_MEMORY. Thread-safe. */
+BMC_API bmc_status bmc_dicom_frame_image(const bmc_dicom *dicom,
+                                         const bmc_dicom_frame_options *options,
+                                         bmc_image **out);
+
+/* Free a parsed file. NULL is allowed. Not thread-safe on the same handle. */
+BMC_API void bmc_dicom_free(bmc_dicom *dicom);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Preprocessing                                                                              */
@@ -1312,8 +1432,8 @@ BMC_API bmc_status bmc_index_set_search(const bmc_index_set *set, const float *q
 BMC_API bmc_status bmc_index_add_text_file(bmc_index *index, bmc_text_encoder *encoder,
                                            const char *path, int64_t first_id, size_t *added);
 
-/* Add the PNG and JPEG files of the folder `directory` (not its subfolders; files ending in
- * .png, .jpg or .jpeg in any case, in byte order of their names) to `index`, encoded with
+/* Add the PNG, JPEG and DICOM files of the folder `directory` (not its subfolders; files ending in
+ * .png, .jpg, .jpeg or .dcm in any case, in byte order of their names) to `index`, encoded with
  * `encoder` (normalised embeddings), with ids first_id, first_id + 1, ... in that order and the
  * file name (without the folder) as text. Files that cannot be decoded are skipped, counted in
  * `skipped` and logged at BMC_LOG_WARN with the reason. `added` and `skipped` may be NULL.

@@ -193,6 +193,103 @@ run "classify --pixels" "$CLI" classify --model "$MODEL" --pixels "$work/px/s16_
     { grep -q "\"image\": \"$work/px/s16_ct.raw\"" "$work/px/classify.jsonl" && pass "classify --pixels names the raw file" \
         || flunk "classify --pixels output: $(head -c 200 "$work/px/classify.jsonl")"; }
 
+# ---- DICOM --------------------------------------------------------------------------------------
+# .dcm files of several transfer syntaxes embed as the PNGs of pydicom's display of them
+# (apply_modality_lut + apply_voi_lut onto 0..255, or the min..max stretch), and dicom-info
+# gives pydicom's attributes.
+dcm=$($PYTHON -c 'import os, pydicom; print(os.path.join(os.path.dirname(pydicom.__file__), "data", "test_files"))')
+mkdir -p "$work/dcm"
+dcms=("$dcm/CT_small.dcm" "$dcm/MR_small.dcm" "$dcm/MR_small_RLE.dcm" "$dcm/MR_small_jp2klossless.dcm" "$dcm/SC_rgb_jpeg_dcmtk.dcm")
+$PYTHON - "$work/dcm" "${dcms[@]}" <<'PY'
+import sys, warnings, numpy as np, pydicom
+from PIL import Image
+from pydicom.pixel_data_handlers.util import apply_voi_lut, convert_color_space
+warnings.simplefilter("ignore")
+for i, path in enumerate(sys.argv[2:]):
+    ds = pydicom.dcmread(path)
+    a = ds.pixel_array
+    if ds.PhotometricInterpretation.startswith("YBR"):
+        a = convert_color_space(a, "YBR_FULL", "RGB")
+    elif ds.PhotometricInterpretation.startswith("MONO"):
+        v = a.astype(np.float64) * float(ds.get("RescaleSlope", 1)) + float(ds.get("RescaleIntercept", 0))
+        if "WindowCenter" in ds:
+            view = pydicom.Dataset(); view.PhotometricInterpretation = "MONOCHROME2"
+            view.BitsStored = 8; view.PixelRepresentation = 0
+            view.WindowCenter = ds.WindowCenter; view.WindowWidth = ds.WindowWidth
+            y = apply_voi_lut(v, view)
+        else:
+            y = (v - v.min()) * 255.0 / (v.max() - v.min())
+        a = np.clip(np.floor(y + 0.5), 0, 255).astype(np.uint8)
+    Image.fromarray(a).save("%s/%d.png" % (sys.argv[1], i))
+    with open("%s/info.txt" % sys.argv[1], "a") as f:
+        f.write("%s %s %s %s %s\n" % (ds.Rows, ds.Columns, ds.Modality, ds.SOPInstanceUID, ds.StudyInstanceUID))
+PY
+pngs=(); for k in "${!dcms[@]}"; do pngs+=("$work/dcm/$k.png"); done
+run "embed-image .dcm" "$CLI" embed-image --model "$MODEL" "${dcms[@]}" --out "$work/dcm/dcm.npy" &&
+    run "embed-image PNGs of pydicom's display" "$CLI" embed-image --model "$MODEL" "${pngs[@]}" --out "$work/dcm/png.npy" &&
+    compare "embed-image .dcm = PNG of pydicom's display" same "$work/dcm/dcm.npy" "$work/dcm/png.npy" 0
+run "classify .dcm" "$CLI" classify --model "$MODEL" "$dcm/CT_small.dcm" --labels "$own_labels" >"$work/dcm/classify.jsonl" &&
+    { grep -q "CT_small.dcm" "$work/dcm/classify.jsonl" && pass "classify CT_small.dcm" || flunk "classify .dcm: $(head -c 200 "$work/dcm/classify.jsonl")"; }
+run "dicom-info" "$CLI" dicom-info "${dcms[@]}" >"$work/dcm/info.jsonl" &&
+    { $PYTHON -c '
+import json, sys
+got = [json.loads(l) for l in open(sys.argv[1])]
+want = [l.split() for l in open(sys.argv[2])]
+bad = [g["file"] for g, w in zip(got, want)
+       if [str(g["rows"]), str(g["columns"]), g["modality"], g["sop_instance_uid"], g["study_instance_uid"]] != w]
+sys.exit(1 if bad or len(got) != len(want) else 0)' "$work/dcm/info.jsonl" "$work/dcm/info.txt" &&
+      pass "dicom-info agrees with pydicom" || flunk "dicom-info: $(head -c 300 "$work/dcm/info.jsonl")"; }
+refuse "dicom-info of a non-DICOM file" 1 "not a DICOM file" "$CLI" dicom-info "$dcm/README.txt"
+
+# --frames all, --frame N, --window and --rescale: the rows equal the PNGs of pydicom's display
+# of each frame (rtdose.dcm: 15 frames, each stretched over its own min..max), and of CT_small
+# with the caller's window, and with the caller's rescale and window, in place of the file's.
+mkdir -p "$work/dcmopt"
+$PYTHON - "$work/dcmopt" "$dcm" <<'PY'
+import sys, warnings, numpy as np, pydicom
+from PIL import Image
+from pydicom.pixel_data_handlers.util import apply_voi_lut
+warnings.simplefilter("ignore")
+out, folder = sys.argv[1:]
+def shown(values, window=None):
+    if window is None:
+        y = (values - values.min()) * 255.0 / (values.max() - values.min())
+    else:
+        view = pydicom.Dataset(); view.PhotometricInterpretation = "MONOCHROME2"
+        view.BitsStored = 8; view.PixelRepresentation = 0
+        view.WindowCenter, view.WindowWidth = window
+        y = apply_voi_lut(values, view)
+    return np.clip(np.floor(y + 0.5), 0, 255).astype(np.uint8)
+dose = pydicom.dcmread(folder + "/rtdose.dcm").pixel_array.astype(np.float64)
+for f in range(dose.shape[0]):
+    Image.fromarray(shown(dose[f])).save("%s/rtdose_%02d.png" % (out, f))
+ct = pydicom.dcmread(folder + "/CT_small.dcm")
+stored = ct.pixel_array.astype(np.float64)
+Image.fromarray(shown(stored * float(ct.RescaleSlope) + float(ct.RescaleIntercept), (300, 1500))).save(out + "/ct_window.png")
+Image.fromarray(shown(stored * 2.0 - 3000.0, (40, 400))).save(out + "/ct_rescale_window.png")
+PY
+run "embed-image --frames all" "$CLI" embed-image --model "$MODEL" "$dcm/rtdose.dcm" --frames all --out "$work/dcmopt/all.npy" &&
+    run "embed-image PNGs of the 15 frames" "$CLI" embed-image --model "$MODEL" "$work"/dcmopt/rtdose_*.png --out "$work/dcmopt/all_png.npy" &&
+    compare "--frames all = PNGs of pydicom's frames" same "$work/dcmopt/all.npy" "$work/dcmopt/all_png.npy" 0
+run "embed-image --frame 7" "$CLI" embed-image --model "$MODEL" "$dcm/rtdose.dcm" --frame 7 --out "$work/dcmopt/f7.npy" &&
+    run "embed-image PNG of frame 7" "$CLI" embed-image --model "$MODEL" "$work/dcmopt/rtdose_07.png" --out "$work/dcmopt/f7_png.npy" &&
+    compare "--frame 7 = PNG of pydicom's frame 7" same "$work/dcmopt/f7.npy" "$work/dcmopt/f7_png.npy" 0
+run "embed-image --window" "$CLI" embed-image --model "$MODEL" "$dcm/CT_small.dcm" --window 300,1500 --out "$work/dcmopt/w.npy" &&
+    run "embed-image PNG with that window" "$CLI" embed-image --model "$MODEL" "$work/dcmopt/ct_window.png" --out "$work/dcmopt/w_png.npy" &&
+    compare "--window = pydicom's apply_voi_lut with it" same "$work/dcmopt/w.npy" "$work/dcmopt/w_png.npy" 0
+run "embed-image --rescale --window" "$CLI" embed-image --model "$MODEL" "$dcm/CT_small.dcm" --rescale 2,-3000 --window 40,400 --out "$work/dcmopt/rw.npy" &&
+    run "embed-image PNG with that rescale and window" "$CLI" embed-image --model "$MODEL" "$work/dcmopt/ct_rescale_window.png" --out "$work/dcmopt/rw_png.npy" &&
+    compare "--rescale replaces the file's" same "$work/dcmopt/rw.npy" "$work/dcmopt/rw_png.npy" 0
+run "classify --frames all" "$CLI" classify --model "$MODEL" "$dcm/rtdose.dcm" "$dcm/CT_small.dcm" --frames all --labels "$own_labels" >"$work/dcmopt/classify.jsonl" &&
+    { [ "$(grep -c '"image": ".*rtdose.dcm#[0-9]*"' "$work/dcmopt/classify.jsonl")" = 15 ] &&
+      grep -q '"image": ".*CT_small.dcm#0"' "$work/dcmopt/classify.jsonl" &&
+      [ "$(wc -l <"$work/dcmopt/classify.jsonl")" = 16 ] &&
+      pass "classify --frames all: a row per frame, named FILE#N" || flunk "classify --frames all: $(head -c 300 "$work/dcmopt/classify.jsonl")"; }
+refuse "--frame out of range" 1 "frame 5 of 1" "$CLI" classify --model "$MODEL" "$dcm/CT_small.dcm" --frame 5 --labels a,b
+refuse "--frames other than all" 2 "takes 'all'" "$CLI" classify --model "$MODEL" "$dcm/CT_small.dcm" --frames 2 --labels a,b
+refuse "--frame and --frames" 2 "exclude each other" "$CLI" embed-image --model "$MODEL" "$dcm/CT_small.dcm" --frame 1 --frames all --out "$work/dcmopt/x.npy"
+refuse "--window without DICOM or --pixels" 2 "none was given" "$CLI" embed-image --model "$MODEL" "${images[0]}" --window 40,400 --out "$work/dcmopt/x.npy"
+refuse "--frames all of a file without an image" 1 "no image" "$CLI" embed-image --model "$MODEL" "$dcm/rtplan.dcm" --frames all --out "$work/dcmopt/x.npy"
 # A composed query's image may be raw pixels: the same as the 8-bit PNG they make.
 run "index build (for --pixels composed)" "$CLI" index build --model "$MODEL" "${images[@]}" --out "$work/px/images.bmcidx" &&
     run "composed --pixels" "$CLI" index search --model "$MODEL" --index "$work/px/images.bmcidx" --pixels "$work/px/s16_ct.raw" \
@@ -328,7 +425,7 @@ refuse "missing image" 1 "missing.png" "$CLI" embed-image --model "$MODEL" "${im
 head -c 300 "${images[0]}" >"$work/truncated.png"
 refuse "truncated image" 1 "truncated.png" "$CLI" preprocess "$work/truncated.png" --out "$work/e2.npy"
 printf 'not an image' >"$work/text.png"
-refuse "not an image" 1 "not a PNG or JPEG" "$CLI" classify --model "$MODEL" "$work/text.png" --labels a,b
+refuse "not an image" 1 "not a PNG, JPEG or DICOM" "$CLI" classify --model "$MODEL" "$work/text.png" --labels a,b
 refuse "missing model" 1 "nomodel.bmc.pt" "$CLI" embed-text --model "$work/nomodel.bmc.pt" --out "$work/e3.npy"
 refuse "bundle of a newer version" 1 "version" "$CLI" embed-image --model "$FIXTURES/broken/bad_version.bmc.pt" "${images[0]}" --out "$work/e4.npy"
 refuse "missing vocabulary" 1 "novocab.txt" "$CLI" tokenize --vocab "$work/novocab.txt"

@@ -95,10 +95,31 @@ if "$X/classify" "$F/model.bmc.pt" "pneumothorax,pleural effusion,normal lungs" 
    awk '/%/ { sum += $1 } END { exit !(sum > 199.9 && sum < 200.1) }' "$dir/classify"; then
     pass; else fail "classify: output"; cat "$dir/classify"; fi
 
+# dicom_classify: every frame of a multi-frame file (pydicom's rtdose.dcm, modality RTDOSE, so
+# the generic template set) gets the label and probability the CLI's classify --frames all
+# gives it; a file without an image is reported with the reason (exit 1).
+dcm=$($PYTHON -c 'import os, pydicom; print(os.path.join(os.path.dirname(pydicom.__file__), "data", "test_files"))')
+if "$X/dicom_classify" "$F/model.bmc.pt" "pneumothorax,pleural effusion,normal lungs" "$dcm/rtdose.dcm" > "$dir/dicom" &&
+   "$BUILD/biomedclip" classify --model "$F/model.bmc.pt" --labels "pneumothorax,pleural effusion,normal lungs" \
+       --templates generic "$dcm/rtdose.dcm" --frames all > "$dir/dicom_cli" &&
+   "$PYTHON" - "$dir/dicom" "$dir/dicom_cli" <<'PY'
+import json, re, sys
+got = [re.match(r"  frame (\d+): ([\d.]+)% (.*)", l).groups() for l in open(sys.argv[1]) if l.startswith("  frame")]
+want = [json.loads(l)["labels"][0] for l in open(sys.argv[2])]
+ok = len(got) == len(want) == 15 and all(
+    g[2] == w["label"] and abs(float(g[1]) - 100 * w["probability"]) < 0.006 for g, w in zip(got, want))
+sys.exit(0 if ok else 1)
+PY
+then pass; else fail "dicom_classify: frames differ from classify --frames all"; cat "$dir/dicom"; head -c 400 "$dir/dicom_cli"; fi
+"$X/dicom_classify" "$F/model.bmc.pt" a,b "$dcm/rtplan.dcm" > "$dir/dicom_plan" 2>&1
+rc=$?
+if [ "$rc" -eq 1 ] && grep -q "no image: no pixel data" "$dir/dicom_plan"; then pass; else fail "dicom_classify on rtplan.dcm: exit $rc"; cat "$dir/dicom_plan"; fi
+
 # Bad input: an error message and exit status 1, never a crash.
 for run in "classify $F/model.bmc.pt a,b $F/texts.txt" "classify $F/broken/bad_version.bmc.pt a,b ${images[0]}" \
            "embed $dir/missing.bmc.pt --text x" "tokenize --model $F/broken/truncated.bmc.pt x" \
-           "zeroshot_probs $F/model.bmc.pt $F/zeroshot_labels.txt $F/zeroshot_templates.txt $dir/missing.png"; do
+           "zeroshot_probs $F/model.bmc.pt $F/zeroshot_labels.txt $F/zeroshot_templates.txt $dir/missing.png" \
+           "dicom_classify $F/model.bmc.pt a,b $F/texts.txt"; do
     set -- $run
     program=$1; shift
     "$X/$program" "$@" >/dev/null 2>"$dir/err"

@@ -180,7 +180,7 @@ static void test_not_images(void)
 {
     static const char text[] = "hello, this is not an image";
     expect_failure(text, sizeof text, BMC_ERR_UNSUPPORTED, "text");
-    CHECK(strstr(bmc_last_error(), "not a PNG or JPEG") != NULL, "message: %s", bmc_last_error());
+    CHECK(strstr(bmc_last_error(), "not a PNG, JPEG or DICOM") != NULL, "message: %s", bmc_last_error());
     static const uint8_t gif[] = "GIF89a\x01\x00\x01\x00";
     expect_failure(gif, sizeof gif, BMC_ERR_UNSUPPORTED, "gif");
     uint8_t empty = 0;

@@ -10,8 +10,10 @@ packages=(
     libpng-dev libturbojpeg0-dev libjpeg62-turbo-dev     # image decoding
     libutf8proc-dev                                      # Unicode for the tokenizer
     libcjson-dev                                         # model bundle metadata (JSON)
+    libgdcm-dev                                          # DICOM decoding (shim/dicom.cpp)
     python3 python3-torch python3-numpy python3-pil      # tools/: reference model, exporter, fixtures
     python3-pytest python3-pydicom                       # Python binding tests, DICOM samples
+    dcmtk                                                # DICOM references: dcmdjpeg/dcmdjpls decode JPEG, JPEG-LS
     cargo                                                # Rust binding tests (cargo test --offline)
     python3-nltk python3-faiss                           # caption metric references, index benchmark peer
     python3-sklearn                                      # linear probe reference (LogisticRegression)

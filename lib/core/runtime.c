@@ -97,6 +97,14 @@ bmc_status bmci_check_image_size(const char *what, int64_t width, int64_t height
     return BMC_OK;
 }
 
+int64_t bmci_runtime_max_image_pixels(void)
+{
+    pthread_mutex_lock(&config_lock);
+    int64_t max_pixels = current.max_image_pixels;
+    pthread_mutex_unlock(&config_lock);
+    return max_pixels;
+}
+
 void bmci_log(int32_t level, const char *fmt, ...)
 {
     pthread_mutex_lock(&config_lock);

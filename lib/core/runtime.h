@@ -13,6 +13,10 @@ extern "C" {
  * `what` names the source in the message ("png", "jpeg", "pixels"). */
 bmc_status bmci_check_image_size(const char *what, int64_t width, int64_t height);
 
+/* max_image_pixels as configured: also the bound on all frames of a DICOM file together,
+ * which are decoded at once. Thread-safe. */
+int64_t bmci_runtime_max_image_pixels(void);
+
 /* The largest cpu_threads bmc_configure accepts. */
 #define BMCI_MAX_CPU_THREADS 1024
 

@@ -41,4 +41,26 @@ static inline uint32_t bmci_muldiv255(uint32_t a, uint32_t b)
     return ((t >> 8) + t) >> 8;
 }
 
+/* The VOI LUT functions of the display pipeline (PS3.3 C.11.2.1.2-3), or a stretch of the
+ * values' own finite minimum..maximum. */
+#define BMCI_VOI_STRETCH      0
+#define BMCI_VOI_LINEAR       1
+#define BMCI_VOI_LINEAR_EXACT 2
+#define BMCI_VOI_SIGMOID      3
+
+/* The VOI and presentation steps of the display pipeline, after the modality LUT. */
+typedef struct bmci_display {
+    int32_t voi_function;     /* BMCI_VOI_* */
+    double window_center;     /* unless BMCI_VOI_STRETCH; width >= 1 for LINEAR, > 0 otherwise */
+    double window_width;
+    int32_t monochrome1;      /* invert (1-channel only) */
+} bmci_display;
+
+/* Make an 8-bit L (1 channel) or RGB (3 channels, interleaved) image from modality values,
+ * `width * height * channels` doubles, through the VOI LUT and MONOCHROME1 inversion of
+ * bmc_image_from_pixels(). Checks the size limits. Errors: BMC_ERR_INVALID_ARGUMENT,
+ * BMC_ERR_LIMIT, BMC_ERR_OUT_OF_MEMORY. */
+bmc_status bmci_image_from_values(const double *values, int32_t width, int32_t height,
+                                  int32_t channels, const bmci_display *display, bmc_image **out);
+
 #endif

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* bmc_image_load_file / bmc_image_load_memory: read the bytes, recognise the format from its
- * first bytes and hand over to the PNG or JPEG decoder. */
+ * first bytes and hand over to the PNG, JPEG or DICOM decoder. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,12 +20,11 @@ bmc_status bmc_image_load_memory(const void *data, size_t size, bmc_image **out)
         return bmci_png_decode(bytes, size, out);
     if (bmci_is_jpeg(bytes, size))
         return bmci_jpeg_decode(bytes, size, out);
-    return bmci_fail(BMC_ERR_UNSUPPORTED, "image: not a PNG or JPEG file (starts with %02x %02x %02x %02x)",
-                     bytes[0], size > 1 ? bytes[1] : 0, size > 2 ? bytes[2] : 0, size > 3 ? bytes[3] : 0);
+    /* DICOM last: a file without the Part 10 preamble is recognised only by parsing it */
+    return bmci_dicom_load_image(bytes, size, bmci_is_dicom(bytes, size), out);
 }
 
-/* Read a whole file into memory. */
-static bmc_status read_file(const char *path, uint8_t **data, size_t *size)
+bmc_status bmci_read_whole_file(const char *path, uint8_t **data, size_t *size)
 {
     FILE *file = fopen(path, "rb");
     if (!file)
@@ -66,7 +65,7 @@ bmc_status bmc_image_load_file(const char *path, bmc_image **out)
         return bmci_fail(BMC_ERR_INVALID_ARGUMENT, "bmc_image_load_file: %s is NULL", path ? "out" : "path");
     uint8_t *data = NULL;
     size_t size = 0;
-    bmc_status status = read_file(path, &data, &size);
+    bmc_status status = bmci_read_whole_file(path, &data, &size);
     if (status != BMC_OK)
         return status;
     status = bmc_image_load_memory(data ? data : (const uint8_t *)"", size, out);

@@ -57,10 +57,10 @@ static double modality_value(const bmc_pixels *p, const uint8_t *row, size_t i)
     return p->has_rescale ? v * p->rescale_slope + p->rescale_intercept : v;
 }
 
-/* The VOI LUT: either the DICOM linear window or a stretch of [lo, hi] to 0..255.
- * NaN becomes 0; the caller applies MONOCHROME1. */
+/* The VOI LUT: one of the window functions of PS3.3 C.11.2.1.2-3 with output 0..255, or a
+ * stretch of [lo, hi] onto 0..255. NaN becomes 0; the caller applies MONOCHROME1. */
 struct voi {
-    int window;
+    int function;         /* BMCI_VOI_* */
     double center, width; /* window */
     double lo, hi;        /* stretch */
 };
@@ -70,7 +70,7 @@ static uint8_t apply_voi(const struct voi *voi, double v)
     if (isnan(v))
         return 0;
     double y;
-    if (voi->window) {
+    if (voi->function == BMCI_VOI_LINEAR) {
         double c = voi->center - 0.5, half = (voi->width - 1.0) / 2.0;
         if (v <= c - half)
             return 0;
@@ -79,6 +79,14 @@ static uint8_t apply_voi(const struct voi *voi, double v)
         /* ((v - c') / (w - 1) + 0.5) * 255 with a single rounding at the division, so that
          * results that are exactly halves stay exact and round up */
         y = (255.0 * (v - c) + 127.5 * (voi->width - 1.0)) / (voi->width - 1.0);
+    } else if (voi->function == BMCI_VOI_LINEAR_EXACT) {
+        if (v <= voi->center - voi->width / 2.0)
+            return 0;
+        if (v > voi->center + voi->width / 2.0)
+            return 255;
+        y = ((v - voi->center) / voi->width + 0.5) * 255.0;
+    } else if (voi->function == BMCI_VOI_SIGMOID) {
+        y = 255.0 / (1.0 + exp(-4.0 * (v - voi->center) / voi->width));
     } else {
         if (v <= voi->lo || !(voi->hi > voi->lo))
             return 0;
@@ -110,8 +118,9 @@ static void finite_range(const bmc_pixels *p, int64_t stride, double *lo, double
 
 static void display_pipeline(const bmc_pixels *p, int64_t stride, bmc_image *image)
 {
-    struct voi voi = {p->has_window != 0, p->window_center, p->window_width, 0.0, 0.0};
-    if (!voi.window)
+    struct voi voi = {p->has_window ? BMCI_VOI_LINEAR : BMCI_VOI_STRETCH, p->window_center,
+                      p->window_width, 0.0, 0.0};
+    if (voi.function == BMCI_VOI_STRETCH)
         finite_range(p, stride, &voi.lo, &voi.hi);
     int invert = p->monochrome1 && p->channels == 1;
     size_t samples = (size_t)p->width * (size_t)p->channels;
@@ -187,6 +196,35 @@ bmc_status bmc_image_from_pixels(const bmc_pixels *pixels, bmc_image **out)
         }
     } else {
         display_pipeline(pixels, stride, image);
+    }
+    *out = image;
+    return BMC_OK;
+}
+
+bmc_status bmci_image_from_values(const double *values, int32_t width, int32_t height,
+                                  int32_t channels, const bmci_display *display, bmc_image **out)
+{
+    if (channels != 1 && channels != 3)
+        return bmci_fail(BMC_ERR_INVALID_ARGUMENT, "image: %d channels (need 1 or 3)", channels);
+    bmc_status status = bmci_check_image_size("pixels", width, height);
+    if (status != BMC_OK)
+        return status;
+    size_t count = (size_t)width * (size_t)height * (size_t)channels;
+    struct voi voi = {display->voi_function, display->window_center, display->window_width, INFINITY, -INFINITY};
+    if (voi.function == BMCI_VOI_STRETCH)
+        for (size_t i = 0; i < count; i++)
+            if (isfinite(values[i])) {
+                voi.lo = values[i] < voi.lo ? values[i] : voi.lo;
+                voi.hi = values[i] > voi.hi ? values[i] : voi.hi;
+            }
+    bmc_image *image = NULL;
+    status = bmci_image_new(channels == 1 ? BMC_IMAGE_MODE_L : BMC_IMAGE_MODE_RGB, width, height, &image);
+    if (status != BMC_OK)
+        return status;
+    int invert = display->monochrome1 && channels == 1;
+    for (size_t i = 0; i < count; i++) {
+        uint8_t y = apply_voi(&voi, values[i]);
+        image->pixels[i] = invert && !isnan(values[i]) ? (uint8_t)(255 - y) : y;
     }
     *out = image;
     return BMC_OK;

@@ -158,7 +158,8 @@ bmc_status bmc_index_add_text_file(bmc_index *index, bmc_text_encoder *encoder, 
 static int is_image_name(const char *name)
 {
     const char *dot = strrchr(name, '.');
-    return dot && (!strcasecmp(dot, ".png") || !strcasecmp(dot, ".jpg") || !strcasecmp(dot, ".jpeg"));
+    return dot && (!strcasecmp(dot, ".png") || !strcasecmp(dot, ".jpg") || !strcasecmp(dot, ".jpeg") ||
+                   !strcasecmp(dot, ".dcm"));
 }
 
 static int compare_names(const void *a, const void *b)

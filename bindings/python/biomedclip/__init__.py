@@ -17,8 +17,9 @@ A few labelled images make a linear probe (logistic regression on their embeddin
         probe.save("findings.bmcprobe")
         print(probe.classify(images, image))
 
-Numpy arrays go in and come out (float32 embeddings, uint8 pixels); DICOM frames enter through
-Image.from_array() with the modality and VOI LUT. Every library failure raises a
+Numpy arrays go in and come out (float32 embeddings, uint8 pixels); DICOM files open with
+Image.open() (frame 0) or Dicom (attributes, every frame, a window of one's own), and frames
+already held as pydicom datasets enter through biomedclip.dicom.image_from_dataset(). Every library failure raises a
 BiomedclipError subclass carrying .status and .message. Objects that own library handles have
 close() and are context managers; closing a Model closes what was made from it.
 
@@ -33,6 +34,7 @@ from .errors import (BiomedclipError, BufferTooSmallError, CancelledError, Corru
                      DeviceError, InternalError, InvalidArgumentError, InvalidUtf8Error, IoError,
                      LimitError, ModelError, NotFoundError, OutOfMemoryError, UnsupportedError,
                      VersionError)
+from .dicom import Dicom
 from .images import MODE_NAMES, Image, write_png
 from .index import Index, IndexSet
 from .model import ImageEncoder, Model, TextEncoder
@@ -59,6 +61,7 @@ __all__ = [
     "DEFAULT_POSITIVE_TEMPLATE",
     "DEFAULT_TEMPLATE",
     "DeviceError",
+    "Dicom",
     "FILTER_BICUBIC",
     "FILTER_BILINEAR",
     "FILTER_NEAREST",

@@ -5,7 +5,7 @@ This module mirrors the header one to one and adds nothing; the rest of the pack
 Pythonic interface on it. tests/test_abi.py checks it against the header.
 """
 import ctypes
-from ctypes import (CFUNCTYPE, POINTER, Structure, c_char_p, c_double, c_float, c_int32,
+from ctypes import (CFUNCTYPE, POINTER, Structure, c_char, c_char_p, c_double, c_float, c_int32,
                     c_int64, c_size_t, c_uint8, c_uint32, c_void_p)
 
 from . import _library
@@ -93,6 +93,10 @@ class bmc_image(Structure):
     pass
 
 
+class bmc_dicom(Structure):
+    pass
+
+
 class bmc_tokenizer(Structure):
     pass
 
@@ -153,6 +157,26 @@ class bmc_pixels(Structure):
                 ("rescale_intercept", c_double), ("has_window", c_int32),
                 ("window_center", c_double), ("window_width", c_double),
                 ("monochrome1", c_int32)]
+
+
+class bmc_dicom_info(Structure):
+    _fields_ = [("struct_size", c_size_t), ("frames", c_int32), ("rows", c_int32),
+                ("columns", c_int32), ("samples_per_pixel", c_int32),
+                ("bits_allocated", c_int32), ("bits_stored", c_int32),
+                ("pixel_representation", c_int32), ("has_rescale", c_int32),
+                ("rescale_slope", c_double), ("rescale_intercept", c_double),
+                ("window_count", c_int32), ("has_voi_lut_sequence", c_int32),
+                ("photometric", c_char * 72), ("modality", c_char * 72),
+                ("transfer_syntax", c_char * 72), ("voi_lut_function", c_char * 72),
+                ("sop_instance_uid", c_char * 72), ("series_instance_uid", c_char * 72),
+                ("study_instance_uid", c_char * 72), ("no_image_reason", c_char * 160)]
+
+
+class bmc_dicom_frame_options(Structure):
+    _fields_ = [("struct_size", c_size_t), ("frame", c_int32), ("window_index", c_int32),
+                ("has_window", c_int32), ("window_center", c_double),
+                ("window_width", c_double), ("has_rescale", c_int32),
+                ("rescale_slope", c_double), ("rescale_intercept", c_double)]
 
 
 class bmc_preprocess_options(Structure):
@@ -228,6 +252,17 @@ PROTOTYPES = {
     "bmc_image_to_rgb8": (bmc_status, [P(bmc_image), P(c_uint8), c_size_t]),
     "bmc_image_free": (None, [P(bmc_image)]),
     "bmc_png_write_file": (bmc_status, [c_char_p, P(c_uint8), c_int32, c_int32, c_int32]),
+    # DICOM files
+    "bmc_dicom_open_file": (bmc_status, [c_char_p, P(P(bmc_dicom))]),
+    "bmc_dicom_open_memory": (bmc_status, [c_void_p, c_size_t, P(P(bmc_dicom))]),
+    "bmc_dicom_info_init": (None, [P(bmc_dicom_info)]),
+    "bmc_dicom_get_info": (bmc_status, [P(bmc_dicom), P(bmc_dicom_info)]),
+    "bmc_dicom_window": (bmc_status, [P(bmc_dicom), c_int32, P(c_double), P(c_double),
+                                      c_char_pp]),
+    "bmc_dicom_frame_options_init": (None, [P(bmc_dicom_frame_options)]),
+    "bmc_dicom_frame_image": (bmc_status, [P(bmc_dicom), P(bmc_dicom_frame_options),
+                                           P(P(bmc_image))]),
+    "bmc_dicom_free": (None, [P(bmc_dicom)]),
     # preprocessing
     "bmc_preprocess_options_init": (None, [P(bmc_preprocess_options)]),
     "bmc_preprocess_rgb8": (bmc_status, [P(bmc_image), P(bmc_preprocess_options), P(c_uint8),

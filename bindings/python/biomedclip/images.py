@@ -87,14 +87,14 @@ class Image(Handle):
 
     @classmethod
     def open(cls, path: PathLike) -> "Image":
-        """Decodes a PNG or JPEG file (bmc_image_load_file)."""
+        """Decodes a PNG, JPEG or DICOM file (bmc_image_load_file; DICOM: frame 0, its own window)."""
         out = ctypes.POINTER(_capi.bmc_image)()
         check(_capi.bmc_image_load_file(fspath(path), ctypes.byref(out)))
         return cls(out)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> "Image":
-        """Decodes a PNG or JPEG held in memory (bmc_image_load_memory)."""
+        """Decodes a PNG, JPEG or DICOM file held in memory (bmc_image_load_memory)."""
         data = bytes(data)
         out = ctypes.POINTER(_capi.bmc_image)()
         check(_capi.bmc_image_load_memory(data, len(data), ctypes.byref(out)))

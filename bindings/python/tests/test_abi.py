@@ -14,7 +14,7 @@ HEADER = bmc_header.parse(os.path.join(ROOT, "include", "biomedclip.h"))
 
 _SCALARS = {"int32_t": ctypes.c_int32, "uint32_t": ctypes.c_uint32, "int64_t": ctypes.c_int64,
             "uint8_t": ctypes.c_uint8, "size_t": ctypes.c_size_t, "float": ctypes.c_float,
-            "double": ctypes.c_double, "bmc_status": ctypes.c_int32}
+            "double": ctypes.c_double, "bmc_status": ctypes.c_int32, "char": ctypes.c_char}
 
 
 def expected_ctype(ctype: bmc_header.CType):

@@ -99,6 +99,53 @@ pub struct bmc_pixels {
     pub monochrome1: i32,
 }
 
+// ---- DICOM files ----------------------------------------------------------------------------
+
+#[repr(C)]
+pub struct bmc_dicom {
+    _private: [u8; 0],
+}
+
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct bmc_dicom_info {
+    pub struct_size: usize,
+    pub frames: i32,
+    pub rows: i32,
+    pub columns: i32,
+    pub samples_per_pixel: i32,
+    pub bits_allocated: i32,
+    pub bits_stored: i32,
+    pub pixel_representation: i32,
+    pub has_rescale: i32,
+    pub rescale_slope: f64,
+    pub rescale_intercept: f64,
+    pub window_count: i32,
+    pub has_voi_lut_sequence: i32,
+    pub photometric: [c_char; 72],
+    pub modality: [c_char; 72],
+    pub transfer_syntax: [c_char; 72],
+    pub voi_lut_function: [c_char; 72],
+    pub sop_instance_uid: [c_char; 72],
+    pub series_instance_uid: [c_char; 72],
+    pub study_instance_uid: [c_char; 72],
+    pub no_image_reason: [c_char; 160],
+}
+
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct bmc_dicom_frame_options {
+    pub struct_size: usize,
+    pub frame: i32,
+    pub window_index: i32,
+    pub has_window: i32,
+    pub window_center: f64,
+    pub window_width: f64,
+    pub has_rescale: i32,
+    pub rescale_slope: f64,
+    pub rescale_intercept: f64,
+}
+
 // ---- preprocessing --------------------------------------------------------------------------
 
 pub const BMC_RESIZE_SHORTEST_CROP: i32 = 1;
@@ -328,6 +375,18 @@ extern "C" {
     pub fn bmc_image_free(image: *mut bmc_image);
     pub fn bmc_png_write_file(path: *const c_char, pixels: *const u8, width: i32, height: i32,
                               channels: i32) -> bmc_status;
+
+    pub fn bmc_dicom_open_file(path: *const c_char, out: *mut *mut bmc_dicom) -> bmc_status;
+    pub fn bmc_dicom_open_memory(data: *const c_void, size: usize, out: *mut *mut bmc_dicom)
+        -> bmc_status;
+    pub fn bmc_dicom_info_init(info: *mut bmc_dicom_info);
+    pub fn bmc_dicom_get_info(dicom: *const bmc_dicom, info: *mut bmc_dicom_info) -> bmc_status;
+    pub fn bmc_dicom_window(dicom: *const bmc_dicom, index: i32, center: *mut f64,
+                            width: *mut f64, explanation: *mut *const c_char) -> bmc_status;
+    pub fn bmc_dicom_frame_options_init(options: *mut bmc_dicom_frame_options);
+    pub fn bmc_dicom_frame_image(dicom: *const bmc_dicom, options: *const bmc_dicom_frame_options,
+                                 out: *mut *mut bmc_image) -> bmc_status;
+    pub fn bmc_dicom_free(dicom: *mut bmc_dicom);
 
     pub fn bmc_preprocess_options_init(options: *mut bmc_preprocess_options);
     pub fn bmc_preprocess_rgb8(image: *const bmc_image, options: *const bmc_preprocess_options,

@@ -197,11 +197,15 @@ impl Image {
         Image { raw: NonNull::new(raw).expect("the library returned BMC_OK and no image") }
     }
 
+    pub(crate) fn from_raw_image(raw: *mut sys::bmc_image) -> Image {
+        Image::from_raw(raw)
+    }
+
     pub(crate) fn as_ptr(&self) -> *const sys::bmc_image {
         self.raw.as_ptr()
     }
 
-    /// Decodes a PNG or JPEG file (`bmc_image_load_file`).
+    /// Decodes a PNG, JPEG or DICOM file (`bmc_image_load_file`; DICOM: frame 0, its own window).
     pub fn open<P: AsRef<Path>>(path: P) -> Result<Image> {
         let path = c_path(path.as_ref())?;
         let mut out = ptr::null_mut();
@@ -210,7 +214,7 @@ impl Image {
         Ok(Image::from_raw(out))
     }
 
-    /// Decodes a PNG or JPEG held in memory (`bmc_image_load_memory`).
+    /// Decodes a PNG, JPEG or DICOM file held in memory (`bmc_image_load_memory`).
     pub fn from_memory(data: &[u8]) -> Result<Image> {
         let mut out = ptr::null_mut();
         // SAFETY: data is valid for data.len() bytes during the call.

@@ -49,6 +49,7 @@ pub use biomedclip_sys as sys;
 
 mod captions;
 mod classifier;
+mod dicom;
 mod error;
 mod image;
 mod index;
@@ -67,6 +68,7 @@ pub use classifier::{
     template_set, template_sets, Classifier, MultiLabel, Prediction, TemplateSet,
     DEFAULT_NEGATIVE_TEMPLATE, DEFAULT_POSITIVE_TEMPLATE, DEFAULT_TEMPLATE,
 };
+pub use dicom::{Dicom, FrameOptions, Window};
 pub use error::{Error, Result, Status};
 pub use image::{write_png, Image, Mode, PixelView, Sample};
 pub use index::{Index, IndexDtype, IndexSet, SearchResults, Shard};

@@ -26,6 +26,8 @@ fn option_structs_have_the_c_layout_size() {
     same_size!(sys::bmc_segmenter_options, sys::bmc_segmenter_options_init);
     same_size!(sys::bmc_vqa_options, sys::bmc_vqa_options_init);
     same_size!(sys::bmc_probe_options, sys::bmc_probe_options_init);
+    same_size!(sys::bmc_dicom_info, sys::bmc_dicom_info_init);
+    same_size!(sys::bmc_dicom_frame_options, sys::bmc_dicom_frame_options_init);
 }
 
 #[test]
