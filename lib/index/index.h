@@ -128,6 +128,15 @@ bmc_status bmci_index_pack_queries(const bmc_index *index, const float *unit, si
                                    bmci_queries *out);
 void bmci_index_queries_free(bmci_queries *queries);
 
+/* The argument checks bmc_index_search and bmc_index_set_search share, so both reject the
+ * same calls with the same messages: `what` names the caller and `handle_name` its handle
+ * (the index or the set) in "NULL ..." messages. */
+bmc_status bmci_index_check_search_args(const char *what, const void *handle,
+                                        const char *handle_name, const float *queries,
+                                        size_t query_count, int32_t k,
+                                        const bmc_index_search_options *options,
+                                        const int64_t *ids, size_t capacity);
+
 /* Dot products of `rows` stored rows (starting at `first`) with queries [q0, q0 + nq) of
  * `queries`: out[r * out_stride + (q - q0)]. q0 must be a multiple of BMCI_QUERY_GROUP.
  * The arithmetic for one (row, query) pair is the same whatever the tile it falls in, so

@@ -473,20 +473,10 @@ bmc_status bmc_index_set_search(const bmc_index_set *set, const float *queries,
                                 float *scores, size_t capacity)
 {
     static const char what[] = "bmc_index_set_search";
-    if (!set || !queries || !ids)
-        return bmci_fail(BMC_ERR_INVALID_ARGUMENT, "%s: NULL %s", what,
-                         !set ? "set" : !queries ? "queries" : "ids");
-    if (query_count == 0 || k < 1)
-        return bmci_fail(BMC_ERR_INVALID_ARGUMENT, "%s: %s", what,
-                         query_count == 0 ? "no queries" : "k must be at least 1");
-    if (options && (options->struct_size != sizeof *options || options->threads < 0))
-        return bmci_fail(BMC_ERR_INVALID_ARGUMENT, "%s: %s", what,
-                         options->struct_size != sizeof *options
-                             ? "options not initialised with bmc_index_search_options_init"
-                             : "negative thread count");
-    if (capacity / (size_t)k < query_count)
-        return bmci_fail(BMC_ERR_BUFFER_TOO_SMALL, "%s: the result buffers hold %zu entries, "
-                         "%zu queries x k %d need more", what, capacity, query_count, k);
+    bmc_status status = bmci_index_check_search_args(what, set, "set", queries, query_count, k,
+                                                     options, ids, capacity);
+    if (status != BMC_OK)
+        return status;
     size_t total = query_count * (size_t)k;
     size_t threads = search_threads(options);
     /* Shards searched at once: one per thread when they are small, else one at a time. */
@@ -507,7 +497,6 @@ bmc_status bmc_index_set_search(const bmc_index_set *set, const float *queries,
     int64_t *wave_ids = malloc(wave * total * sizeof *wave_ids);
     float *wave_scores = malloc(wave * total * sizeof *wave_scores);
     shard_job *jobs = calloc(wave, sizeof *jobs);
-    bmc_status status = BMC_OK;
     if (!have_ids || !have_scores || !next_ids || !next_scores || !wave_ids || !wave_scores || !jobs)
         status = bmci_fail(BMC_ERR_OUT_OF_MEMORY, "%s: out of memory for %zu x %d results", what,
                            query_count, (int)k);

@@ -178,15 +178,15 @@ void bmc_index_search_options_init(bmc_index_search_options *options)
     options->threads = 0;
 }
 
-static bmc_status check_search_args(const bmc_index *index, const float *queries,
-                                    size_t query_count, int32_t k,
-                                    const bmc_index_search_options *options, const int64_t *ids,
-                                    size_t capacity)
+bmc_status bmci_index_check_search_args(const char *what, const void *handle,
+                                        const char *handle_name, const float *queries,
+                                        size_t query_count, int32_t k,
+                                        const bmc_index_search_options *options,
+                                        const int64_t *ids, size_t capacity)
 {
-    static const char what[] = "bmc_index_search";
-    if (!index || !queries || !ids)
+    if (!handle || !queries || !ids)
         return bmci_fail(BMC_ERR_INVALID_ARGUMENT, "%s: NULL %s", what,
-                         !index ? "index" : !queries ? "queries" : "ids");
+                         !handle ? handle_name : !queries ? "queries" : "ids");
     if (query_count == 0 || k < 1)
         return bmci_fail(BMC_ERR_INVALID_ARGUMENT, "%s: %s", what,
                          query_count == 0 ? "no queries" : "k must be at least 1");
@@ -341,7 +341,8 @@ bmc_status bmc_index_search(const bmc_index *index, const float *queries, size_t
                             int32_t k, const bmc_index_search_options *options, int64_t *ids,
                             float *scores, size_t capacity)
 {
-    bmc_status status = check_search_args(index, queries, query_count, k, options, ids, capacity);
+    bmc_status status = bmci_index_check_search_args("bmc_index_search", index, "index", queries,
+                                                     query_count, k, options, ids, capacity);
     if (status != BMC_OK)
         return status;
     search s;

@@ -50,6 +50,22 @@ def _templates(templates: Templates, negative: bool, name: str):
     return text_array(templates, name)
 
 
+def _labels(label_count, label, handle) -> List[str]:
+    """The labels of a classifier or scorer, through its bmc_*_label_count and bmc_*_label."""
+    return [label(handle, i).decode("utf-8") for i in range(label_count(handle))]
+
+
+def _probabilities(probabilities, handle, embed_dim: int, label_count: int,
+                   image_embeddings) -> np.ndarray:
+    """A new (n, labels) float32 array from bmc_classifier_probabilities or
+    bmc_multilabel_probabilities, which take the same arguments after the handle."""
+    embeddings = float32_rows(image_embeddings, "image_embeddings", embed_dim)
+    out = np.empty((embeddings.shape[0], label_count), np.float32)
+    check(probabilities(handle, pointer(embeddings, ctypes.c_float), embeddings.shape[0],
+                        pointer(out, ctypes.c_float), out.size))
+    return out
+
+
 class Classifier(Handle):
     """One embedding per label, averaged over prompt templates (bmc_classifier_create).
 
@@ -73,19 +89,13 @@ class Classifier(Handle):
     @property
     def labels(self) -> List[str]:
         """The labels, in the order given."""
-        count = _capi.bmc_classifier_label_count(self._ptr)
-        return [_capi.bmc_classifier_label(self._ptr, i).decode("utf-8") for i in range(count)]
+        return _labels(_capi.bmc_classifier_label_count, _capi.bmc_classifier_label, self._ptr)
 
     def probabilities(self, image_embeddings) -> np.ndarray:
         """Probabilities over the labels for each embedding: a new (n, labels) float32 array in
         label order (bmc_classifier_probabilities)."""
-        embeddings = float32_rows(image_embeddings, "image_embeddings", self.embed_dim)
-        count = _capi.bmc_classifier_label_count(self._ptr)
-        out = np.empty((embeddings.shape[0], count), np.float32)
-        check(_capi.bmc_classifier_probabilities(self._ptr, pointer(embeddings, ctypes.c_float),
-                                                 embeddings.shape[0],
-                                                 pointer(out, ctypes.c_float), out.size))
-        return out
+        return _probabilities(_capi.bmc_classifier_probabilities, self._ptr, self.embed_dim,
+                              _capi.bmc_classifier_label_count(self._ptr), image_embeddings)
 
     def classify(self, image_encoder: ImageEncoder, image: Image,
                  k: Optional[int] = None) -> List[Tuple[str, float]]:
@@ -135,19 +145,13 @@ class MultiLabel(Handle):
     @property
     def labels(self) -> List[str]:
         """The labels, in the order given."""
-        count = _capi.bmc_multilabel_label_count(self._ptr)
-        return [_capi.bmc_multilabel_label(self._ptr, i).decode("utf-8") for i in range(count)]
+        return _labels(_capi.bmc_multilabel_label_count, _capi.bmc_multilabel_label, self._ptr)
 
     def probabilities(self, image_embeddings) -> np.ndarray:
         """Each label's probability for each embedding: a new (n, labels) float32 array in
         label order (bmc_multilabel_probabilities)."""
-        embeddings = float32_rows(image_embeddings, "image_embeddings", self.embed_dim)
-        count = _capi.bmc_multilabel_label_count(self._ptr)
-        out = np.empty((embeddings.shape[0], count), np.float32)
-        check(_capi.bmc_multilabel_probabilities(self._ptr, pointer(embeddings, ctypes.c_float),
-                                                 embeddings.shape[0],
-                                                 pointer(out, ctypes.c_float), out.size))
-        return out
+        return _probabilities(_capi.bmc_multilabel_probabilities, self._ptr, self.embed_dim,
+                              _capi.bmc_multilabel_label_count(self._ptr), image_embeddings)
 
     def classify(self, image_encoder: ImageEncoder, image: Image) -> List[Tuple[str, float]]:
         """Every label of one image with its probability, in label order, as (label,

@@ -122,19 +122,7 @@ class Index(Handle):
         """Exact top-k by cosine similarity for each query row: (ids, scores), both shaped
         (queries, k), best first; missing entries (k > len) get id -1 and score -inf.
         `threads` 0 picks a count, 1 uses only this thread; the results do not depend on it."""
-        queries = float32_rows(queries, "queries", self.dim)
-        if k < 1:
-            raise ValueError("k must be at least 1, not %d" % k)
-        options = _capi.bmc_index_search_options()
-        _capi.bmc_index_search_options_init(ctypes.byref(options))
-        options.threads = threads
-        ids = np.empty((queries.shape[0], k), np.int64)
-        scores = np.empty((queries.shape[0], k), np.float32)
-        check(_capi.bmc_index_search(self._ptr, pointer(queries, ctypes.c_float),
-                                     queries.shape[0], k, ctypes.byref(options),
-                                     pointer(ids, ctypes.c_int64),
-                                     pointer(scores, ctypes.c_float), ids.size))
-        return ids, scores
+        return _search(_capi.bmc_index_search, self._ptr, self.dim, queries, k, threads)
 
     def add_text_file(self, encoder: TextEncoder, path: PathLike, first_id: int = 0) -> int:
         """Adds every non-empty line of a UTF-8 text file (a caption bank), encoded with
@@ -289,25 +277,31 @@ class IndexSet(Handle):
     def search(self, queries, k: int, threads: int = 0) -> Tuple[np.ndarray, np.ndarray]:
         """Exact top-k over every shard, as Index.search() over one index holding them all:
         (ids, scores), both shaped (queries, k), best first (bmc_index_set_search)."""
-        queries = float32_rows(queries, "queries", self.dim)
-        if k < 1:
-            raise ValueError("k must be at least 1, not %d" % k)
-        options = _capi.bmc_index_search_options()
-        _capi.bmc_index_search_options_init(ctypes.byref(options))
-        options.threads = threads
-        ids = np.empty((queries.shape[0], k), np.int64)
-        scores = np.empty((queries.shape[0], k), np.float32)
-        check(_capi.bmc_index_set_search(self._ptr, pointer(queries, ctypes.c_float),
-                                         queries.shape[0], k, ctypes.byref(options),
-                                         pointer(ids, ctypes.c_int64),
-                                         pointer(scores, ctypes.c_float), ids.size))
-        return ids, scores
+        return _search(_capi.bmc_index_set_search, self._ptr, self.dim, queries, k, threads)
 
     def __repr__(self) -> str:
         if self.closed:
             return "<biomedclip.IndexSet (closed)>"
         return "<biomedclip.IndexSet %d shards, %d x %d %s>" % (self.shard_count, len(self),
                                                               self.dim, self.dtype)
+
+
+def _search(search, handle, dim: int, queries, k: int,
+            threads: int) -> Tuple[np.ndarray, np.ndarray]:
+    """Index.search() and IndexSet.search(): `search` is bmc_index_search or
+    bmc_index_set_search, which take the same arguments after the handle."""
+    queries = float32_rows(queries, "queries", dim)
+    if k < 1:
+        raise ValueError("k must be at least 1, not %d" % k)
+    options = _capi.bmc_index_search_options()
+    _capi.bmc_index_search_options_init(ctypes.byref(options))
+    options.threads = threads
+    ids = np.empty((queries.shape[0], k), np.int64)
+    scores = np.empty((queries.shape[0], k), np.float32)
+    check(search(handle, pointer(queries, ctypes.c_float), queries.shape[0], k,
+                 ctypes.byref(options), pointer(ids, ctypes.c_int64),
+                 pointer(scores, ctypes.c_float), ids.size))
+    return ids, scores
 
 
 def _map_flags(check_vectors: bool) -> int:

@@ -7,10 +7,10 @@ use std::ptr::{self, NonNull};
 
 use biomedclip_sys as sys;
 
-use crate::error::{c_string, c_strings, check, Error, Result};
+use crate::error::{borrowed_str, c_string, c_strings, check, Error, Result};
 use crate::image::Image;
 use crate::matrix::Matrix;
-use crate::model::{rows_of, ImageEncoder, Model, TextEncoder};
+use crate::model::{ImageEncoder, Model, TextEncoder};
 
 /// The template BiomedCLIP's authors use.
 pub const DEFAULT_TEMPLATE: &str = sys::BMC_DEFAULT_TEMPLATE;
@@ -109,13 +109,8 @@ impl<'m> Classifier<'m> {
 
     /// Label `index` as given at creation.
     pub fn label(&self, index: usize) -> Option<&str> {
-        // SAFETY: a live classifier; the string lives as long as it (so, as &self).
-        let label = unsafe { sys::bmc_classifier_label(self.raw.as_ptr(), index) };
-        if label.is_null() {
-            None
-        } else {
-            unsafe { CStr::from_ptr(label) }.to_str().ok()
-        }
+        // SAFETY: a live classifier; the string (or NULL) lives as long as it (so, as &self).
+        unsafe { borrowed_str(sys::bmc_classifier_label(self.raw.as_ptr(), index)) }
     }
 
     /// The labels, in order.
@@ -126,14 +121,11 @@ impl<'m> Classifier<'m> {
     /// Probabilities over the labels, in label order, for each image embedding (rows of
     /// embed_dim floats) (`bmc_classifier_probabilities`).
     pub fn probabilities(&self, image_embeddings: &[f32]) -> Result<Matrix> {
-        let count = rows_of(image_embeddings, self.dim, "image_embeddings")?;
-        let mut out = Matrix::zeros(count, self.label_count());
-        // SAFETY: count rows of dim floats in; out sized count x labels.
-        check(unsafe {
-            sys::bmc_classifier_probabilities(self.raw.as_ptr(), image_embeddings.as_ptr(), count,
-                                              out.data.as_mut_ptr(), out.data.len())
-        })?;
-        Ok(out)
+        let (dim, labels) = (self.dim, self.label_count());
+        Matrix::per_row(image_embeddings, dim, "image_embeddings", labels, |input, rows, out, len| {
+            // SAFETY: a live classifier; per_row passes rows of dim floats and len floats out.
+            unsafe { sys::bmc_classifier_probabilities(self.raw.as_ptr(), input, rows, out, len) }
+        })
     }
 
     /// The `k` most probable labels of one image, most probable first (`bmc_classify`).
@@ -232,13 +224,8 @@ impl<'m> MultiLabel<'m> {
 
     /// Label `index` as given at creation.
     pub fn label(&self, index: usize) -> Option<&str> {
-        // SAFETY: a live scorer; the string lives as long as it (so, as &self).
-        let label = unsafe { sys::bmc_multilabel_label(self.raw.as_ptr(), index) };
-        if label.is_null() {
-            None
-        } else {
-            unsafe { CStr::from_ptr(label) }.to_str().ok()
-        }
+        // SAFETY: a live scorer; the string (or NULL) lives as long as it (so, as &self).
+        unsafe { borrowed_str(sys::bmc_multilabel_label(self.raw.as_ptr(), index)) }
     }
 
     /// The labels, in order.
@@ -249,14 +236,11 @@ impl<'m> MultiLabel<'m> {
     /// Each label's probability, in label order, for each image embedding (rows of embed_dim
     /// floats) (`bmc_multilabel_probabilities`).
     pub fn probabilities(&self, image_embeddings: &[f32]) -> Result<Matrix> {
-        let count = rows_of(image_embeddings, self.dim, "image_embeddings")?;
-        let mut out = Matrix::zeros(count, self.label_count());
-        // SAFETY: count rows of dim floats in; out sized count x labels.
-        check(unsafe {
-            sys::bmc_multilabel_probabilities(self.raw.as_ptr(), image_embeddings.as_ptr(), count,
-                                              out.data.as_mut_ptr(), out.data.len())
-        })?;
-        Ok(out)
+        let (dim, labels) = (self.dim, self.label_count());
+        Matrix::per_row(image_embeddings, dim, "image_embeddings", labels, |input, rows, out, len| {
+            // SAFETY: a live scorer; per_row passes rows of dim floats and len floats out.
+            unsafe { sys::bmc_multilabel_probabilities(self.raw.as_ptr(), input, rows, out, len) }
+        })
     }
 
     /// Each label's probability for one image, in label order (`bmc_multilabel_classify`).

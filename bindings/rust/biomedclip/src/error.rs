@@ -129,6 +129,19 @@ pub(crate) unsafe fn string_from(text: *const c_char) -> String {
     }
 }
 
+/// Borrows a C string the library keeps inside a handle (a label), for as long as the caller
+/// borrows the handle; None for NULL (an index out of range) or text that is not UTF-8.
+///
+/// # Safety
+/// `text` must be NULL or a valid NUL-terminated string that lives at least as long as `'a`.
+pub(crate) unsafe fn borrowed_str<'a>(text: *const c_char) -> Option<&'a str> {
+    if text.is_null() {
+        None
+    } else {
+        CStr::from_ptr(text).to_str().ok()
+    }
+}
+
 /// A Rust string as a C string; an interior NUL is an InvalidArgument error.
 pub(crate) fn c_string(text: &str, what: &str) -> Result<CString> {
     CString::new(text).map_err(|_| Error::invalid(format!("{} contains a NUL character", what)))

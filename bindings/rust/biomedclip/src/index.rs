@@ -25,6 +25,17 @@ pub enum IndexDtype {
     BF16,
 }
 
+impl IndexDtype {
+    /// The dtype of a `BMC_DTYPE_*` code an index or a set reports.
+    fn from_code(code: i32) -> IndexDtype {
+        match code {
+            sys::BMC_DTYPE_F16 => IndexDtype::F16,
+            sys::BMC_DTYPE_BF16 => IndexDtype::BF16,
+            _ => IndexDtype::F32,
+        }
+    }
+}
+
 /// Vectors of one dimension with int64 ids and optional texts, searched by cosine similarity.
 ///
 /// `Send` and `Sync`: searches and lookups (`&self`) may run in many threads at once, while
@@ -100,11 +111,7 @@ impl Index {
 
     pub fn dtype(&self) -> IndexDtype {
         // SAFETY: a live index.
-        match unsafe { sys::bmc_index_dtype(self.raw.as_ptr()) } {
-            sys::BMC_DTYPE_F16 => IndexDtype::F16,
-            sys::BMC_DTYPE_BF16 => IndexDtype::BF16,
-            _ => IndexDtype::F32,
-        }
+        IndexDtype::from_code(unsafe { sys::bmc_index_dtype(self.raw.as_ptr()) })
     }
 
     pub fn len(&self) -> usize {
@@ -190,20 +197,13 @@ impl Index {
     /// Exact top-`k` by cosine similarity for each query row (`bmc_index_search`). `threads`
     /// 0 picks a count, 1 uses only this thread; the results are the same for every value.
     pub fn search(&self, queries: &[f32], k: usize, threads: usize) -> Result<SearchResults> {
-        let count = rows_of(queries, self.dim(), "queries")?;
-        let k32 = i32::try_from(k).map_err(|_| Error::invalid("k too large"))?;
-        let mut options: sys::bmc_index_search_options = unsafe { std::mem::zeroed() };
-        // SAFETY: a valid, writable struct.
-        unsafe { sys::bmc_index_search_options_init(&mut options) };
-        options.threads = i32::try_from(threads).map_err(|_| Error::invalid("too many threads"))?;
-        let mut ids = vec![0i64; count * k];
-        let mut scores = vec![0f32; count * k];
-        // SAFETY: count query rows; ids and scores hold count * k entries.
-        check(unsafe {
-            sys::bmc_index_search(self.raw.as_ptr(), queries.as_ptr(), count, k32, &options,
-                                  ids.as_mut_ptr(), scores.as_mut_ptr(), ids.len())
-        })?;
-        Ok(SearchResults { k, ids, scores })
+        search_with(self.dim(), queries, k, threads, |queries, count, k, options, ids, scores, n| {
+            // SAFETY: a live handle; search_with passes count query rows and n = count * k
+            // entries of ids and of scores.
+            unsafe {
+                sys::bmc_index_search(self.raw.as_ptr(), queries, count, k, options, ids, scores, n)
+            }
+        })
     }
 
     /// Adds every non-empty line of a UTF-8 text file (a caption bank), encoded with `encoder`,
@@ -360,6 +360,30 @@ fn map_flags(check_vectors: bool) -> u32 {
     if check_vectors { 0 } else { sys::BMC_INDEX_MAP_SKIP_VECTOR_CHECKSUM }
 }
 
+/// [`Index::search`] and [`IndexSet::search`]: checks the arguments, makes the options and the
+/// result buffers, and hands them to `search` (`bmc_index_search` or `bmc_index_set_search`,
+/// which take the same arguments after the handle).
+fn search_with(
+    dim: usize,
+    queries: &[f32],
+    k: usize,
+    threads: usize,
+    search: impl FnOnce(*const f32, usize, i32, *const sys::bmc_index_search_options, *mut i64,
+                        *mut f32, usize) -> sys::bmc_status,
+) -> Result<SearchResults> {
+    let count = rows_of(queries, dim, "queries")?;
+    let k32 = i32::try_from(k).map_err(|_| Error::invalid("k too large"))?;
+    let mut options: sys::bmc_index_search_options = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid, writable struct.
+    unsafe { sys::bmc_index_search_options_init(&mut options) };
+    options.threads = i32::try_from(threads).map_err(|_| Error::invalid("too many threads"))?;
+    let mut ids = vec![0i64; count * k];
+    let mut scores = vec![0f32; count * k];
+    check(search(queries.as_ptr(), count, k32, &options, ids.as_mut_ptr(), scores.as_mut_ptr(),
+                 ids.len()))?;
+    Ok(SearchResults { k, ids, scores })
+}
+
 fn c_paths<P: AsRef<Path>>(paths: &[P]) -> Result<(Vec<CString>, Vec<*const c_char>)> {
     let owned = paths.iter().map(|p| c_path(p.as_ref())).collect::<Result<Vec<CString>>>()?;
     let pointers = owned.iter().map(|s| s.as_ptr()).collect();
@@ -419,11 +443,7 @@ impl IndexSet {
 
     pub fn dtype(&self) -> IndexDtype {
         // SAFETY: a live set.
-        match unsafe { sys::bmc_index_set_dtype(self.raw.as_ptr()) } {
-            sys::BMC_DTYPE_F16 => IndexDtype::F16,
-            sys::BMC_DTYPE_BF16 => IndexDtype::BF16,
-            _ => IndexDtype::F32,
-        }
+        IndexDtype::from_code(unsafe { sys::bmc_index_set_dtype(self.raw.as_ptr()) })
     }
 
     /// The number of entries in all shards.
@@ -468,20 +488,14 @@ impl IndexSet {
     /// Exact top-`k` over every shard, as [`Index::search`] over one index holding them all
     /// (`bmc_index_set_search`).
     pub fn search(&self, queries: &[f32], k: usize, threads: usize) -> Result<SearchResults> {
-        let count = rows_of(queries, self.dim(), "queries")?;
-        let k32 = i32::try_from(k).map_err(|_| Error::invalid("k too large"))?;
-        let mut options: sys::bmc_index_search_options = unsafe { std::mem::zeroed() };
-        // SAFETY: a valid, writable struct.
-        unsafe { sys::bmc_index_search_options_init(&mut options) };
-        options.threads = i32::try_from(threads).map_err(|_| Error::invalid("too many threads"))?;
-        let mut ids = vec![0i64; count * k];
-        let mut scores = vec![0f32; count * k];
-        // SAFETY: count query rows; ids and scores hold count * k entries.
-        check(unsafe {
-            sys::bmc_index_set_search(self.raw.as_ptr(), queries.as_ptr(), count, k32, &options,
-                                      ids.as_mut_ptr(), scores.as_mut_ptr(), ids.len())
-        })?;
-        Ok(SearchResults { k, ids, scores })
+        search_with(self.dim(), queries, k, threads, |queries, count, k, options, ids, scores, n| {
+            // SAFETY: a live handle; search_with passes count query rows and n = count * k
+            // entries of ids and of scores.
+            unsafe {
+                sys::bmc_index_set_search(self.raw.as_ptr(), queries, count, k, options, ids,
+                                          scores, n)
+            }
+        })
     }
 }
 

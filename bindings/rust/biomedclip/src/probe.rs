@@ -8,7 +8,7 @@ use std::ptr::{self, NonNull};
 use biomedclip_sys as sys;
 
 use crate::classifier::Prediction;
-use crate::error::{c_path, c_strings, check, Error, Result, Status};
+use crate::error::{borrowed_str, c_path, c_strings, check, Error, Result, Status};
 use crate::image::Image;
 use crate::matrix::Matrix;
 use crate::model::{rows_of, ImageEncoder, Model};
@@ -155,13 +155,8 @@ impl Probe {
 
     /// Label `index`, in the probe's order (that of the probabilities and weights).
     pub fn label(&self, index: usize) -> Option<&str> {
-        // SAFETY: a live probe; the string lives as long as it (so, as &self).
-        let label = unsafe { sys::bmc_probe_label(self.raw.as_ptr(), index) };
-        if label.is_null() {
-            None
-        } else {
-            unsafe { CStr::from_ptr(label) }.to_str().ok()
-        }
+        // SAFETY: a live probe; the string (or NULL) lives as long as it (so, as &self).
+        unsafe { borrowed_str(sys::bmc_probe_label(self.raw.as_ptr(), index)) }
     }
 
     /// The labels, in order.
@@ -214,14 +209,11 @@ impl Probe {
     /// softmax(W x + b) for each embedding (rows of dim floats, of the kind the probe was
     /// trained on), in label order (`bmc_probe_probabilities`): scikit-learn's predict_proba.
     pub fn probabilities(&self, embeddings: &[f32]) -> Result<Matrix> {
-        let count = rows_of(embeddings, self.dim(), "embeddings")?;
-        let mut out = Matrix::zeros(count, self.label_count());
-        // SAFETY: count rows of dim floats in; out sized count x labels.
-        check(unsafe {
-            sys::bmc_probe_probabilities(self.raw.as_ptr(), embeddings.as_ptr(), count,
-                                         out.data.as_mut_ptr(), out.data.len())
-        })?;
-        Ok(out)
+        let labels = self.label_count();
+        Matrix::per_row(embeddings, self.dim(), "embeddings", labels, |input, rows, out, len| {
+            // SAFETY: a live probe; per_row passes rows of dim floats and len floats out.
+            unsafe { sys::bmc_probe_probabilities(self.raw.as_ptr(), input, rows, out, len) }
+        })
     }
 
     /// The most probable label of each embedding (ties: the earlier label, as `bmc_top_k` ranks
