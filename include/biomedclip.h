@@ -185,6 +185,22 @@ BMC_API bmc_status bmc_image_load_file(const char *path, bmc_image **out);
 /* As bmc_image_load_file(), from `size` bytes at `data` (not retained after the call). */
 BMC_API bmc_status bmc_image_load_memory(const void *data, size_t size, bmc_image **out);
 
+/* As bmc_image_load_file(), but a JPEG is decoded at reduced size, the way Pillow's
+ * Image.draft('RGB', (size, size)) does: libjpeg-turbo scales it by 1/s inside the inverse DCT,
+ * s the largest of 8, 4, 2 with width / size and height / size (rounded down) both >= s, or
+ * s = 1 (a full decode) if none fits. The image is then ceil(width / s) x ceil(height / s), so
+ * its shorter side stays >= size, and it has s^2 times fewer pixels to decode and resize.
+ * Pass the model's input size (bmc_model_preprocess_options' image_size) as `size`. The
+ * pixels equal those of Pillow 9.4 after draft(), NOT those of a full decode: embeddings move
+ * slightly (docs/performance.md gives the measured cosine to the exact path). PNG files are
+ * loaded in full: `size` is ignored for them. Errors: as bmc_image_load_file(), and
+ * BMC_ERR_INVALID_ARGUMENT for a size outside 1..4096. Thread-safe. */
+BMC_API bmc_status bmc_image_load_file_draft(const char *path, int32_t size, bmc_image **out);
+
+/* As bmc_image_load_file_draft(), from `size` bytes at `data` (not retained after the call). */
+BMC_API bmc_status bmc_image_load_memory_draft(const void *data, size_t size, int32_t draft_size,
+                                               bmc_image **out);
+
 /* Sample types of a raw pixel view. */
 #define BMC_SAMPLE_U8  1  /* uint8_t */
 #define BMC_SAMPLE_U16 2  /* uint16_t, native byte order */
@@ -529,6 +545,11 @@ typedef struct bmc_encoder_options {
                                   * than the context like open_clip; zero makes them an error */
     bmc_progress_fn progress_fn; /* NULL for none */
     void *progress_user_data;
+    int32_t fast_jpeg;           /* image encoders, bmc_image_encoder_encode_files() only:
+                                  * non-zero loads JPEG files with bmc_image_load_file_draft()
+                                  * at the model's input size, which is faster on large JPEGs
+                                  * but not bit-exact with open_clip (embeddings move a
+                                  * little, see docs/performance.md). Default 0 (exact). */
 } bmc_encoder_options;
 
 /* Fill `options` with the defaults listed above. Thread-safe. */

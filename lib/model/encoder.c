@@ -128,6 +128,11 @@ bmc_status bmci_image_encoder_run_batch(bmc_image_encoder *encoder, const float 
     return finish_batch(&encoder->options, flags, rows, count, model->embed_dim, done, total);
 }
 
+int bmci_image_encoder_fast_jpeg(const bmc_image_encoder *encoder)
+{
+    return encoder->options.fast_jpeg != 0;
+}
+
 size_t bmci_image_encoder_batch_size(const bmc_image_encoder *encoder)
 {
     return (size_t)encoder->options.batch_size;
