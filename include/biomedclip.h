@@ -584,7 +584,8 @@ BMC_API bmc_status bmc_image_encoder_encode_tensors(bmc_image_encoder *encoder,
                                                     float *embeddings, size_t capacity);
 
 /* Encode the `count` image files at paths[0..count) (PNG or JPEG), in order: the result is
- * bit for bit that of loading each with bmc_image_load_file() and passing them all to
+ * bit for bit that of loading each with bmc_image_load_file() (with the encoder's fast_jpeg
+ * option: bmc_image_load_file_draft() at the model's image_size) and passing them all to
  * bmc_image_encoder_encode() with this encoder (same preprocessing, same batches, same
  * progress calls), and it is written the same way to `embeddings` (`capacity` floats).
  * While the calling thread runs the image tower on one batch, min(2, online CPUs) decode
