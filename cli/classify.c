@@ -12,7 +12,7 @@ static void usage(void)
 {
     printf("Usage: biomedclip classify --model BUNDLE IMAGE... --labels L1,L2,...\n"
            "                           [--templates SET|FILE] [--top K] [--device D]\n"
-           "                           [--dtype f32|f16|bf16] [--batch N]\n"
+           "                           [--dtype f32|f16|bf16] [--batch N] [--fast-jpeg]\n"
            "                           [--pixels FILE --width W --height H --type T ...]\n"
            "       biomedclip classify --multi-label --model BUNDLE IMAGE... --labels L1,L2,...\n"
            "                           [--templates SET|FILE [--negative-templates SET|FILE]] ...\n"
@@ -42,7 +42,9 @@ static void usage(void)
            "  --top K           print only the K most probable labels (default: all)\n"
            "  --device D        cpu (default), cuda or cuda:N\n"
            "  --dtype T         f32 (default); f16 on CUDA; bf16 on CUDA and CPUs with AVX512_BF16/AMX\n"
-           "  --batch N         images (and prompts) per forward pass (default 32)\n",
+           "  --batch N         images (and prompts) per forward pass (default 32)\n"
+           "  --fast-jpeg       decode large JPEGs at 1/2, 1/4 or 1/8 scale, not below the\n"
+           "                    model's input size: faster, not bit-exact (docs/performance.md)\n",
            BMC_DEFAULT_POSITIVE_TEMPLATE, BMC_DEFAULT_NEGATIVE_TEMPLATE, BMC_DEFAULT_TEMPLATE);
     cli_pixel_usage();
 }
@@ -304,7 +306,8 @@ int cli_classify(int argc, char **argv)
     int multi_label = 0, list = 0;
     cli_model_args margs = {0};
     cli_pixel_args pargs = {0};
-    cli_option options[6 + CLI_MODEL_OPTION_COUNT + CLI_PIXEL_OPTION_COUNT] = {
+    cli_option options[7 + CLI_MODEL_OPTION_COUNT + CLI_PIXEL_OPTION_COUNT] = {
+        {"--fast-jpeg", NULL, &margs.fast_jpeg, 0},
         {"--labels", &labels_text, NULL, 0},
         {"--templates", &templates_path, NULL, 0},
         {"--negative-templates", &negative_path, NULL, 0},
@@ -312,7 +315,7 @@ int cli_classify(int argc, char **argv)
         {"--multi-label", NULL, &multi_label, 0},
         {"--list-templates", NULL, &list, 0},
     };
-    size_t option_count = 6;
+    size_t option_count = 7;
     option_count += cli_model_options(&margs, options + option_count);
     option_count += cli_pixel_options(&pargs, options + option_count);
     cli_args args;

@@ -128,6 +128,7 @@ typedef struct cli_model_args {
     const char *device;
     const char *dtype;
     const char *batch;
+    int fast_jpeg; /* --fast-jpeg, an option of the commands that encode image files only */
 } cli_model_args;
 
 /* Option table entries --model, --device, --dtype and --batch filling `margs`; returns the
@@ -145,7 +146,7 @@ typedef struct cli_progress {
     size_t total;  /* items of the whole run */
 } cli_progress;
 
-/* Fills `options` from --batch; with `progress` given and stderr a terminal, the encoders
+/* Fills `options` from --batch and --fast-jpeg; with `progress` given and stderr a terminal, the encoders
  * report their progress there (runs that finish in their first batch show nothing). */
 int cli_encoder_options(const char *cmd, const cli_model_args *margs, cli_progress *progress,
                         bmc_encoder_options *options);

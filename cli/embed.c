@@ -9,7 +9,7 @@ static void usage_image(void)
 {
     printf("Usage: biomedclip embed-image --model BUNDLE IMAGE... --out FILE.npy [--raw]\n"
            "                              [--device D] [--dtype f32|f16|bf16] [--batch N]\n"
-           "                              [--pixels FILE --width W --height H --type T ...]\n"
+           "                              [--fast-jpeg] [--pixels FILE --width W --height H --type T ...]\n"
            "\n"
            "Runs each image through the model's image tower and writes the embeddings in order\n"
            "as a float32 N x dim .npy array, L2-normalised unless --raw is given.\n"
@@ -19,7 +19,9 @@ static void usage_image(void)
            "  --raw            the projection's raw output instead of unit vectors\n"
            "  --device D       cpu (default), cuda or cuda:N\n"
            "  --dtype T        f32 (default); f16 on CUDA; bf16 on CUDA and CPUs with AVX512_BF16/AMX\n"
-           "  --batch N        images per forward pass (default 32)\n");
+           "  --batch N        images per forward pass (default 32)\n"
+           "  --fast-jpeg      decode large JPEGs at 1/2, 1/4 or 1/8 scale, not below the model's\n"
+           "                   input size: faster, not bit-exact (docs/performance.md)\n");
     cli_pixel_usage();
 }
 
@@ -87,11 +89,12 @@ int cli_embed_image(int argc, char **argv)
     int raw = 0;
     cli_model_args margs = {0};
     cli_pixel_args pargs = {0};
-    cli_option options[2 + CLI_MODEL_OPTION_COUNT + CLI_PIXEL_OPTION_COUNT] = {
+    cli_option options[3 + CLI_MODEL_OPTION_COUNT + CLI_PIXEL_OPTION_COUNT] = {
         {"--out", &out, NULL, 0},
         {"--raw", NULL, &raw, 0},
+        {"--fast-jpeg", NULL, &margs.fast_jpeg, 0},
     };
-    size_t option_count = 2;
+    size_t option_count = 3;
     option_count += cli_model_options(&margs, options + option_count);
     option_count += cli_pixel_options(&pargs, options + option_count);
     cli_args args;

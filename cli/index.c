@@ -14,10 +14,10 @@ static void usage(void)
 {
     printf("Usage: biomedclip index build --model BUNDLE --out FILE (IMAGE... | --texts)\n"
            "                              [--first-id N] [--storage f32|f16|bf16] [--device D]\n"
-           "                              [--dtype T] [--batch N]\n"
+           "                              [--dtype T] [--batch N] [--fast-jpeg]\n"
            "       biomedclip index search --model BUNDLE (--index FILE... | --manifest SET)\n"
            "                               (IMAGE... | --texts) [--top K] [--device D] [--dtype T]\n"
-           "                               [--batch N]\n"
+           "                               [--batch N] [--fast-jpeg]\n"
            "       biomedclip index search --model BUNDLE (--index FILE... | --manifest SET)\n"
            "                               --image X --text T [--text-weight W] [--top K] ...\n"
            "       biomedclip index info (--index FILE... | --manifest SET)\n"
@@ -55,7 +55,9 @@ static void usage(void)
            "  --text-weight W     search: the text's weight in the composed query, 0..1 (default 0.5)\n"
            "  --device D          cpu (default), cuda or cuda:N\n"
            "  --dtype T           f32 (default); f16 on CUDA; bf16 on CUDA and CPUs with AVX512_BF16/AMX\n"
-           "  --batch N           items per forward pass (default 32)\n",
+           "  --batch N           items per forward pass (default 32)\n"
+           "  --fast-jpeg         decode large JPEG files at 1/2, 1/4 or 1/8 scale, not below the\n"
+           "                      model's input size: faster, not bit-exact (docs/performance.md)\n",
            DEFAULT_TOP);
     cli_pixel_usage();
 }
@@ -537,7 +539,8 @@ int cli_index(int argc, char **argv)
         return cli_usage_error("index", "expected build, search, info or manifest, not '%s'",
                                argc < 2 ? "" : argv[1]);
     index_args ia = {.cmd = cmds[a]};
-    cli_option options[10 + CLI_MODEL_OPTION_COUNT + CLI_PIXEL_OPTION_COUNT] = {
+    cli_option options[11 + CLI_MODEL_OPTION_COUNT + CLI_PIXEL_OPTION_COUNT] = {
+        {"--fast-jpeg", NULL, &ia.margs.fast_jpeg, 0},
         {"--out", &ia.out, NULL, 0},
         {"--image", &ia.image, NULL, 0},
         {"--text", &ia.text, NULL, 0},
@@ -549,7 +552,7 @@ int cli_index(int argc, char **argv)
         {"--top", &ia.top, NULL, 0},
         {"--texts", NULL, &ia.texts, 0},
     };
-    size_t option_count = 10;
+    size_t option_count = 11;
     option_count += cli_model_options(&ia.margs, options + option_count);
     option_count += cli_pixel_options(&ia.pargs, options + option_count);
     int rc = cli_parse(ia.cmd, argc - 1, argv + 1, options, option_count, &ia.args);

@@ -77,6 +77,7 @@ int cli_encoder_options(const char *cmd, const cli_model_args *margs, cli_progre
     int rc = cli_parse_int(cmd, "--batch", margs->batch, 1, 65536, &options->batch_size);
     if (rc != CLI_OK)
         return rc;
+    options->fast_jpeg = margs->fast_jpeg;
     /* Only a person watching a terminal wants progress; logs and pipes stay clean. */
     if (progress && isatty(STDERR_FILENO)) {
         options->progress_fn = show_progress;

@@ -11,9 +11,9 @@
 static void usage(void)
 {
     printf("Usage: biomedclip probe train --model BUNDLE --out PROBE [--c C] [--max-iter N]\n"
-           "                              [--tolerance T] [--device D] [--dtype T] [--batch N] TSV\n"
+           "                              [--tolerance T] [--device D] [--dtype T] [--batch N] [--fast-jpeg] TSV\n"
            "       biomedclip probe predict --model BUNDLE --probe PROBE IMAGE... [--top K]\n"
-           "                                [--device D] [--dtype T] [--batch N]\n"
+           "                                [--device D] [--dtype T] [--batch N] [--fast-jpeg]\n"
            "                                [--pixels FILE --width W --height H --type T ...]\n"
            "\n"
            "train    embeds the labelled images of TSV, one \"IMAGE<TAB>LABEL\" per line (a\n"
@@ -38,7 +38,9 @@ static void usage(void)
            "  --top K          print only the K most probable labels (default: all)\n"
            "  --device D       cpu (default), cuda or cuda:N\n"
            "  --dtype T        f32 (default); f16 on CUDA; bf16 on CUDA and CPUs with AVX512_BF16/AMX\n"
-           "  --batch N        images per forward pass (default 32)\n");
+           "  --batch N        images per forward pass (default 32)\n"
+           "  --fast-jpeg      decode large JPEGs at 1/2, 1/4 or 1/8 scale, not below the model's\n"
+           "                   input size: faster, not bit-exact (docs/performance.md)\n");
     cli_pixel_usage();
 }
 
@@ -357,7 +359,8 @@ int cli_probe(int argc, char **argv)
     if (a == 2)
         return cli_usage_error("probe", "expected train or predict, not '%s'", argc < 2 ? "" : argv[1]);
     probe_args pa = {.cmd = cmds[a]};
-    cli_option options[6 + CLI_MODEL_OPTION_COUNT + CLI_PIXEL_OPTION_COUNT] = {
+    cli_option options[7 + CLI_MODEL_OPTION_COUNT + CLI_PIXEL_OPTION_COUNT] = {
+        {"--fast-jpeg", NULL, &pa.margs.fast_jpeg, 0},
         {"--out", &pa.out, NULL, 0},
         {"--probe", &pa.probe, NULL, 0},
         {"--c", &pa.c, NULL, 0},
@@ -365,7 +368,7 @@ int cli_probe(int argc, char **argv)
         {"--tolerance", &pa.tolerance, NULL, 0},
         {"--top", &pa.top, NULL, 0},
     };
-    size_t option_count = 6;
+    size_t option_count = 7;
     option_count += cli_model_options(&pa.margs, options + option_count);
     option_count += cli_pixel_options(&pa.pargs, options + option_count);
     int rc = cli_parse(pa.cmd, argc - 1, argv + 1, options, option_count, &pa.args);

@@ -190,6 +190,22 @@ BMC_API bmc_status bmc_image_load_file(const char *path, bmc_image **out);
 /* As bmc_image_load_file(), from `size` bytes at `data` (not retained after the call). */
 BMC_API bmc_status bmc_image_load_memory(const void *data, size_t size, bmc_image **out);
 
+/* As bmc_image_load_file(), but a JPEG is decoded at reduced size, the way Pillow's
+ * Image.draft('RGB', (size, size)) does: libjpeg-turbo scales it by 1/s inside the inverse DCT,
+ * s the largest of 8, 4, 2 with width / size and height / size (rounded down) both >= s, or
+ * s = 1 (a full decode) if none fits. The image is then ceil(width / s) x ceil(height / s), so
+ * its shorter side stays >= size, and it has s^2 times fewer pixels to decode and resize.
+ * Pass the model's input size (bmc_model_preprocess_options' image_size) as `size`. The
+ * pixels equal those of Pillow 9.4 after draft(), NOT those of a full decode: embeddings move
+ * slightly (docs/performance.md gives the measured cosine to the exact path). PNG files are
+ * loaded in full: `size` is ignored for them. Errors: as bmc_image_load_file(), and
+ * BMC_ERR_INVALID_ARGUMENT for a size outside 1..4096. Thread-safe. */
+BMC_API bmc_status bmc_image_load_file_draft(const char *path, int32_t size, bmc_image **out);
+
+/* As bmc_image_load_file_draft(), from `size` bytes at `data` (not retained after the call). */
+BMC_API bmc_status bmc_image_load_memory_draft(const void *data, size_t size, int32_t draft_size,
+                                               bmc_image **out);
+
 /* Sample types of a raw pixel view. */
 #define BMC_SAMPLE_U8  1  /* uint8_t */
 #define BMC_SAMPLE_U16 2  /* uint16_t, native byte order */
@@ -644,12 +660,19 @@ typedef int32_t (*bmc_progress_fn)(void *user_data, size_t done, size_t total);
 #define BMC_ENCODE_RAW 1u  /* return the projection's raw output instead of L2-normalised vectors */
 
 typedef struct bmc_encoder_options {
-    size_t struct_size;          /* sizeof(bmc_encoder_options), set by bmc_encoder_options_init */
+    size_t struct_size;          /* sizeof(bmc_encoder_options), set by bmc_encoder_options_init;
+                                  * programs built before fast_jpeg existed pass the smaller
+                                  * size they know, and fast_jpeg then keeps its default */
     int32_t batch_size;          /* items per forward pass; default 32 */
     int32_t truncate;            /* text encoders: non-zero (default) truncates texts longer
                                   * than the context like open_clip; zero makes them an error */
     bmc_progress_fn progress_fn; /* NULL for none */
     void *progress_user_data;
+    int32_t fast_jpeg;           /* image encoders, bmc_image_encoder_encode_files() only:
+                                  * non-zero loads JPEG files with bmc_image_load_file_draft()
+                                  * at the model's input size, which is faster on large JPEGs
+                                  * but not bit-exact with open_clip (embeddings move a
+                                  * little, see docs/performance.md). Default 0 (exact). */
 } bmc_encoder_options;
 
 /* Fill `options` with the defaults listed above. Thread-safe. */
@@ -684,7 +707,8 @@ BMC_API bmc_status bmc_image_encoder_encode_tensors(bmc_image_encoder *encoder,
                                                     float *embeddings, size_t capacity);
 
 /* Encode the `count` image files at paths[0..count) (PNG or JPEG), in order: the result is
- * bit for bit that of loading each with bmc_image_load_file() and passing them all to
+ * bit for bit that of loading each with bmc_image_load_file() (with the encoder's fast_jpeg
+ * option: bmc_image_load_file_draft() at the model's image_size) and passing them all to
  * bmc_image_encoder_encode() with this encoder (same preprocessing, same batches, same
  * progress calls), and it is written the same way to `embeddings` (`capacity` floats).
  * While the calling thread runs the image tower on one batch, min(2, online CPUs) decode

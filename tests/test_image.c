@@ -176,6 +176,25 @@ static void test_null_arguments(void)
     bmc_image_free(NULL);
 }
 
+/* The draft loaders refuse what the plain ones refuse, and sizes outside 1..4096; their
+ * pixels are checked against Pillow's draft() by tests/check_fast_jpeg.sh. */
+static void test_draft_bad_input(void)
+{
+    bmc_image *image = NULL;
+    const uint8_t text[] = "not an image";
+    const uint8_t cut_jpeg[] = {0xff, 0xd8, 0xff, 0xe0, 0x00};
+    CHECK_STATUS(bmc_image_load_file_draft(NULL, 224, &image), BMC_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(bmc_image_load_file_draft("x.jpg", 224, NULL), BMC_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(bmc_image_load_memory_draft(NULL, 10, 224, &image), BMC_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(bmc_image_load_memory_draft(text, sizeof text, 0, &image), BMC_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(bmc_image_load_memory_draft(text, sizeof text, 4097, &image), BMC_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(bmc_last_error(), "4097") != NULL, "message names the size: %s", bmc_last_error());
+    CHECK_STATUS(bmc_image_load_memory_draft(text, sizeof text, 224, &image), BMC_ERR_UNSUPPORTED);
+    CHECK_STATUS(bmc_image_load_memory_draft(cut_jpeg, sizeof cut_jpeg, 224, &image), BMC_ERR_CORRUPT_DATA);
+    CHECK_STATUS(bmc_image_load_file_draft("no/such/file.jpg", 224, &image), BMC_ERR_IO);
+    CHECK(image == NULL, "no image on failure");
+}
+
 static void test_not_images(void)
 {
     static const char text[] = "hello, this is not an image";
@@ -369,6 +388,7 @@ int main(void)
 {
     RUN(test_decode_fixtures);
     RUN(test_null_arguments);
+    RUN(test_draft_bad_input);
     RUN(test_not_images);
     RUN(test_png_bad_input);
     RUN(test_jpeg_bad_input);

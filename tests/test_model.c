@@ -8,6 +8,7 @@
  * cosine >= 0.99999 per embedding; the tiny model must also be within the absolute tolerances
  * (1e-5 for embeddings and probabilities). */
 #include <math.h>
+#include <stddef.h>
 #include <pthread.h>
 
 #include "biomedclip.h"
@@ -426,6 +427,15 @@ static void test_bad_calls(void)
     float small_tensor[16] = {0};
     CHECK_STATUS(bmc_image_encoder_encode_tensors(image_encoder, small_tensor, 16, 1, 0, out, dim),
                  BMC_ERR_INVALID_ARGUMENT);
+    /* A caller built against the header before fast_jpeg passes the smaller struct. */
+    bmc_encoder_options older = options;
+    older.struct_size = offsetof(bmc_encoder_options, fast_jpeg);
+    older.fast_jpeg = 1; /* beyond what that caller owns: must not be read */
+    bmc_image_encoder *old_caller = NULL;
+    CHECK_STATUS(bmc_image_encoder_create(model, &older, &old_caller), BMC_OK);
+    bmc_image_encoder_free(old_caller);
+    older.struct_size = offsetof(bmc_encoder_options, fast_jpeg) - 1;
+    CHECK_STATUS(bmc_image_encoder_create(model, &older, &old_caller), BMC_ERR_INVALID_ARGUMENT);
     options.batch_size = 0;
     bmc_text_encoder *none = NULL;
     CHECK_STATUS(bmc_text_encoder_create(model, &options, &none), BMC_ERR_INVALID_ARGUMENT);

@@ -20,7 +20,9 @@ int bmci_is_jpeg(const uint8_t *data, size_t size);
  * BMC_ERR_UNSUPPORTED, BMC_ERR_LIMIT, BMC_ERR_OUT_OF_MEMORY; messages start with "png: " or
  * "jpeg: ". */
 bmc_status bmci_png_decode(const uint8_t *data, size_t size, bmc_image **out);
-bmc_status bmci_jpeg_decode(const uint8_t *data, size_t size, bmc_image **out);
+/* `draft` 0 decodes in full; draft >= 1 decodes at 1/2, 1/4 or 1/8 scale as Pillow's
+ * Image.draft('RGB', (draft, draft)) does (see bmc_image_load_file_draft). */
+bmc_status bmci_jpeg_decode(const uint8_t *data, size_t size, int32_t draft, bmc_image **out);
 
 /* True if `data` has the DICOM Part 10 magic "DICM" at offset 128. */
 int bmci_is_dicom(const uint8_t *data, size_t size);

@@ -94,7 +94,7 @@ static bmc_status truncated(void)
 }
 
 /* Everything that may longjmp. Returns BMC_OK or a status with the message already set. */
-static bmc_status decode_guarded(struct jpeg_decoder *d, const uint8_t *data, size_t size)
+static bmc_status decode_guarded(struct jpeg_decoder *d, const uint8_t *data, size_t size, int32_t draft)
 {
     j_decompress_ptr cinfo = &d->cinfo;
     if (setjmp(d->jump))
@@ -117,7 +117,18 @@ static bmc_status decode_guarded(struct jpeg_decoder *d, const uint8_t *data, si
         return bmci_fail(BMC_ERR_UNSUPPORTED, "jpeg: %d components are not supported (1, 3 or 4)",
                          cinfo->num_components);
     }
-    status = bmci_image_new(mode, (int32_t)cinfo->image_width, (int32_t)cinfo->image_height, &d->image);
+    if (draft > 0) {
+        /* Pillow's JpegImageFile.draft: the largest of 8, 4, 2 that both sides divided by
+         * `draft` (rounded down) reach, so the decoded sides, ceil(side / scale), stay >= draft.
+         * libjpeg then does the reduction inside the inverse DCT. */
+        JDIMENSION fit_w = cinfo->image_width / (JDIMENSION)draft;
+        JDIMENSION fit_h = cinfo->image_height / (JDIMENSION)draft;
+        JDIMENSION fit = fit_w < fit_h ? fit_w : fit_h;
+        cinfo->scale_num = 1;
+        cinfo->scale_denom = fit >= 8 ? 8 : fit >= 4 ? 4 : fit >= 2 ? 2 : 1;
+    }
+    jpeg_calc_output_dimensions(cinfo);
+    status = bmci_image_new(mode, (int32_t)cinfo->output_width, (int32_t)cinfo->output_height, &d->image);
     if (status != BMC_OK)
         return status;
 
@@ -150,7 +161,7 @@ static bmc_status decode_guarded(struct jpeg_decoder *d, const uint8_t *data, si
     return BMC_OK;
 }
 
-bmc_status bmci_jpeg_decode(const uint8_t *data, size_t size, bmc_image **out)
+bmc_status bmci_jpeg_decode(const uint8_t *data, size_t size, int32_t draft, bmc_image **out)
 {
     struct jpeg_decoder d;
     memset(&d, 0, sizeof d);
@@ -158,7 +169,7 @@ bmc_status bmci_jpeg_decode(const uint8_t *data, size_t size, bmc_image **out)
     d.errors.error_exit = on_jpeg_error;
     d.errors.emit_message = on_jpeg_message;
     d.status = BMC_ERR_CORRUPT_DATA;
-    bmc_status status = decode_guarded(&d, data, size);
+    bmc_status status = decode_guarded(&d, data, size, draft);
     jpeg_destroy_decompress(&d.cinfo); /* also safe when creation failed: cinfo.mem is NULL */
     if (status != BMC_OK) {
         bmc_image_free(d.image);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* bmc_image_load_file / bmc_image_load_memory: read the bytes, recognise the format from its
- * first bytes and hand over to the PNG, JPEG or DICOM decoder. */
+/* bmc_image_load_file / bmc_image_load_memory (and their _draft forms): read the bytes,
+ * recognise the format from its first bytes and hand over to the PNG, JPEG or DICOM decoder. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,19 +9,41 @@
 #include "image/codecs.h"
 #include "core/error.h"
 
-bmc_status bmc_image_load_memory(const void *data, size_t size, bmc_image **out)
+/* Largest draft size accepted: the preprocessing's own limit on image_size. */
+#define MAX_DRAFT 4096
+
+/* `draft` 0: full decode; else the JPEG scaled decode (PNG and DICOM ignore it). */
+static bmc_status load_memory(const void *data, size_t size, int32_t draft, bmc_image **out, const char *fn)
 {
     if (!data || !out)
-        return bmci_fail(BMC_ERR_INVALID_ARGUMENT, "bmc_image_load_memory: %s is NULL", data ? "out" : "data");
+        return bmci_fail(BMC_ERR_INVALID_ARGUMENT, "%s: %s is NULL", fn, data ? "out" : "data");
     const uint8_t *bytes = data;
     if (size == 0)
         return bmci_fail(BMC_ERR_CORRUPT_DATA, "image: no data (0 bytes)");
     if (bmci_is_png(bytes, size))
         return bmci_png_decode(bytes, size, out);
     if (bmci_is_jpeg(bytes, size))
-        return bmci_jpeg_decode(bytes, size, out);
+        return bmci_jpeg_decode(bytes, size, draft, out);
     /* DICOM last: a file without the Part 10 preamble is recognised only by parsing it */
     return bmci_dicom_load_image(bytes, size, bmci_is_dicom(bytes, size), out);
+}
+
+static bmc_status check_draft(int32_t draft, const char *fn)
+{
+    if (draft < 1 || draft > MAX_DRAFT)
+        return bmci_fail(BMC_ERR_INVALID_ARGUMENT, "%s: size %d is outside 1..%d", fn, draft, MAX_DRAFT);
+    return BMC_OK;
+}
+
+bmc_status bmc_image_load_memory(const void *data, size_t size, bmc_image **out)
+{
+    return load_memory(data, size, 0, out, "bmc_image_load_memory");
+}
+
+bmc_status bmc_image_load_memory_draft(const void *data, size_t size, int32_t draft, bmc_image **out)
+{
+    bmc_status status = check_draft(draft, "bmc_image_load_memory_draft");
+    return status != BMC_OK ? status : load_memory(data, size, draft, out, "bmc_image_load_memory_draft");
 }
 
 bmc_status bmci_read_whole_file(const char *path, uint8_t **data, size_t *size)
@@ -59,18 +81,29 @@ bmc_status bmci_read_whole_file(const char *path, uint8_t **data, size_t *size)
     return BMC_OK;
 }
 
-bmc_status bmc_image_load_file(const char *path, bmc_image **out)
+static bmc_status load_file(const char *path, int32_t draft, bmc_image **out, const char *fn)
 {
     if (!path || !out)
-        return bmci_fail(BMC_ERR_INVALID_ARGUMENT, "bmc_image_load_file: %s is NULL", path ? "out" : "path");
+        return bmci_fail(BMC_ERR_INVALID_ARGUMENT, "%s: %s is NULL", fn, path ? "out" : "path");
     uint8_t *data = NULL;
     size_t size = 0;
     bmc_status status = bmci_read_whole_file(path, &data, &size);
     if (status != BMC_OK)
         return status;
-    status = bmc_image_load_memory(data ? data : (const uint8_t *)"", size, out);
+    status = load_memory(data ? data : (const uint8_t *)"", size, draft, out, fn);
     free(data);
     if (status != BMC_OK)
         return bmci_fail_context(status, path);
     return BMC_OK;
+}
+
+bmc_status bmc_image_load_file(const char *path, bmc_image **out)
+{
+    return load_file(path, 0, out, "bmc_image_load_file");
+}
+
+bmc_status bmc_image_load_file_draft(const char *path, int32_t draft, bmc_image **out)
+{
+    bmc_status status = check_draft(draft, "bmc_image_load_file_draft");
+    return status != BMC_OK ? status : load_file(path, draft, out, "bmc_image_load_file_draft");
 }

@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "core/error.h"
@@ -42,13 +43,17 @@ static bmc_status resolve_options(const char *fn, const bmc_encoder_options *giv
     bmc_encoder_options_init(out);
     if (!given)
         return BMC_OK;
-    if (given->struct_size != sizeof *given)
+    /* A program built against an older header passes the smaller struct it knows: the fields
+     * it has are taken, later ones keep their defaults (the ABI only grows). */
+    size_t known = given->struct_size;
+    if (known != sizeof *given && known != offsetof(bmc_encoder_options, fast_jpeg))
         return bmci_fail(BMC_ERR_INVALID_ARGUMENT, "%s: options.struct_size is %zu, expected %zu "
                          "(call bmc_encoder_options_init)", fn, given->struct_size, sizeof *given);
     if (given->batch_size < 1 || given->batch_size > 65536)
         return bmci_fail(BMC_ERR_INVALID_ARGUMENT, "%s: batch_size %d is not in 1..65536", fn,
                          given->batch_size);
-    *out = *given;
+    memcpy(out, given, known);
+    out->struct_size = sizeof *out;
     return BMC_OK;
 }
 
@@ -126,6 +131,11 @@ bmc_status bmci_image_encoder_run_batch(bmc_image_encoder *encoder, const float 
     if (status != BMC_OK)
         return status;
     return finish_batch(&encoder->options, flags, rows, count, model->embed_dim, done, total);
+}
+
+int bmci_image_encoder_fast_jpeg(const bmc_image_encoder *encoder)
+{
+    return encoder->options.fast_jpeg != 0;
 }
 
 size_t bmci_image_encoder_batch_size(const bmc_image_encoder *encoder)

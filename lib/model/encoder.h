@@ -26,6 +26,8 @@ bmc_status bmci_image_encoder_run_batch(bmc_image_encoder *encoder, const float 
 
 /* The encoder's batch size, and its scratch of batch_size preprocessed tensors, which the file
  * pipeline borrows as one of its two batches rather than allocating a third. */
+/* Non-zero when the encoder's options ask for the JPEG draft decode (fast_jpeg). */
+int bmci_image_encoder_fast_jpeg(const bmc_image_encoder *encoder);
 size_t bmci_image_encoder_batch_size(const bmc_image_encoder *encoder);
 float *bmci_image_encoder_scratch(bmc_image_encoder *encoder);
 

@@ -39,6 +39,7 @@ struct pipeline {
     pthread_cond_t changed; /* a file was loaded, a batch released, or stop set */
     const bmci_file_job *job;
     const bmc_preprocess_options *preprocess;
+    int32_t draft;   /* fast_jpeg: the JPEG draft size (the model's input size), else 0 */
     size_t batch_size, tensor_floats;
     struct slot slots[2];
     size_t next;     /* the next file to claim */
@@ -53,7 +54,8 @@ static bmc_status load_file(const struct pipeline *p, size_t file, float *tensor
 {
     const char *path = p->job->paths[file];
     bmc_image *image = NULL;
-    bmc_status status = bmc_image_load_file(path, &image);
+    bmc_status status = p->draft ? bmc_image_load_file_draft(path, p->draft, &image)
+                                 : bmc_image_load_file(path, &image);
     if (status == BMC_OK && (status = bmc_preprocess(image, p->preprocess, tensor,
                                                      p->tensor_floats)) != BMC_OK)
         bmci_fail_context(status, path);
@@ -214,7 +216,8 @@ bmc_status bmci_encode_files(bmc_image_encoder *encoder, const bmci_file_job *jo
     const size_t per_slot = job->count < batch_size ? job->count : batch_size;
     const size_t side = (size_t)model->preprocess.image_size;
     struct pipeline p = {.job = job, .preprocess = &model->preprocess, .batch_size = batch_size,
-                         .tensor_floats = 3 * side * side};
+                         .tensor_floats = 3 * side * side,
+                         .draft = bmci_image_encoder_fast_jpeg(encoder) ? (int32_t)side : 0};
     p.slots[0].tensors = bmci_image_encoder_scratch(encoder);
     /* A second batch only when there is a second batch. */
     p.slots[1].tensors = job->count > batch_size

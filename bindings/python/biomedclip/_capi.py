@@ -196,7 +196,8 @@ class bmc_model_options(Structure):
 
 class bmc_encoder_options(Structure):
     _fields_ = [("struct_size", c_size_t), ("batch_size", c_int32), ("truncate", c_int32),
-                ("progress_fn", bmc_progress_fn), ("progress_user_data", c_void_p)]
+                ("progress_fn", bmc_progress_fn), ("progress_user_data", c_void_p),
+                ("fast_jpeg", c_int32)]
 
 
 class bmc_segmenter_options(Structure):
@@ -246,6 +247,8 @@ PROTOTYPES = {
     # images
     "bmc_image_load_file": (bmc_status, [c_char_p, P(P(bmc_image))]),
     "bmc_image_load_memory": (bmc_status, [c_void_p, c_size_t, P(P(bmc_image))]),
+    "bmc_image_load_file_draft": (bmc_status, [c_char_p, c_int32, P(P(bmc_image))]),
+    "bmc_image_load_memory_draft": (bmc_status, [c_void_p, c_size_t, c_int32, P(P(bmc_image))]),
     "bmc_pixels_init": (None, [P(bmc_pixels)]),
     "bmc_image_from_pixels": (bmc_status, [P(bmc_pixels), P(P(bmc_image))]),
     "bmc_image_info": (bmc_status, [P(bmc_image), c_int32_p, c_int32_p, c_int32_p]),

@@ -236,6 +236,7 @@ pub struct bmc_encoder_options {
     pub truncate: i32,
     pub progress_fn: bmc_progress_fn,
     pub progress_user_data: *mut c_void,
+    pub fast_jpeg: i32,
 }
 
 // ---- scoring and zero-shot classification ----------------------------------------------------
@@ -367,6 +368,10 @@ extern "C" {
     pub fn bmc_image_load_file(path: *const c_char, out: *mut *mut bmc_image) -> bmc_status;
     pub fn bmc_image_load_memory(data: *const c_void, size: usize, out: *mut *mut bmc_image)
         -> bmc_status;
+    pub fn bmc_image_load_file_draft(path: *const c_char, size: i32, out: *mut *mut bmc_image)
+        -> bmc_status;
+    pub fn bmc_image_load_memory_draft(data: *const c_void, size: usize, draft_size: i32,
+                                       out: *mut *mut bmc_image) -> bmc_status;
     pub fn bmc_pixels_init(pixels: *mut bmc_pixels);
     pub fn bmc_image_from_pixels(pixels: *const bmc_pixels, out: *mut *mut bmc_image) -> bmc_status;
     pub fn bmc_image_info(image: *const bmc_image, width: *mut i32, height: *mut i32,
