@@ -203,3 +203,27 @@ int cli_parse_double(const char *cmd, const char *name, const char *text, double
     *out = value;
     return CLI_OK;
 }
+
+int cli_split_list(const char *cmd, const char *option, const char *item, char *list,
+                   char ***items, size_t *count)
+{
+    size_t n = 1;
+    for (const char *p = list; *p; p++)
+        n += *p == ',';
+    char **result = malloc(n * sizeof *result);
+    if (!result)
+        return cli_error(cmd, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        result[i] = list;
+        list += strcspn(list, ",");
+        if (*list)
+            *list++ = '\0';
+        if (result[i][0] == '\0') {
+            free(result);
+            return cli_usage_error(cmd, "%s has an empty %s (number %zu)", option, item, i + 1);
+        }
+    }
+    *items = result;
+    *count = n;
+    return CLI_OK;
+}

@@ -43,30 +43,6 @@ static void usage(void)
 
 #define DEFAULT_TOP 5
 
-/* The answers of "a,b,c", split in place. */
-static int split_answers(char *list, const char ***answers, size_t *count)
-{
-    size_t n = 1;
-    for (const char *p = list; *p; p++)
-        n += *p == ',';
-    const char **result = malloc(n * sizeof *result);
-    if (!result)
-        return cli_error(CMD, "out of memory");
-    for (size_t i = 0; i < n; i++) {
-        result[i] = list;
-        list += strcspn(list, ",");
-        if (*list)
-            *list++ = '\0';
-        if (result[i][0] == '\0') {
-            free(result);
-            return cli_usage_error(CMD, "--answers has an empty answer (number %zu)", i + 1);
-        }
-    }
-    *answers = result;
-    *count = n;
-    return CLI_OK;
-}
-
 typedef struct ask_settings {
     const cli_strings *questions;
     const char **answers; /* NULL: none given */
@@ -231,6 +207,7 @@ int cli_ask(int argc, char **argv)
     }
     bmc_pixels view;
     char *answers_copy = NULL;
+    char **split = NULL; /* the answers, pointing into answers_copy */
     char default_answers[] = "yes,no";
     if (args.help)
         usage();
@@ -249,7 +226,9 @@ int cli_ask(int argc, char **argv)
         answers_copy = strdup(answers_text ? answers_text : default_answers);
         if (!answers_copy)
             rc = cli_error(CMD, "out of memory");
-        else if ((rc = split_answers(answers_copy, &s.answers, &s.answer_count)) == CLI_OK) {
+        else if ((rc = cli_split_list(CMD, "--answers", "answer", answers_copy, &split,
+                                         &s.answer_count)) == CLI_OK) {
+            s.answers = (const char **)split;
             if (head && !answers_text) {
                 free(s.answers);
                 s.answers = NULL;

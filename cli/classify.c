@@ -49,30 +49,6 @@ static void usage(void)
     cli_pixel_usage();
 }
 
-/* The labels of "a,b,c", split in place. */
-static int split_labels(char *list, char ***labels, size_t *count)
-{
-    size_t n = 1;
-    for (const char *p = list; *p; p++)
-        n += *p == ',';
-    char **result = malloc(n * sizeof *result);
-    if (!result)
-        return cli_error(CMD, "out of memory");
-    for (size_t i = 0; i < n; i++) {
-        result[i] = list;
-        list += strcspn(list, ",");
-        if (*list)
-            *list++ = '\0';
-        if (result[i][0] == '\0') {
-            free(result);
-            return cli_usage_error(CMD, "--labels has an empty label (number %zu)", i + 1);
-        }
-    }
-    *labels = result;
-    *count = n;
-    return CLI_OK;
-}
-
 /* Prompt templates as the command uses them: a built-in set's (static) or a file's lines. */
 typedef struct template_list {
     const char *const *text; /* NULL: the library's default */
@@ -344,7 +320,8 @@ int cli_classify(int argc, char **argv)
         labels_copy = strdup(labels_text);
         if (!labels_copy)
             rc = cli_error(CMD, "out of memory");
-        else if ((rc = split_labels(labels_copy, &spec.labels, &spec.label_count)) == CLI_OK &&
+        else if ((rc = cli_split_list(CMD, "--labels", "label", labels_copy, &spec.labels,
+                                         &spec.label_count)) == CLI_OK &&
                  (rc = resolve_spec_templates(templates_path, negative_path, &spec)) == CLI_OK)
             rc = run_classify(&args, &view, &margs, &spec, top);
     }

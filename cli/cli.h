@@ -117,6 +117,10 @@ int cli_parse_int(const char *cmd, const char *name, const char *text, long min,
                   int32_t *out);
 int cli_parse_double_pair(const char *cmd, const char *name, const char *text, double *first,
                           double *second);
+/* Splits "a,b,c" in place into `count` items (a malloc'd array of pointers into `list`);
+ * an empty item is a usage error naming `option` and `item` ("--labels", "label"). */
+int cli_split_list(const char *cmd, const char *option, const char *item, char *list,
+                   char ***items, size_t *count);
 int cli_parse_double(const char *cmd, const char *name, const char *text, double min, double max,
                      double *out);
 
