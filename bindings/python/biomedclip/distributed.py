@@ -47,6 +47,7 @@ import numpy as np
 
 from .index import Index, IndexSet
 from .model import Model
+from .runtime import configure
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 MANIFEST_NAME = "archive.bmcset"
@@ -90,14 +91,18 @@ _local = threading.local()
 loads = 0  # models loaded by this process (the tests check that it is one per worker)
 
 
-def _encoder(model_path: str, device: str, dtype: str, batch_size: int):
+def _encoder(model_path: str, device: str, dtype: str, batch_size: int, threads: int = 0):
     """This process's model (loaded on first use, then kept for every later task) and this
-    thread's image encoder for it."""
+    thread's image encoder for it. `threads` > 0 sets the process's intra-op threads before
+    the first model is loaded (the library's default is one per physical core, which N worker
+    processes on one machine would each take)."""
     global loads
     key = (model_path, device, dtype)
     with _models_lock:
         model = _models.get(key)
         if model is None:
+            if threads > 0 and not _models:
+                configure(cpu_threads=threads)
             model = _models[key] = Model(model_path, device=device, dtype=dtype)
             loads += 1
     encoders = getattr(_local, "encoders", None)
@@ -129,7 +134,7 @@ def shard_complete(path: str, first_id: int, texts: Sequence[str]) -> bool:
 
 def embed_shard(model_path: str, out_dir: str, number: int, first_id: int, files: Sequence[str],
                 batch_size: int = 32, storage: str = "float32", device: str = "cpu",
-                dtype: str = "float32", root: Optional[str] = None) -> dict:
+                dtype: str = "float32", root: Optional[str] = None, threads: int = 0) -> dict:
     """One task: embed `files` (ids first_id, first_id + 1, ...) into out_dir/part-NNNNN.bmcidx,
     unless that shard is already complete. Entry texts are the paths relative to `root`.
     Returns {"shard", "path", "entries", "skipped" (undecodable files), "embedded" (False if
@@ -141,7 +146,7 @@ def embed_shard(model_path: str, out_dir: str, number: int, first_id: int, files
         with Index.map(path, check_vectors=False) as done:
             report["entries"] = len(done)
         return report
-    model, encoder = _encoder(model_path, device, dtype, batch_size)
+    model, encoder = _encoder(model_path, device, dtype, batch_size, threads)
     index = Index(model.embed_dim, storage)
     ids = np.arange(first_id, first_id + len(files), dtype=np.int64)
     try:
@@ -177,12 +182,14 @@ def _search_shards(paths: Sequence[str], queries: np.ndarray, k: int,
 def embed(client, model_path: str, inputs: Sequence[str], out_dir: str, shard_size: int = 1024,
           batch_size: int = 32, storage: str = "float32", device: str = "cpu",
           dtype: str = "float32", progress: bool = False, retries: int = 2,
-          first_id: int = 0) -> dict:
+          first_id: int = 0, threads: int = 0) -> dict:
     """Embed the images of `inputs` on the cluster of `client` into shards in `out_dir`, then
     write the manifest out_dir/archive.bmcset. File i of the sorted list gets id first_id + i.
     Shards already complete are kept. Entry texts are the paths relative to the common folder
     of the inputs. `progress` shows Dask's progress bar. Returns {"manifest", "files",
-    "shards": [per-shard reports]}.
+    "shards": [per-shard reports]}. `threads` > 0: intra-op threads of each worker process
+    (give cores / worker processes where several share a machine); 0: the library's choice,
+    one per physical core, right for one worker per machine or per GPU.
 
     For the set to equal, bit for bit, one index embedded in one process with the same batch
     size, make shard_size a multiple of batch_size (the batches then hold the same images)."""
@@ -197,7 +204,7 @@ def embed(client, model_path: str, inputs: Sequence[str], out_dir: str, shard_si
     if first_id < 0:
         raise ValueError("first_id must not be negative")
     futures = [client.submit(embed_shard, model_path, out_dir, number, first_id + first, shard_files,
-                             batch_size, storage, device, dtype, root,
+                             batch_size, storage, device, dtype, root, threads,
                              key="biomedclip-shard-%05d-%s" % (number, uuid.uuid4().hex),
                              retries=retries, pure=False)
                for number, first, shard_files in plan(files, shard_size)]
@@ -278,6 +285,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     e.add_argument("--out", required=True, help="the shard folder, on storage every worker sees")
     e.add_argument("--shard-size", type=int, default=1024, help="files per shard (1024)")
     e.add_argument("--storage", default="float32", choices=("float32", "float16", "bfloat16"))
+    e.add_argument("--threads", type=int, default=0,
+                   help="intra-op threads per worker process (0: one per physical core; with "
+                        "several CPU workers on a machine, give cores / workers)")
     e.add_argument("--first-id", type=int, default=0,
                    help="the id of the first file (0), e.g. to add a set of new files whose ids "
                         "follow another set's")
@@ -300,7 +310,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if args.command == "embed":
             report = embed(client, args.model, args.inputs, args.out, args.shard_size,
                            args.batch, args.storage, args.device, args.dtype, progress=True,
-                           first_id=args.first_id)
+                           first_id=args.first_id, threads=args.threads)
             embedded = sum(r["embedded"] for r in report["shards"])
             skipped = [s for r in report["shards"] for s in r["skipped"]]
             print("\n%d files, %d shards (%d embedded now, %d already complete), %d skipped; "

@@ -163,7 +163,7 @@ def test_killed_worker_costs_a_retry(model_path, archive, reference, tmp_path):
         result = {}
         job = threading.Thread(target=lambda: result.update(distributed.embed(
             client, model_path, [archive], str(tmp_path), shard_size=SHARD // 2,
-            batch_size=BATCH)))
+            batch_size=BATCH, threads=1)))
         job.start()
         victim = None
         deadline = time.time() + 120
@@ -180,6 +180,11 @@ def test_killed_worker_costs_a_retry(model_path, archive, reference, tmp_path):
         assert not job.is_alive() and result, "the job did not finish after the kill"
         assert victim not in client.run(os.getpid) or client.run(os.getpid)[victim] != pids[victim]
         assert len(result["shards"]) == -(-IMAGES // (SHARD // 2))
+        # threads=1 reached the library of every worker that loaded the model
+        configs = client.run(lambda: (distributed.loads,
+                                      biomedclip.runtime_config()["cpu_threads"]))
+        assert any(n for n, _ in configs.values())
+        assert all(threads == 1 for n, threads in configs.values() if n)
         with biomedclip.IndexSet.open_manifest(result["manifest"]) as index_set:
             assert len(index_set) == IMAGES
             same_search(index_set, reference[0], reference[0].dim)
