@@ -313,17 +313,34 @@ static size_t remove_where(bmco_store *s, int (*match)(const bmco_entry *, const
     return removed;
 }
 
-static int match_id(const bmco_entry *e, const void *id)
+typedef struct id_set {
+    char (*ids)[BMCO_ID_LENGTH + 1];
+    size_t count;
+} id_set;
+
+static int compare_id(const void *a, const void *b)
 {
-    return strcmp(e->instance, id) == 0 || strcmp(e->series, id) == 0 ||
-           strcmp(e->study, id) == 0;
+    return strcmp(a, b);
 }
 
-size_t bmco_store_remove(bmco_store *s, const char *id)
+static int in_set(const id_set *set, const char *id)
 {
-    if (bmco_store_instance_count(s) == 0)
+    return bsearch(id, set->ids, set->count, sizeof *set->ids, compare_id) != NULL;
+}
+
+static int match_ids(const bmco_entry *e, const void *user)
+{
+    const id_set *set = user;
+    return in_set(set, e->instance) || in_set(set, e->series) || in_set(set, e->study);
+}
+
+size_t bmco_store_remove(bmco_store *s, char (*ids)[BMCO_ID_LENGTH + 1], size_t count)
+{
+    if (count == 0 || bmco_store_instance_count(s) == 0)
         return 0;
-    return remove_where(s, match_id, id);
+    qsort(ids, count, sizeof *ids, compare_id);
+    id_set set = {ids, count};
+    return remove_where(s, match_ids, &set);
 }
 
 typedef struct keeper {

@@ -50,9 +50,9 @@ int bmco_store_has(bmco_store *store, const char *instance, int32_t *frames);
 int bmco_store_add(bmco_store *store, const float *vectors, const bmco_entry *entries,
                    size_t count, char *error, size_t error_size);
 
-/* Remove every entry of the instance, series or study with Orthanc id `id`; returns how many
- * entries went. */
-size_t bmco_store_remove(bmco_store *store, const char *id);
+/* Remove every entry of the instances, series or studies with the `count` Orthanc ids `ids`
+ * (sorted here, in place) in one pass over the index; returns how many entries went. */
+size_t bmco_store_remove(bmco_store *store, char (*ids)[BMCO_ID_LENGTH + 1], size_t count);
 
 /* Keep only the instances for which `keep(id, user)` is non-zero; returns how many entries
  * went. */

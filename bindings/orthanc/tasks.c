@@ -294,6 +294,8 @@ void bmco_route_ask(bmco_request *r, OrthancPluginRestOutput *output, const char
     if (st == BMC_OK)
         bmco_answer_json(output, r->uri,
                          answers_json(id, frame, question, mode, names, ranked, found));
+    else if (st == BMC_ERR_NOT_FOUND && p->vqa && choices)
+        bmco_answer_error(output, r->uri, 400, "answers: %s", bmc_last_error());
     else
         bmco_answer_error(output, r->uri, bmco_http_status(st), "%s",
                           st == BMC_ERR_OUT_OF_MEMORY ? "out of memory" : bmc_last_error());

@@ -219,14 +219,14 @@ static void take_instance(bmco_worker *w, const char *id)
     bmc_dicom_free(dicom);
 }
 
-/* Apply the queued deletions. */
+/* Apply the queued deletions, in one pass over the index: deleting a study signals every
+ * instance and series of it too. */
 static void apply_deletions(bmco_worker *w, char (*ids)[BMCO_ID_LENGTH + 1], size_t count)
 {
-    for (size_t i = 0; i < count; i++) {
-        size_t removed = bmco_store_remove(w->plugin->store, ids[i]);
-        if (removed > 0)
-            bmco_log(BMCO_LOG_INFO, "%zu frames of %s left the index", removed, ids[i]);
-    }
+    size_t removed = bmco_store_remove(w->plugin->store, ids, count);
+    if (removed > 0)
+        bmco_log(BMCO_LOG_INFO, "%zu frames of %zu deleted resources left the index", removed,
+                 count);
 }
 
 static int compare_ids(const void *a, const void *b)

@@ -19,25 +19,21 @@ import argparse
 import io
 import json
 import os
-import secrets
-import signal
-import socket
-import subprocess
 import sys
-import time
-import urllib.error
-import urllib.parse
-import urllib.request
-from base64 import b64encode
 
 import numpy as np
 from PIL import Image as PILImage
 
+import pydicom
+
 import biomedclip as bmc
+from tools.checks.orthanc_server import Orthanc, upload
 
 TOLERANCE = 1e-6
 HELD_BACK = ("CT_small.dcm", "SC_rgb_jpeg_dcmtk.dcm")  # uploaded while the plugin is not loaded
 CONFIGURED_TEMPLATES = "ct"
+MR_IMAGE_STORAGE, CT_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.4", "1.2.840.10008.5.1.4.1.1.2"
+CONFIGURED_LABELS = ["liver", "kidney"]
 QUERIES = ("a chest X-ray showing pneumonia", "an MRI scan of the brain", "liver")
 
 
@@ -54,110 +50,6 @@ class Report:
             print("FAIL %s%s" % (name, ": " + detail if detail else ""))
         sys.stdout.flush()
         return condition
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Orthanc:
-    """One Orthanc server at a time, on a temporary configuration."""
-
-    def __init__(self, work, plugin):
-        self.work, self.plugin = work, plugin
-        self.user, self.password = "bmc", secrets.token_hex(8)
-        self.process = None
-        self.log_path = os.path.join(work, "orthanc.log")
-
-    def start(self, section, with_plugin=True):
-        self.port = free_port()
-        config = {
-            "Name": "biomedclip-test", "StorageDirectory": os.path.join(self.work, "db"),
-            "IndexDirectory": os.path.join(self.work, "db"), "HttpPort": self.port,
-            "DicomServerEnabled": False, "RemoteAccessAllowed": False,
-            "AuthenticationEnabled": True, "RegisteredUsers": {self.user: self.password},
-            "HttpDescribeErrors": True, "Plugins": [self.plugin] if with_plugin else [],
-            "ConcurrentJobs": 1, "HttpThreadsCount": 8,
-        }
-        if section is not None:
-            config["BiomedClip"] = section
-        path = os.path.join(self.work, "orthanc.json")
-        with open(path, "w") as f:
-            json.dump(config, f)
-        log = open(self.log_path, "a")
-        self.process = subprocess.Popen(["Orthanc", "--verbose", path], stdout=log,
-                                        stderr=subprocess.STDOUT, cwd=self.work)
-        log.close()
-        with open(os.path.join(self.work, "orthanc.pid"), "w") as f:
-            f.write("%d\n" % self.process.pid)
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError("Orthanc exited with %d (see its log)" % self.process.returncode)
-            try:
-                if self.request("GET", "/system")[0] == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError("Orthanc did not answer within 60 s")
-
-    def stop(self):
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(60)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.process = None
-        try:
-            os.remove(os.path.join(self.work, "orthanc.pid"))
-        except FileNotFoundError:
-            pass
-
-    def request(self, method, path, data=None, auth=True):
-        request = urllib.request.Request("http://127.0.0.1:%d%s" % (self.port, path), data=data,
-                                         method=method)
-        if auth:
-            token = b64encode(("%s:%s" % (self.user, self.password)).encode()).decode()
-            request.add_header("Authorization", "Basic " + token)
-        try:
-            with urllib.request.urlopen(request, timeout=120) as answer:
-                return answer.status, answer.read()
-        except urllib.error.HTTPError as error:
-            return error.code, error.read()
-
-    def get(self, path, **args):
-        query = urllib.parse.urlencode(args)
-        return self.request("GET", path + ("?" + query if query else ""))
-
-    def get_json(self, path, **args):
-        status, body = self.get(path, **args)
-        if status != 200:
-            raise RuntimeError("GET %s: %d %s" % (path, status, body[:300]))
-        return json.loads(body)
-
-    def wait_state(self, states, timeout=120):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            status = self.get_json("/biomedclip/status")
-            if status["State"] in states:
-                return status
-            time.sleep(0.2)
-        raise RuntimeError("the plugin stayed %s" % status["State"])
-
-    def wait_drained(self, timeout=300):
-        """Until the worker has applied every change Orthanc has logged and every deletion."""
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            status = self.get_json("/biomedclip/status")
-            if status.get("Queue") == 0 and status["LastChange"] >= status["OrthancLastChange"]:
-                return status
-            time.sleep(0.2)
-        raise RuntimeError("the queue did not drain: %s" % status)
 
 
 class Reference:
@@ -233,15 +125,6 @@ def compare_hits(report, name, hits, ranking, limit):
                  "%d hits, largest score difference %.2e" % (len(hits), worst))
 
 
-def upload(orthanc, path):
-    with open(path, "rb") as f:
-        status, body = orthanc.request("POST", "/instances", f.read())
-    if status != 200:
-        return None
-    answer = json.loads(body)
-    return answer if answer.get("Status") in ("Success", "AlreadyStored") else None
-
-
 def check_routes(report, orthanc, ref, ids_by_name):
     indexed = sorted(i for i, k in ref.kind.items() if k == "indexed")
     # ---- search at the three levels -------------------------------------------------------
@@ -286,6 +169,14 @@ def check_routes(report, orthanc, ref, ids_by_name):
                      error <= TOLERANCE and sorted(got) == sorted(labels) and
                      [got[l] for l in order] == sorted(got.values(), reverse=True),
                      "largest probability difference %.2e" % error)
+    # Without "labels" the configured ones are used.
+    answer = orthanc.get_json("/biomedclip/instances/%s/classify" % indexed[0])
+    want = bmc.Classifier(ref.texts, CONFIGURED_LABELS, CONFIGURED_TEMPLATES).probabilities(
+        ref.vectors[(indexed[0], 0)][None, :])[0]
+    got = {item["Label"]: item["Probability"] for item in answer["Labels"]}
+    report.check("classify with the configured labels",
+                 sorted(got) == sorted(CONFIGURED_LABELS) and
+                 max(abs(got[l] - float(w)) for l, w in zip(CONFIGURED_LABELS, want)) <= TOLERANCE)
     # A frame that is not indexed goes through the image tower: frame 1 of a two-frame file.
     multi = [i for i in indexed if (i, 1) in ref.vectors]
     if report.check("a multi-frame instance is indexed", bool(multi)):
@@ -356,6 +247,8 @@ def check_errors(report, orthanc, some_instance):
         ("/biomedclip/instances/%s/ask" % some_instance, {}, 400),
         ("/biomedclip/instances/%s/ask" % some_instance, {"q": "x" * 2000}, 413),
         ("/biomedclip/instances/%s/ask" % some_instance, {"q": "x", "top": 0}, 400),
+        ("/biomedclip/instances/%s/ask" % some_instance,
+         {"q": "x", "answers": "not an answer of the head,yes"}, 400),
     ]
     for path, args, want in cases:
         status, body = orthanc.get(path, **args)
@@ -378,7 +271,7 @@ def section(fixtures, work, **extra):
               "SegmentationDecoder": os.path.join(seg, "trained.bmcseg.pt"),
               "VqaHead": os.path.join(fixtures, "vqa", "fusion.vqa.pt"),
               "BatchSize": 4, "SaveInterval": 1, "MaxFramesPerInstance": 3,
-              "Labels": ["liver", "kidney"], "Templates": CONFIGURED_TEMPLATES}
+              "Labels": CONFIGURED_LABELS, "Templates": CONFIGURED_TEMPLATES}
     config.update(extra)
     return {k: v for k, v in config.items() if v is not None}
 
@@ -523,6 +416,29 @@ def main():
                      status["IndexedInstances"] == want["indexed"],
                      "%d embedded, %d already indexed" %
                      (status["IndexedSinceStart"], status["AlreadyIndexed"]))
+        orthanc.stop()
+
+        # ---- Modalities and SopClasses: a new index of only what they allow -------------------
+        orthanc.start(section(fixtures, args.work, Modalities=["MR", "OT"],
+                              SopClasses=[MR_IMAGE_STORAGE, CT_IMAGE_STORAGE],
+                              DataDirectory=os.path.join(args.work, "filtered")))
+        orthanc.wait_state({"ready"})
+        status = orthanc.wait_drained()
+        present = [i for i, k in ref.kind.items() if k == "indexed"]
+        modality = {i: pydicom.dcmread(ids_by_name[i], stop_before_pixels=True) for i in present}
+        want_modality = sum(modality[i].get("Modality", "") not in ("MR", "OT") for i in present)
+        want_sop = sum(modality[i].get("Modality", "") in ("MR", "OT") and
+                       modality[i].SOPClassUID not in (MR_IMAGE_STORAGE, CT_IMAGE_STORAGE)
+                       for i in present)
+        report.check("Modalities: the others are skipped and counted",
+                     status["Skipped"]["Modality"] == want_modality and want_modality > 0,
+                     "%d skipped, reference %d" % (status["Skipped"]["Modality"], want_modality))
+        report.check("SopClasses: the others are skipped and counted",
+                     status["Skipped"]["SopClass"] == want_sop and want_sop > 0,
+                     "%d skipped, reference %d" % (status["Skipped"]["SopClass"], want_sop))
+        report.check("Modalities and SopClasses: what they allow is indexed",
+                     status["IndexedInstances"] == len(present) - want_modality - want_sop,
+                     "%d indexed" % status["IndexedInstances"])
     except Exception as error:  # a crash of the check is a failure, with its reason
         report.check("the check ran to its end", False, "%s: %s" % (type(error).__name__, error))
     finally:
