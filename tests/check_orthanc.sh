@@ -9,7 +9,9 @@ set -u
 BUILD=${BUILD:-build}
 PYTHON=${PYTHON:-/usr/bin/python3}
 FIXTURES=${BMC_FIXTURES:-$BUILD/fixtures}
-PLUGIN=$BUILD/orthanc/libOrthancBiomedClip.so
+# ORTHANC_PLUGIN: another build of the plugin, e.g. one with AddressSanitizer, run with
+# BMC_ORTHANC_PRELOAD=libasan.so.8 (given to Orthanc only).
+PLUGIN=${ORTHANC_PLUGIN:-$BUILD/orthanc/libOrthancBiomedClip.so}
 export BIOMEDCLIP_LIBRARY="$PWD/$BUILD/libbiomedclip.so" PYTHONPATH="$PWD/bindings/python"
 export PYTHONDONTWRITEBYTECODE=1
 
