@@ -9,8 +9,7 @@ set -u
 BUILD=${BUILD:-build}
 PYTHON=${PYTHON:-/usr/bin/python3}
 FIXTURES=${BMC_FIXTURES:-$BUILD/fixtures}
-# ORTHANC_PLUGIN: another build of the plugin, e.g. one with AddressSanitizer, run with
-# BMC_ORTHANC_PRELOAD=libasan.so.8 (given to Orthanc only).
+# ORTHANC_PLUGIN: another build of the plugin, e.g. an installed one.
 PLUGIN=${ORTHANC_PLUGIN:-$BUILD/orthanc/libOrthancBiomedClip.so}
 export BIOMEDCLIP_LIBRARY="$PWD/$BUILD/libbiomedclip.so" PYTHONPATH="$PWD/bindings/python"
 export PYTHONDONTWRITEBYTECODE=1

@@ -48,13 +48,8 @@ class Orthanc:
         with open(path, "w") as f:
             json.dump(config, f)
         log = open(self.log_path, "a")
-        # BMC_ORTHANC_PRELOAD (e.g. libasan.so.8) goes to Orthanc only: a plugin built with
-        # sanitizers runs in an Orthanc that is not.
-        env = dict(os.environ)
-        if os.environ.get("BMC_ORTHANC_PRELOAD"):
-            env["LD_PRELOAD"] = os.environ["BMC_ORTHANC_PRELOAD"]
         self.process = subprocess.Popen(["Orthanc", "--verbose", path], stdout=log,
-                                        stderr=subprocess.STDOUT, cwd=self.work, env=env)
+                                        stderr=subprocess.STDOUT, cwd=self.work)
         log.close()
         with open(os.path.join(self.work, "orthanc.pid"), "w") as f:
             f.write("%d\n" % self.process.pid)
