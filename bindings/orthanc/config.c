@@ -13,7 +13,7 @@
 
 #define SECTION "BiomedClip"
 
-static int fail(char *error, size_t size, const char *fmt, ...)
+static int config_fail(char *error, size_t size, const char *fmt, ...)
 {
     va_list ap;
     int n = snprintf(error, size, SECTION ": ");
@@ -40,12 +40,12 @@ static int get_string(const cJSON *section, const char *key, const char *fallbac
     const char *value = fallback;
     if (item) {
         if (!cJSON_IsString(item) || item->valuestring[0] == '\0')
-            return fail(error, size, "\"%s\" must be a non-empty string", key);
+            return config_fail(error, size, "\"%s\" must be a non-empty string", key);
         value = item->valuestring;
     }
     *out = NULL;
     if (value && !(*out = dup_string(value)))
-        return fail(error, size, "out of memory");
+        return config_fail(error, size, "out of memory");
     return 0;
 }
 
@@ -59,7 +59,7 @@ static int get_int(const cJSON *section, const char *key, int32_t fallback, int3
     }
     if (!cJSON_IsNumber(item) || item->valuedouble != (double)(int64_t)item->valuedouble ||
         item->valuedouble < min || item->valuedouble > max)
-        return fail(error, size, "\"%s\" must be an integer in %d..%d", key, (int)min, (int)max);
+        return config_fail(error, size, "\"%s\" must be an integer in %d..%d", key, (int)min, (int)max);
     *out = (int32_t)item->valuedouble;
     return 0;
 }
@@ -74,19 +74,19 @@ static int get_list(const cJSON *section, const char *key, size_t max_length, ch
     if (!item)
         return 0;
     if (!cJSON_IsArray(item))
-        return fail(error, size, "\"%s\" must be a list of strings", key);
+        return config_fail(error, size, "\"%s\" must be a list of strings", key);
     size_t n = (size_t)cJSON_GetArraySize(item);
     if (n == 0)
         return 0;
     if (!(*out = calloc(n, sizeof **out)))
-        return fail(error, size, "out of memory");
+        return config_fail(error, size, "out of memory");
     cJSON_ArrayForEach(element, item) {
         if (!cJSON_IsString(element) || element->valuestring[0] == '\0' ||
             strlen(element->valuestring) > max_length)
-            return fail(error, size, "\"%s\" must hold non-empty strings of at most %zu bytes",
+            return config_fail(error, size, "\"%s\" must hold non-empty strings of at most %zu bytes",
                         key, max_length);
         if (!((*out)[*count] = dup_string(element->valuestring)))
-            return fail(error, size, "out of memory");
+            return config_fail(error, size, "out of memory");
         (*count)++;
     }
     return 0;
@@ -97,7 +97,7 @@ static int get_bool(const cJSON *section, const char *key, int fallback, int *ou
 {
     const cJSON *item = cJSON_GetObjectItemCaseSensitive(section, key);
     if (item && !cJSON_IsBool(item))
-        return fail(error, size, "\"%s\" must be true or false", key);
+        return config_fail(error, size, "\"%s\" must be true or false", key);
     *out = item ? cJSON_IsTrue(item) : fallback;
     return 0;
 }
@@ -111,7 +111,7 @@ static int parse_dtype(const char *key, const char *text, int32_t *dtype, char *
     else if (strcmp(text, "bf16") == 0 || strcmp(text, "bfloat16") == 0)
         *dtype = BMC_DTYPE_BF16;
     else
-        return fail(error, size, "\"%s\" must be \"f32\", \"f16\" or \"bf16\", not \"%s\"", key,
+        return config_fail(error, size, "\"%s\" must be \"f32\", \"f16\" or \"bf16\", not \"%s\"", key,
                     text);
     return 0;
 }
@@ -120,7 +120,7 @@ static int readable_file(const char *key, const char *path, char *error, size_t 
 {
     struct stat st;
     if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
-        return fail(error, size, "\"%s\": no file at \"%s\"", key, path);
+        return config_fail(error, size, "\"%s\": no file at \"%s\"", key, path);
     return 0;
 }
 
@@ -133,23 +133,23 @@ static int get_templates(const cJSON *section, bmco_config *config, char *error,
         const char *const *set;
         size_t n;
         if (bmc_template_set(item->valuestring, &set, &n, NULL, NULL) != BMC_OK)
-            return fail(error, size, "\"Templates\": %s", bmc_last_error());
+            return config_fail(error, size, "\"Templates\": %s", bmc_last_error());
         if (!(config->templates = calloc(n, sizeof *config->templates)))
-            return fail(error, size, "out of memory");
+            return config_fail(error, size, "out of memory");
         for (size_t i = 0; i < n; i++) {
             if (!(config->templates[i] = dup_string(set[i])))
-                return fail(error, size, "out of memory");
+                return config_fail(error, size, "out of memory");
             config->template_count++;
         }
         return 0;
     }
     if (get_list(section, "Templates", 512, &config->templates, &config->template_count, error,
                  size) != 0)
-        return fail(error, size, "\"Templates\" must be a built-in set name or a list of templates");
+        return config_fail(error, size, "\"Templates\" must be a built-in set name or a list of templates");
     for (size_t i = 0; i < config->template_count; i++) {
         const char *first = strstr(config->templates[i], "{}");
         if (!first || strstr(first + 2, "{}"))
-            return fail(error, size, "\"Templates\": \"%s\" must hold \"{}\" exactly once",
+            return config_fail(error, size, "\"Templates\": \"%s\" must hold \"{}\" exactly once",
                         config->templates[i]);
     }
     return 0;
@@ -160,16 +160,16 @@ int bmco_config_parse(const char *json, bmco_config *config, char *error, size_t
     memset(config, 0, sizeof *config);
     cJSON *root = cJSON_Parse(json);
     if (!root)
-        return fail(error, size, "Orthanc's configuration is not JSON");
+        return config_fail(error, size, "Orthanc's configuration is not JSON");
     int rc = -1;
     const cJSON *section = cJSON_GetObjectItemCaseSensitive(root, SECTION);
     char *dtype = NULL, *index_dtype = NULL;
     if (!section) {
-        fail(error, size, "no \"" SECTION "\" section in the configuration");
+        config_fail(error, size, "no \"" SECTION "\" section in the configuration");
         goto done;
     }
     if (!cJSON_IsObject(section)) {
-        fail(error, size, "the section must be an object");
+        config_fail(error, size, "the section must be an object");
         goto done;
     }
     if (get_bool(section, "Enabled", 1, &config->enabled, error, size) != 0 ||
@@ -196,11 +196,11 @@ int bmco_config_parse(const char *json, bmco_config *config, char *error, size_t
         parse_dtype("IndexDtype", index_dtype, &config->index_dtype, error, size) != 0)
         goto done;
     if (!config->model) {
-        fail(error, size, "\"Model\" (the model bundle) is required");
+        config_fail(error, size, "\"Model\" (the model bundle) is required");
         goto done;
     }
     if (!config->data_dir) {
-        fail(error, size, "\"DataDirectory\" (where the index is kept) is required");
+        config_fail(error, size, "\"DataDirectory\" (where the index is kept) is required");
         goto done;
     }
     if (readable_file("Model", config->model, error, size) != 0 ||
@@ -209,7 +209,7 @@ int bmco_config_parse(const char *json, bmco_config *config, char *error, size_t
         (config->vqa_head && readable_file("VqaHead", config->vqa_head, error, size) != 0))
         goto done;
     if (strcmp(config->device, "cpu") != 0 && strncmp(config->device, "cuda", 4) != 0) {
-        fail(error, size, "\"Device\" must be \"cpu\", \"cuda\" or \"cuda:N\", not \"%s\"",
+        config_fail(error, size, "\"Device\" must be \"cpu\", \"cuda\" or \"cuda:N\", not \"%s\"",
              config->device);
         goto done;
     }

@@ -37,7 +37,7 @@ struct bmco_store {
     time_t saved_at;
 };
 
-static int fail(char *error, size_t size, const char *fmt, ...)
+static int store_fail(char *error, size_t size, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -174,23 +174,23 @@ int bmco_store_open(const char *dir, int32_t dim, int32_t dtype, bmco_store **ou
                     size_t size)
 {
     if (mkdir(dir, 0750) != 0 && errno != EEXIST)
-        return fail(error, size, "cannot create the data directory \"%s\": %s", dir,
+        return store_fail(error, size, "cannot create the data directory \"%s\": %s", dir,
                     strerror(errno));
     bmco_store *s = calloc(1, sizeof *s);
     if (!s)
-        return fail(error, size, "out of memory");
+        return store_fail(error, size, "out of memory");
     pthread_rwlock_init(&s->lock, NULL);
     s->index_path = join(dir, "index.bmci");
     s->state_path = join(dir, "state.txt");
     if (!s->index_path || !s->state_path) {
         bmco_store_close(s);
-        return fail(error, size, "out of memory");
+        return store_fail(error, size, "out of memory");
     }
     bmc_status st;
     if (access(s->index_path, F_OK) == 0) {
         st = bmc_index_load(s->index_path, &s->index);
         if (st == BMC_OK && bmc_index_dim(s->index) != dim) {
-            fail(error, size, "the index \"%s\" holds vectors of %d floats, the model makes %d: "
+            store_fail(error, size, "the index \"%s\" holds vectors of %d floats, the model makes %d: "
                  "move it away to index again with this model", s->index_path,
                  (int)bmc_index_dim(s->index), (int)dim);
             bmco_store_close(s);
@@ -203,12 +203,12 @@ int bmco_store_open(const char *dir, int32_t dim, int32_t dtype, bmco_store **ou
         st = bmc_index_create(dim, dtype, &s->index);
     }
     if (st != BMC_OK) {
-        fail(error, size, "index \"%s\": %s", s->index_path, bmc_last_error());
+        store_fail(error, size, "index \"%s\": %s", s->index_path, bmc_last_error());
         bmco_store_close(s);
         return -1;
     }
     if (rebuild(s) != 0) {
-        fail(error, size, "index \"%s\": an entry without the plugin's text", s->index_path);
+        store_fail(error, size, "index \"%s\": an entry without the plugin's text", s->index_path);
         bmco_store_close(s);
         return -1;
     }
@@ -263,7 +263,7 @@ int bmco_store_add(bmco_store *s, const float *vectors, const bmco_entry *entrie
     char *buffer = malloc(count * TEXT_SIZE);
     int rc = -1;
     if (!ids || !texts || !buffer) {
-        fail(error, size, "out of memory");
+        store_fail(error, size, "out of memory");
         goto done;
     }
     pthread_rwlock_wrlock(&s->lock);
@@ -273,9 +273,9 @@ int bmco_store_add(bmco_store *s, const float *vectors, const bmco_entry *entrie
         format_text(&entries[i], texts[i], TEXT_SIZE);
     }
     if (reserve(s, count) != 0)
-        fail(error, size, "out of memory");
+        store_fail(error, size, "out of memory");
     else if (bmc_index_add(s->index, vectors, count, ids, (const char *const *)texts) != BMC_OK)
-        fail(error, size, "index: %s", bmc_last_error());
+        store_fail(error, size, "index: %s", bmc_last_error());
     else {
         for (size_t i = 0; i < count; i++)
             note_entry(s, entries[i].instance, ids[i]);
@@ -396,9 +396,9 @@ int bmco_store_search(bmco_store *s, const float *query, int32_t level, size_t l
         int64_t *ids = malloc(k * sizeof *ids);
         float *scores = malloc(k * sizeof *scores);
         if (!ids || !scores)
-            rc = fail(error, size, "out of memory");
+            rc = store_fail(error, size, "out of memory");
         else if (bmc_index_search(s->index, query, 1, (int32_t)k, NULL, ids, scores, k) != BMC_OK)
-            rc = fail(error, size, "search: %s", bmc_last_error());
+            rc = store_fail(error, size, "search: %s", bmc_last_error());
         *count = 0;
         for (size_t i = 0; rc == 0 && i < k && *count < limit; i++) {
             bmco_entry e;
@@ -469,9 +469,9 @@ int bmco_store_save(bmco_store *s, int force, int interval, char *error, size_t 
     int due = s->dirty && (force || time(NULL) - s->saved_at >= interval);
     int64_t seq = s->last_change;
     if (due && bmc_index_save(s->index, s->index_path) != BMC_OK)
-        rc = fail(error, size, "saving \"%s\": %s", s->index_path, bmc_last_error());
+        rc = store_fail(error, size, "saving \"%s\": %s", s->index_path, bmc_last_error());
     else if (due && write_state(s->state_path, seq) != 0)
-        rc = fail(error, size, "saving \"%s\": %s", s->state_path, strerror(errno));
+        rc = store_fail(error, size, "saving \"%s\": %s", s->state_path, strerror(errno));
     pthread_rwlock_unlock(&s->lock);
     if (due && rc == 0) {
         pthread_rwlock_wrlock(&s->lock);
