@@ -423,7 +423,8 @@ def main():
         # ---- Modalities and SopClasses: a new index of only what they allow -------------------
         orthanc.start(section(fixtures, args.work, Modalities=["MR", "OT"],
                               SopClasses=[MR_IMAGE_STORAGE, CT_IMAGE_STORAGE],
-                              DataDirectory=os.path.join(args.work, "filtered")))
+                              DataDirectory=os.path.join(args.work, "filtered")),
+                      OverwriteInstances=True)
         orthanc.wait_state({"ready"})
         status = orthanc.wait_drained()
         # The filters apply to every file with an image, before its frames are decoded.
@@ -446,6 +447,25 @@ def main():
         report.check("Modalities and SopClasses: what they allow is indexed",
                      status["IndexedInstances"] == want_indexed and want_indexed > 0,
                      "%d indexed" % status["IndexedInstances"])
+
+        # ---- an overwritten instance stays indexed -----------------------------------------
+        # Another encoding of the indexed MR image, with its UIDs: Orthanc deletes the stored
+        # file and stores this one under the same id.
+        mr = [i for i in allowed if ref.kind[i] == "indexed" and
+              modality[i].SOPClassUID == MR_IMAGE_STORAGE][0]
+        uid = modality[mr].SOPInstanceUID
+        other = [path for _, path in files if path != ids_by_name[mr] and path.endswith(".dcm")
+                 and "MR_small" in path and
+                 pydicom.dcmread(path, stop_before_pixels=True).SOPInstanceUID == uid][0]
+        answer = upload(orthanc, other)
+        status = orthanc.wait_drained()
+        hits = orthanc.get_json("/biomedclip/search", q="an MRI", limit=10)
+        report.check("an overwritten instance stays indexed",
+                     answer is not None and answer["ID"] == mr and
+                     status["IndexedInstances"] == want_indexed and
+                     mr in {h["ID"] for h in hits},
+                     "%s over %s" % (os.path.basename(other),
+                                     os.path.basename(ids_by_name[mr])))
     except Exception as error:  # a crash of the check is a failure, with its reason
         report.check("the check ran to its end", False, "%s: %s" % (type(error).__name__, error))
     finally:

@@ -32,7 +32,7 @@ class Orthanc:
         self.process = None
         self.log_path = os.path.join(work, "orthanc.log")
 
-    def start(self, section, with_plugin=True):
+    def start(self, section, with_plugin=True, **options):
         self.port = free_port()
         config = {
             "Name": "biomedclip-test", "StorageDirectory": os.path.join(self.work, "db"),
@@ -42,6 +42,7 @@ class Orthanc:
             "HttpDescribeErrors": True, "Plugins": [self.plugin] if with_plugin else [],
             "ConcurrentJobs": 1, "HttpThreadsCount": 8,
         }
+        config.update(options)
         if section is not None:
             config["BiomedClip"] = section
         path = os.path.join(self.work, "orthanc.json")
