@@ -20,6 +20,7 @@ import io
 import json
 import os
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from PIL import Image as PILImage
@@ -266,6 +267,26 @@ def check_errors(report, orthanc, some_instance):
     report.check("POST gets 405", status == 405, str(status))
 
 
+def check_concurrency(report, orthanc, indexed):
+    """Requests of every route at once on 8 threads answer as they do one at a time: the
+    model, the heads and the index are shared by Orthanc's HTTP threads."""
+    requests = []
+    for i, instance in enumerate(indexed[:6]):
+        base = "/biomedclip/instances/%s/" % instance
+        requests += [("/biomedclip/search", {"q": QUERIES[i % len(QUERIES)], "limit": 5}),
+                     (base + "similar", {"limit": 4}),
+                     (base + "classify", {"labels": "liver,kidney,lesion"}),
+                     (base + "segment", {"prompt": "liver"}),
+                     (base + "ask", {"q": "is there a lesion?"})]
+    serial = [orthanc.get(path, **args) for path, args in requests]
+    with ThreadPoolExecutor(8) as pool:
+        together = list(pool.map(lambda r: orthanc.get(r[0], **r[1]), requests * 3))
+    same = sum(got == serial[i % len(requests)] for i, got in enumerate(together))
+    report.check("%d requests on 8 threads answer as one at a time" % len(together),
+                 same == len(together) and all(status == 200 for status, _ in serial),
+                 "%d of %d identical" % (same, len(together)))
+
+
 def section(fixtures, work, **extra):
     seg = os.path.join(fixtures, "segmentation")
     config = {"Model": os.path.join(seg, "model.bmc.pt"),
@@ -349,6 +370,7 @@ def main():
         check_routes(report, orthanc, ref, ids_by_name)
         indexed = sorted(i for i, k in ref.kind.items() if k == "indexed")
         check_errors(report, orthanc, indexed[0])
+        check_concurrency(report, orthanc, indexed)
 
         # ---- deletion -------------------------------------------------------------------------
         gone = indexed[3]
