@@ -287,6 +287,30 @@ def check_concurrency(report, orthanc, indexed):
                  "%d of %d identical" % (same, len(together)))
 
 
+def check_garbage(report, orthanc, instance):
+    """Arguments of random bytes (any byte, percent-encoded) on every route get an answer
+    with one of the documented statuses, and Orthanc stays up."""
+    rng = np.random.default_rng(14)
+    routes = ["/biomedclip/search"] + ["/biomedclip/instances/%s/%s" % (instance, name)
+                                       for name in ("similar", "classify", "segment", "ask")]
+    names = ["q", "limit", "level", "labels", "templates", "prompt", "frame", "threshold",
+             "overlay", "answers", "top"]
+    statuses = {}
+    for i in range(250):
+        args = {}
+        for name in rng.choice(names, size=int(rng.integers(1, 5)), replace=False):
+            size = int(rng.choice([0, 1, 3, 20, 300, 3000]))
+            args[str(name)] = bytes(rng.integers(0, 256, size, dtype=np.uint8))
+        if i % 3 == 0:  # mostly printable, so that more of them get past the first checks
+            args = {k: bytes(b % 64 + 32 for b in v) for k, v in args.items()}
+        status, _ = orthanc.get(routes[i % len(routes)], **args)
+        statuses[status] = statuses.get(status, 0) + 1
+    report.check("250 requests of random arguments get documented statuses",
+                 set(statuses) <= {200, 400, 404, 413, 415} and
+                 orthanc.get("/system")[0] == 200,
+                 ", ".join("%d: %d" % item for item in sorted(statuses.items())))
+
+
 def section(fixtures, work, **extra):
     seg = os.path.join(fixtures, "segmentation")
     config = {"Model": os.path.join(seg, "model.bmc.pt"),
@@ -371,6 +395,7 @@ def main():
         indexed = sorted(i for i, k in ref.kind.items() if k == "indexed")
         check_errors(report, orthanc, indexed[0])
         check_concurrency(report, orthanc, indexed)
+        check_garbage(report, orthanc, indexed[0])
 
         # ---- deletion -------------------------------------------------------------------------
         gone = indexed[3]
