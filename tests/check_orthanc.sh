@@ -14,7 +14,9 @@ PLUGIN=${ORTHANC_PLUGIN:-$BUILD/orthanc/libOrthancBiomedClip.so}
 export BIOMEDCLIP_LIBRARY="$PWD/$BUILD/libbiomedclip.so" PYTHONPATH="$PWD/bindings/python"
 export PYTHONDONTWRITEBYTECODE=1
 
-if ! command -v Orthanc >/dev/null || [ ! -f "$PLUGIN" ] ||
+ORTHANC_BIN=${ORTHANC_BIN:-$(command -v Orthanc || echo /usr/sbin/Orthanc)}
+export ORTHANC_BIN
+if [ ! -x "$ORTHANC_BIN" ] || [ ! -f "$PLUGIN" ] ||
    [ ! -f "$FIXTURES/segmentation/trained.bmcseg.pt" ] || [ ! -f "$FIXTURES/vqa/fusion.vqa.pt" ] ||
    [ ! -f "$FIXTURES/dicom/manifest.txt" ]; then
     echo "missing Orthanc (tools/install-deps.sh), $PLUGIN (make, with orthanc-dev) or the fixtures"

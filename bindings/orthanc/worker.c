@@ -28,6 +28,7 @@ struct bmco_worker {
     char (*deletions)[BMCO_ID_LENGTH + 1]; /* ids waiting, under lock */
     size_t deletion_count;
     int reconcile;                         /* a deletion that names no indexed level */
+    size_t applying;                       /* deletions taken from the queue, not yet applied */
     atomic_llong known;                    /* the last change Orthanc reported */
     bmc_image_encoder *encoder;
     /* The batch: decoded frames waiting for the image tower. */
@@ -400,12 +401,16 @@ static void *run(void *arg)
         char (*ids)[BMCO_ID_LENGTH + 1] = w->deletions;
         w->deletions = NULL;
         w->deletion_count = 0;
+        w->applying = count + (size_t)again;
         w->woken = w->reconcile = 0;
         pthread_mutex_unlock(&w->lock);
         apply_deletions(w, ids, count);
         free(ids);
         if (again)
             reconcile(w);
+        pthread_mutex_lock(&w->lock);
+        w->applying = 0;
+        pthread_mutex_unlock(&w->lock);
         if (stop)
             break;
         while (follow_changes(w) && !stopping(w))
@@ -496,7 +501,7 @@ void bmco_worker_progress(bmco_worker *w, int64_t *applied, int64_t *known, int6
     *known = w ? atomic_load(&w->known) : 0;
     if (w) {
         pthread_mutex_lock(&w->lock);
-        *deletions = (int64_t)w->deletion_count;
+        *deletions = (int64_t)(w->deletion_count + w->applying + (size_t)w->reconcile);
         pthread_mutex_unlock(&w->lock);
     } else {
         *deletions = 0;

@@ -24,7 +24,7 @@ void bmco_worker_deleted(bmco_worker *worker, const char *id);
 void bmco_worker_stop(bmco_worker *worker);
 
 /* For /biomedclip/status: the last change applied, the last change Orthanc has reported and
- * the deletions waiting. */
+ * the deletions waiting or being applied. */
 void bmco_worker_progress(bmco_worker *worker, int64_t *applied, int64_t *known,
                           int64_t *deletions);
 

@@ -9,8 +9,8 @@
    plugin, and the time from "ready" to a drained queue (fetch, decode, embed in batches, add)
    gives instances per second. The peer: `biomedclip embed-image` with the same batch size on
    the same files, its start-up (the run on one file) subtracted.
-2. Search latency: the remaining files are uploaded until Orthanc holds INSTANCES instances, all
-   indexed; then /biomedclip/search is timed over HTTP (median and 95th percentile of 50
+2. Search latency: the remaining files (64 x 64 slices) are uploaded until Orthanc holds
+   INSTANCES instances, all indexed; then /biomedclip/search is timed over HTTP (median and 95th percentile of 50
    queries) at the instance and study levels.
 
 BMC_ORTHANC_BENCH_INSTANCES (default 10000) and BMC_ORTHANC_BENCH_SAMPLE (default 500) set
@@ -29,15 +29,16 @@ import numpy as np
 from pydicom.dataset import FileDataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
-from tools.checks.orthanc_server import Orthanc, upload
+from tools.checks.orthanc_server import Orthanc, orthanc_binary, upload
 
 CT_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.2"
 QUERIES = ["a CT scan of the liver", "a chest radiograph with pleural effusion",
            "an MRI of the brain", "a kidney lesion", "normal lungs"]
 
 
-def write_ct(path, rng, study, series, number):
-    """One synthetic CT slice: smooth blobs in Hounsfield units, a soft-tissue window."""
+def write_ct(path, rng, study, series, number, size):
+    """One synthetic CT slice of size x size: discs in Hounsfield units, a soft-tissue
+    window."""
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID = CT_IMAGE_STORAGE
     meta.MediaStorageSOPInstanceUID = generate_uid()
@@ -48,13 +49,14 @@ def write_ct(path, rng, study, series, number):
     ds.StudyInstanceUID, ds.SeriesInstanceUID = study, series
     ds.PatientID, ds.PatientName, ds.Modality = "BENCH%04d" % (number // 100), "Bench^Patient", "CT"
     ds.InstanceNumber = number
-    y, x = np.mgrid[0:512, 0:512]
-    image = np.full((512, 512), -1000.0)
+    y, x = np.mgrid[0:size, 0:size]
+    image = np.full((size, size), -1000.0)
     for _ in range(6):
-        cy, cx, r = rng.uniform(100, 412), rng.uniform(100, 412), rng.uniform(20, 120)
+        cy, cx = rng.uniform(0.2, 0.8, 2) * size
+        r = rng.uniform(0.04, 0.25) * size
         image[(y - cy) ** 2 + (x - cx) ** 2 < r * r] = rng.uniform(-100, 300)
     image += rng.normal(0, 20, image.shape)
-    ds.Rows = ds.Columns = 512
+    ds.Rows = ds.Columns = size
     ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
     ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 1
     ds.RescaleSlope, ds.RescaleIntercept = 1, -1024
@@ -63,14 +65,16 @@ def write_ct(path, rng, study, series, number):
     ds.save_as(path, write_like_original=False)
 
 
-def make_files(folder, count, rng):
+def make_files(folder, count, sample, rng):
     paths = []
     study, series = generate_uid(), generate_uid()
     for i in range(count):
         if i % 100 == 0:  # studies of one series of 100 slices
             study, series = generate_uid(), generate_uid()
         path = os.path.join(folder, "ct%05d.dcm" % i)
-        write_ct(path, rng, study, series, i)
+        # The rate is measured on CT-sized slices; the rest only fill the index, small so
+        # that 10,000 of them stay small on disk.
+        write_ct(path, rng, study, series, i, 512 if i < sample else 64)
         paths.append(path)
     return paths
 
@@ -86,7 +90,7 @@ def main():
     build, model = sys.argv[1], os.path.abspath(sys.argv[2])
     plugin = os.path.abspath(os.path.join(build, "orthanc", "libOrthancBiomedClip.so"))
     cli = os.path.join(build, "biomedclip")
-    if not shutil.which("Orthanc") or not os.path.exists(plugin):
+    if not os.path.exists(orthanc_binary()) or not os.path.exists(plugin):
         print("orthanc bench: skipped (no Orthanc, or the plugin was not built)")
         return 0
     total = int(os.environ.get("BMC_ORTHANC_BENCH_INSTANCES", "10000"))
@@ -100,7 +104,7 @@ def main():
         print("orthanc bench: writing %d DICOM files" % total)
         folder = os.path.join(work, "files")
         os.makedirs(folder)
-        files = make_files(folder, total, np.random.default_rng(0))
+        files = make_files(folder, total, sample, np.random.default_rng(0))
 
         # ---- 1. indexing rate, Orthanc against the CLI ---------------------------------------
         orthanc.start(None, with_plugin=False)

@@ -20,6 +20,7 @@ import io
 import json
 import os
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -505,12 +506,18 @@ def main():
                  and "MR_small" in path and
                  pydicom.dcmread(path, stop_before_pixels=True).SOPInstanceUID == uid][0]
         answer = upload(orthanc, other)
-        status = orthanc.wait_drained()
-        hits = orthanc.get_json("/biomedclip/search", q="an MRI", limit=10)
+        # Orthanc signals the deletion to plugins from its own thread, after the upload has
+        # answered: wait for the index to show the instance again, or for 30 s.
+        deadline = time.time() + 30
+        while True:
+            status = orthanc.wait_drained()
+            hits = orthanc.get_json("/biomedclip/search", q="an MRI", limit=10)
+            again = status["IndexedInstances"] == want_indexed and mr in {h["ID"] for h in hits}
+            if again or time.time() > deadline:
+                break
+            time.sleep(0.5)
         report.check("an overwritten instance stays indexed",
-                     answer is not None and answer["ID"] == mr and
-                     status["IndexedInstances"] == want_indexed and
-                     mr in {h["ID"] for h in hits},
+                     answer is not None and answer["ID"] == mr and again,
                      "%s over %s" % (os.path.basename(other),
                                      os.path.basename(ids_by_name[mr])))
     except Exception as error:  # a crash of the check is a failure, with its reason

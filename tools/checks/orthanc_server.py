@@ -7,6 +7,7 @@ the calling suite can stop it whatever happens, and a small REST client."""
 import json
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -15,6 +16,12 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from base64 import b64encode
+
+
+def orthanc_binary():
+    """ORTHANC_BIN, else Orthanc on the PATH, else Debian's (in /usr/sbin, which the PATH of
+    a user other than root may leave out)."""
+    return os.environ.get("ORTHANC_BIN") or shutil.which("Orthanc") or "/usr/sbin/Orthanc"
 
 
 def free_port():
@@ -49,7 +56,7 @@ class Orthanc:
         with open(path, "w") as f:
             json.dump(config, f)
         log = open(self.log_path, "a")
-        self.process = subprocess.Popen(["Orthanc", "--verbose", path], stdout=log,
+        self.process = subprocess.Popen([orthanc_binary(), "--verbose", path], stdout=log,
                                         stderr=subprocess.STDOUT, cwd=self.work)
         log.close()
         with open(os.path.join(self.work, "orthanc.pid"), "w") as f:
