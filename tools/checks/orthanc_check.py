@@ -520,6 +520,25 @@ def main():
                      answer is not None and answer["ID"] == mr and again,
                      "%s over %s" % (os.path.basename(other),
                                      os.path.basename(ids_by_name[mr])))
+        orthanc.stop()
+
+        # ---- a crash loses only the unsaved tail, which the catch-up indexes again -----------
+        crash = section(fixtures, args.work, DataDirectory=os.path.join(args.work, "crash"),
+                        SaveInterval=86400)
+        orthanc.start(crash)
+        orthanc.wait_state({"ready"})
+        before = orthanc.wait_drained()
+        orthanc.crash()
+        orthanc.start(crash)
+        orthanc.wait_state({"ready"})
+        after = orthanc.wait_drained()
+        report.check("after a crash the catch-up indexes the unsaved tail again",
+                     before["IndexedInstances"] == want["indexed"] and
+                     after["IndexedInstances"] == want["indexed"] and
+                     after["IndexedSinceStart"] == want["indexed"],
+                     "%d indexed before the crash, %d after (%d embedded again)" %
+                     (before["IndexedInstances"], after["IndexedInstances"],
+                      after["IndexedSinceStart"]))
     except Exception as error:  # a crash of the check is a failure, with its reason
         report.check("the check ran to its end", False, "%s: %s" % (type(error).__name__, error))
     finally:

@@ -87,6 +87,13 @@ class Orthanc:
         except FileNotFoundError:
             pass
 
+    def crash(self):
+        """Kill Orthanc (SIGKILL): the plugin gets no chance to save."""
+        if self.process and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        self.stop()
+
     def request(self, method, path, data=None, auth=True):
         request = urllib.request.Request("http://127.0.0.1:%d%s" % (self.port, path), data=data,
                                          method=method)
