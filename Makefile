@@ -174,14 +174,15 @@ $(CLI): $(CLI_SRC) cli/cli.h include/biomedclip.h $(BUILD)/libbiomedclip.so
 	    $(LDFLAGS)
 
 # ---- Orthanc plugin ---------------------------------------------------------------------------
-# Public header only, linked against the shared library, found next to the build tree's copy
-# and at LIBDIR relative to ORTHANC_PLUGINDIR once installed.
+# Public header only, linked against the shared library, found next to the build tree's copy,
+# at LIBDIR relative to ORTHANC_PLUGINDIR once installed, and at LIBDIR itself (for a plugin
+# installed to another folder than the one it was built for).
 $(BUILD)/orthanc/libOrthancBiomedClip.so: $(ORTHANC_SRC) $(wildcard bindings/orthanc/*.h) \
         include/biomedclip.h $(BUILD)/libbiomedclip.so
 	@mkdir -p $(@D)
 	$(CC) -std=c11 $(OPTFLAGS) $(WARN) -D_GNU_SOURCE -fPIC -shared -fvisibility=hidden -Iinclude \
 	    $(ORTHANC_SRC) -o $@ -L$(BUILD) -lbiomedclip -lcjson -lpthread -Wl,--no-undefined \
-	    -Wl,-rpath,'$$ORIGIN/..:$$ORIGIN/$(shell realpath -m --relative-to='$(ORTHANC_PLUGINDIR)' '$(LIBDIR)')' \
+	    -Wl,-rpath,'$$ORIGIN/..:$$ORIGIN/$(shell realpath -m --relative-to='$(ORTHANC_PLUGINDIR)' '$(LIBDIR)'):$(LIBDIR)' \
 	    $(LDFLAGS)
 
 # ---- tests ------------------------------------------------------------------------------------
