@@ -67,6 +67,12 @@ ONEDNN ?= $(if $(wildcard /usr/include/oneapi/dnnl/dnnl.hpp),1,)
 ONEDNN_FLAGS := $(if $(ONEDNN),-DBMC_HAVE_ONEDNN,)
 ONEDNN_LIBS  := $(if $(ONEDNN),-ldnnl,)
 
+# The Orthanc plugin (bindings/orthanc, GPLv3): built when Orthanc's plugin SDK (Debian's
+# orthanc-dev) is installed, or with ORTHANC=1; ORTHANC= leaves it out. Installed to
+# ORTHANC_PLUGINDIR (Debian's Orthanc loads /usr/share/orthanc/plugins).
+ORTHANC           ?= $(if $(wildcard /usr/include/orthanc/OrthancCPlugin.h),1,)
+ORTHANC_PLUGINDIR ?= $(PREFIX)/share/orthanc/plugins
+
 LIB_CFLAGS   = -std=c11 $(OPTFLAGS) $(WARN) -fPIC -fvisibility=hidden -DBMC_BUILDING_LIBRARY \
                -D_GNU_SOURCE -Iinclude -Ilib -I. $(DEPS_CFLAGS) $(CFLAGS)
 SHIM_FLAGS   = -std=c++17 $(OPTFLAGS) -Wall -Wextra -Wno-unused-parameter -fPIC \
@@ -107,6 +113,8 @@ TESTS     := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 EXAMPLES  := $(EX_SRC:examples/%.c=$(BUILD)/examples/%)
 FIXTURES  := $(FIXTURE_GENERATORS:tools/fixtures/make_%_fixtures.py=$(BUILD)/fixtures/%/.done)
 CLI       := $(BUILD)/biomedclip
+ORTHANC_SRC    := $(wildcard bindings/orthanc/*.c)
+ORTHANC_PLUGIN := $(if $(ORTHANC),$(BUILD)/orthanc/libOrthancBiomedClip.so)
 
 # The sanitizer build: the same sources and tests, with AddressSanitizer and UBSan.
 ASAN_BUILD  := $(BUILD)/asan
@@ -118,7 +126,8 @@ ASAN_TESTS  := $(TEST_SRC:tests/%.c=$(ASAN_BUILD)/tests/%)
 .PHONY: all check demo bench install uninstall clean fixtures tests asan-tests examples fuzzers
 .DELETE_ON_ERROR:
 
-all: $(SHARED) $(BUILD)/libbiomedclip.so $(STATIC) $(BUILD)/biomedclip.pc examples $(CLI)
+all: $(SHARED) $(BUILD)/libbiomedclip.so $(STATIC) $(BUILD)/biomedclip.pc examples $(CLI) \
+     $(ORTHANC_PLUGIN)
 
 # ---- library ------------------------------------------------------------------------------
 $(BUILD)/obj/%.o: %.c $(INTERNAL_HEADERS)
@@ -162,6 +171,18 @@ $(BUILD)/examples/%: examples/%.c include/biomedclip.h $(BUILD)/libbiomedclip.so
 $(CLI): $(CLI_SRC) cli/cli.h include/biomedclip.h $(BUILD)/libbiomedclip.so
 	$(CC) -std=c11 $(OPTFLAGS) $(WARN) -D_GNU_SOURCE -Iinclude $(CLI_SRC) -o $@ -L$(BUILD) \
 	    -lbiomedclip -Wl,-rpath,'$$ORIGIN:$$ORIGIN/$(shell realpath -m --relative-to='$(BINDIR)' '$(LIBDIR)')' \
+	    $(LDFLAGS)
+
+# ---- Orthanc plugin ---------------------------------------------------------------------------
+# Public header only, linked against the shared library, found next to the build tree's copy,
+# at LIBDIR relative to ORTHANC_PLUGINDIR once installed, and at LIBDIR itself (for a plugin
+# installed to another folder than the one it was built for).
+$(BUILD)/orthanc/libOrthancBiomedClip.so: $(ORTHANC_SRC) $(wildcard bindings/orthanc/*.h) \
+        include/biomedclip.h $(BUILD)/libbiomedclip.so
+	@mkdir -p $(@D)
+	$(CC) -std=c11 $(OPTFLAGS) $(WARN) -D_GNU_SOURCE -fPIC -shared -fvisibility=hidden -Iinclude \
+	    $(ORTHANC_SRC) -o $@ -L$(BUILD) -lbiomedclip -lcjson -lpthread -Wl,--no-undefined \
+	    -Wl,-rpath,'$$ORIGIN/..:$$ORIGIN/$(shell realpath -m --relative-to='$(ORTHANC_PLUGINDIR)' '$(LIBDIR)'):$(LIBDIR)' \
 	    $(LDFLAGS)
 
 # ---- tests ------------------------------------------------------------------------------------
@@ -267,6 +288,8 @@ install: all
 	ln -sf libbiomedclip.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libbiomedclip.so
 	install -m 644 $(STATIC) $(DESTDIR)$(LIBDIR)/
 	install -m 644 include/biomedclip.h $(DESTDIR)$(INCLUDEDIR)/
+	$(if $(ORTHANC_PLUGIN),install -d $(DESTDIR)$(ORTHANC_PLUGINDIR))
+	$(if $(ORTHANC_PLUGIN),install -m 755 $(ORTHANC_PLUGIN) $(DESTDIR)$(ORTHANC_PLUGINDIR)/)
 	sed -e 's|@PREFIX_FROM_PC@|$${pcfiledir}/$(call rel,$(PREFIX))|' \
 	    -e 's|@LIBDIR_FROM_PC@|$${pcfiledir}/$(call rel,$(LIBDIR))|' \
 	    -e 's|@INCLUDEDIR_FROM_PC@|$${pcfiledir}/$(call rel,$(INCLUDEDIR))|' \
@@ -276,7 +299,8 @@ install: all
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/biomedclip $(DESTDIR)$(LIBDIR)/libbiomedclip.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME) \
 	      $(DESTDIR)$(LIBDIR)/libbiomedclip.so $(DESTDIR)$(LIBDIR)/libbiomedclip.a \
-	      $(DESTDIR)$(INCLUDEDIR)/biomedclip.h $(DESTDIR)$(PKGCONFIGDIR)/biomedclip.pc
+	      $(DESTDIR)$(INCLUDEDIR)/biomedclip.h $(DESTDIR)$(PKGCONFIGDIR)/biomedclip.pc \
+	      $(DESTDIR)$(ORTHANC_PLUGINDIR)/libOrthancBiomedClip.so
 
 clean:
 	rm -rf $(BUILD)

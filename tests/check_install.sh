@@ -33,6 +33,14 @@ int main(void)
 APP
 check cc -std=c99 -Wall -Werror "$root/app.c" -o "$root/app" $flags -Wl,-rpath,"$stage/usr/lib"
 check "$root/app"
+# The Orthanc plugin, where it is built, lands in Orthanc's plugins folder under PREFIX and
+# finds the installed library through its relative run path.
+if [ -f "$BUILD/orthanc/libOrthancBiomedClip.so" ]; then
+    plugin=$stage/usr/share/orthanc/plugins/libOrthancBiomedClip.so
+    check test -f "$plugin"
+    check grep -q "=> $stage/usr/share/orthanc/plugins/../../../lib/libbiomedclip.so.0 " \
+        <<<"$(ldd "$plugin" 2>/dev/null)"
+fi
 
 $MAKE -s BUILD="$BUILD" uninstall DESTDIR="$stage" PREFIX=/usr >>"$root/install.log" 2>&1
 left=$(find "$stage" -type f -o -type l)

@@ -18,12 +18,24 @@ packages=(
     python3-nltk python3-faiss                           # caption metric references, index benchmark peer
     python3-sklearn                                      # linear probe reference (LogisticRegression)
     python3-dask python3-distributed                     # biomedclip.distributed (Dask scale-out) and its tests
+    orthanc orthanc-dev                                  # the Orthanc plugin (bindings/orthanc) and its test
 )
 # The reference tokenizer for the differential tests runs on Node.js; keep an existing one.
 command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 export DEBIAN_FRONTEND=noninteractive
 apt-get update
 apt-get install -y --no-install-recommends "${packages[@]}"
+
+# Debian's orthanc package enables its own service (HTTP 8042, DICOM 4242). The plugin's test
+# runs an Orthanc of its own on a free port, and nothing here needs the system one: stop it and
+# keep it from starting at boot, so that it never holds the ports or the plugins folder's files.
+if command -v systemctl >/dev/null 2>&1; then
+    systemctl disable --now orthanc.service >/dev/null 2>&1 || systemctl disable orthanc.service || true
+fi
+if [ -x /etc/init.d/orthanc ]; then
+    /etc/init.d/orthanc stop >/dev/null 2>&1 || true
+    update-rc.d orthanc disable >/dev/null 2>&1 || true
+fi
 
 # ONNX Runtime (npm onnxruntime-node, CPU provider; its native library ships in the package):
 # the check of the ONNX export and the peer of `make bench`. Its install script reaches the

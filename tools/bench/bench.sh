@@ -10,3 +10,4 @@ tools/export/make_default_model.sh "$BUILD/models/default"
 BUILD="$BUILD" "$PYTHON" -m tools.bench.bench_index
 [ -f "$BUILD/fixtures/image/manifest.txt" ] || "$PYTHON" -m tools.fixtures.make_image_fixtures "$BUILD/fixtures/image"
 "$PYTHON" -m tools.bench.bench_preprocess "$BUILD"
+"$PYTHON" -m tools.bench.bench_orthanc "$BUILD" "$BUILD/models/default/model.bmc.pt"
