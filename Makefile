@@ -221,9 +221,9 @@ $(BUILD)/fuzz/%: $(BUILD)/fuzz/obj/tests/%.o $(FUZZ_LIB_OBJ) $(SHIM_SRC:%.cpp=$(
 	clang++ $(FUZZ_SANITIZE) -fsanitize=fuzzer $^ -o $@ $(LDFLAGS) $(LINK_LIBS)
 
 # ThreadSanitizer (make tsan, outside make check: the instrumented tree takes minutes to build
-# and its tests run several times slower). The C library and the shim are instrumented; libtorch,
-# oneDNN, OpenBLAS and the other libraries are not, and the tests run libtorch's forwards on one
-# intra-op thread, so no OpenMP team forms (docs/threading-and-memory.md says what that covers).
+# and its tests run many times slower). The C library and the shim are instrumented; libtorch,
+# oneDNN, OpenBLAS and the other libraries are not: tests/run-tsan.sh and tests/tsan.supp say
+# how their calls are treated, docs/threading-and-memory.md what that covers and what it found.
 # TSAN_SHIM=0 links the uninstrumented shim objects of the normal build instead (quicker).
 TSAN_BUILD  := $(BUILD)/tsan
 TSAN_FLAGS  := -fsanitize=thread -fno-omit-frame-pointer
