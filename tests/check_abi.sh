@@ -7,9 +7,10 @@
 # removed or its signature or a type it reaches changed) fails, unless the soname's major
 # version changed as well, which is how a deliberate break is released.
 #
-# The verdict is then tried on libraries changed on purpose, beside an unchanged one: a function added (compatible), a struct member added at
-# the end (compatible), a function removed (incompatible), a member inserted in the middle of
-# a struct (incompatible), and that break again with a new soname major (accepted).
+# The verdict is then tried on libraries changed on purpose, beside an unchanged one: a
+# function added (compatible), a struct member added at the end (compatible), a function
+# removed (incompatible), a member inserted in the middle of a struct (incompatible), and that
+# break again with a new soname major (accepted).
 set -u
 BUILD=${BUILD:-build}
 baseline=tests/data/abi/libbiomedclip.abi
