@@ -5,6 +5,9 @@
 #   make check            every test: unit, parity, sanitizer build, header and ABI checks
 #   make demo             build, make the default model and run the example programs
 #   make bench            benchmarks against the reference peers (prints ratios)
+#   make tsan             the threaded tests under ThreadSanitizer (not part of make check)
+#   make soak             10,000 encode-and-classify calls with the resident memory sampled
+#   make abi              record the built library's ABI in tests/data/abi (after a deliberate change)
 #   make install          honours PREFIX, DESTDIR, BINDIR, LIBDIR, INCLUDEDIR, PKGCONFIGDIR
 #   make uninstall / clean
 #
@@ -123,7 +126,8 @@ ASAN_OBJ    := $(LIB_SRC:%.c=$(ASAN_BUILD)/obj/%.o) $(SHIM_SRC:%.cpp=$(ASAN_BUIL
 ASAN_STATIC := $(ASAN_BUILD)/libbiomedclip.a
 ASAN_TESTS  := $(TEST_SRC:tests/%.c=$(ASAN_BUILD)/tests/%)
 
-.PHONY: all check demo bench install uninstall clean fixtures tests asan-tests examples fuzzers
+.PHONY: all check demo bench install uninstall clean fixtures tests asan-tests examples fuzzers \
+        tsan tsan-tests soak abi
 .DELETE_ON_ERROR:
 
 all: $(SHARED) $(BUILD)/libbiomedclip.so $(STATIC) $(BUILD)/biomedclip.pc examples $(CLI) \
@@ -236,6 +240,65 @@ $(BUILD)/fuzz/obj/%.o: %.c $(INTERNAL_HEADERS)
 
 $(BUILD)/fuzz/%: $(BUILD)/fuzz/obj/tests/%.o $(FUZZ_LIB_OBJ) $(SHIM_SRC:%.cpp=$(BUILD)/obj/%.o)
 	clang++ $(FUZZ_SANITIZE) -fsanitize=fuzzer $^ -o $@ $(LDFLAGS) $(LINK_LIBS)
+
+# ThreadSanitizer (make tsan, outside make check: the instrumented tree takes minutes to build
+# and its tests run many times slower). The C library and the shim are instrumented; libtorch,
+# oneDNN, OpenBLAS and the other libraries are not: tests/run-tsan.sh and tests/tsan.supp say
+# how their calls are treated, docs/threading-and-memory.md what that covers and what it found.
+# TSAN_SHIM=0 links the uninstrumented shim objects of the normal build instead (quicker).
+TSAN_BUILD  := $(BUILD)/tsan
+TSAN_FLAGS  := -fsanitize=thread -fno-omit-frame-pointer
+TSAN_SHIM   ?= 1
+TSAN_OBJ    := $(LIB_SRC:%.c=$(TSAN_BUILD)/obj/%.o) \
+               $(if $(filter 0,$(TSAN_SHIM)),$(SHIM_SRC:%.cpp=$(BUILD)/obj/%.o),$(SHIM_SRC:%.cpp=$(TSAN_BUILD)/obj/%.o))
+TSAN_STATIC := $(TSAN_BUILD)/libbiomedclip.a
+# The tests that start threads: the stress test, and those with a threaded part of their own.
+TSAN_TEST_NAMES ?= test_threads test_core test_index test_index_set test_preprocess test_tokenizer \
+                   test_pipeline
+TSAN_TESTS  := $(TSAN_TEST_NAMES:%=$(TSAN_BUILD)/tests/%)
+
+tsan-tests: $(TSAN_TESTS)
+
+$(TSAN_BUILD)/obj/%.o: %.c $(INTERNAL_HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(LIB_CFLAGS) $(TSAN_FLAGS) -c $< -o $@
+
+$(TSAN_BUILD)/obj/%.o: %.cpp $(INTERNAL_HEADERS)
+	@mkdir -p $(@D)
+	$(CXX) $(SHIM_FLAGS) $(TSAN_FLAGS) -c $< -o $@
+
+$(TSAN_STATIC): $(TSAN_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(TSAN_BUILD)/tests/%: tests/%.c $(wildcard tests/*.h) $(TSAN_STATIC)
+	@mkdir -p $(@D)
+	$(CXX) -x c $(TEST_CFLAGS) $(TSAN_FLAGS) -c $< -o $@.o
+	$(CXX) $(TSAN_FLAGS) $@.o -o $@ $(TSAN_STATIC) $(LDFLAGS) $(LINK_LIBS)
+
+tsan: tsan-tests fixtures
+	@BUILD=$(BUILD) TESTS="$(TSAN_TESTS)" tests/run-tsan.sh
+
+# Soak (make soak; tests/check_soak.sh runs a shorter one in make check): BMC_SOAK_CALLS
+# encode-and-classify calls (default 10,000) on the tiny model, or on SOAK_MODEL (a folder
+# with model.bmc.pt, manifest.txt and images/ as build/fixtures/model has them).
+SOAK_MODEL ?= $(BUILD)/fixtures/model
+
+soak: $(BUILD)/tools/tool_soak fixtures
+	$(BUILD)/tools/tool_soak $(SOAK_MODEL)
+
+# The public ABI as abidw (abigail-tools) reads it from the built library, recorded in the
+# repository; tests/check_abi.sh compares the build with it. Refresh it (make abi) after an
+# addition, or after a deliberate break that came with a new ABI_MAJOR.
+ABI_FILE     := tests/data/abi/libbiomedclip.abi
+# Only what the exported functions reach, only the header's types, no locations (they would
+# change with every edit of a source file) and no paths of the machine that ran it.
+ABIDW_FLAGS  := --exported-interfaces-only --headers-dir include --drop-private-types --no-show-locs \
+                --no-corpus-path --no-comp-dir-path
+
+abi: $(SHARED)
+	@mkdir -p $(dir $(ABI_FILE))
+	abidw $(ABIDW_FLAGS) --out-file $(ABI_FILE) $(SHARED)
 
 # Fixtures are generated, not committed: python3 -m tools.fixtures.make_NAME_fixtures OUTDIR.
 # Each set depends on its generator and on the tools it imports (reference, export, train).

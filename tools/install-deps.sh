@@ -5,6 +5,7 @@
 set -euo pipefail
 packages=(
     build-essential pkg-config clang libclang-rt-14-dev  # compilers, sanitizer and fuzzer runtimes
+    abigail-tools                                        # abidw/abidiff: the ABI check (tests/check_abi.sh)
     libtorch-dev libopenblas0-pthread                    # libtorch 1.13 (CPU) with an optimised BLAS
     libdnnl-dev                                          # oneDNN: linear layers packed at load (shim/)
     libpng-dev libturbojpeg0-dev libjpeg62-turbo-dev     # image decoding
