@@ -1130,6 +1130,214 @@ static int model_load_result(void *state, digest *d)
     return 1;
 }
 
+/* ---- pixel views, retrieval, the task heads --------------------------------------------- */
+
+static uint16_t pixels_u16[97 * 61];
+static int16_t pixels_s16[64 * 40];
+
+static bmc_status image_from_pixels(void *state)
+{
+    image_state *s = state;
+    bmc_pixels view;
+    bmc_pixels_init(&view);
+    if (current->arg) { /* CT-like: signed, rescaled, windowed, inverted */
+        view.data = pixels_s16;
+        view.width = 64;
+        view.height = 40;
+        view.sample_type = BMC_SAMPLE_S16;
+        view.has_rescale = 1;
+        view.rescale_slope = 1.5;
+        view.rescale_intercept = -1024;
+        view.monochrome1 = 1;
+    } else {
+        view.data = pixels_u16;
+        view.width = 97;
+        view.height = 61;
+        view.sample_type = BMC_SAMPLE_U16;
+    }
+    view.channels = 1;
+    view.has_window = 1;
+    view.window_center = 600;
+    view.window_width = 1400;
+    return bmc_image_from_pixels(&view, &s->image);
+}
+
+static char *vocab_text;
+static size_t vocab_size;
+
+static bmc_status tokenizer_create_memory(void *state)
+{
+    token_state *s = state;
+    return bmc_tokenizer_create_memory(vocab_text, vocab_size, NULL, &s->tokenizer);
+}
+
+static char caption_bank[8192];
+
+static int retrieval_setup(void **state)
+{
+    index_setup(state);
+    index_state *s = *state;
+    return bmc_index_create(embed_dim, BMC_DTYPE_F32, &s->index) == BMC_OK;
+}
+
+static bmc_status index_add_text_file(void *state)
+{
+    index_state *s = state;
+    size_t added = 0;
+    bmc_status status = bmc_index_add_text_file(s->index, text_encoder, caption_bank, 100, &added);
+    return status == BMC_OK && added != bmc_index_count(s->index) ? BMC_ERR_INTERNAL : status;
+}
+
+static int retrieval_result(void *state, digest *d)
+{
+    index_state *s = state;
+    int64_t found[8];
+    float scores[8];
+    if (bmc_index_search_text(s->index, text_encoder, "pneumothorax", 8, found, scores) != BMC_OK)
+        return 0;
+    mix_i64(d, (int64_t)bmc_index_count(s->index));
+    mix(d, found, sizeof found);
+    mix(d, scores, sizeof scores);
+    return 1;
+}
+
+static bmc_index *caption_index;
+
+static bmc_status index_search_text(void *state)
+{
+    index_state *s = state;
+    return bmc_index_search_text(caption_index, text_encoder, "a chest X-ray with effusion", 8,
+                                 s->ids, s->scores);
+}
+
+static int search_text_result(void *state, digest *d)
+{
+    index_state *s = state;
+    mix(d, s->ids, 8 * sizeof(int64_t));
+    mix(d, s->scores, 8 * sizeof(float));
+    return 1;
+}
+
+static const char *encode_paths[3];
+
+static bmc_status image_encode_files(void *state)
+{
+    model_state *s = state;
+    return bmc_image_encoder_encode_files(image_encoder, encode_paths, 3, 0, s->values,
+                                          3 * (size_t)embed_dim);
+}
+
+static bmc_model *vqa_model, *segment_model;
+static bmc_vqa *shared_vqa;
+static bmc_segmenter *shared_segmenter;
+static char vqa_head[8192], segment_decoder[8192];
+static const char *questions[] = {"is there a lesion in the liver?", "what organ is shown?"};
+static const char *prompts[] = {"liver", "kidney"};
+
+typedef struct head_state {
+    bmc_vqa *vqa;
+    bmc_segmenter *segmenter;
+    int32_t answers[2 * 64];
+    float *values;
+} head_state;
+
+static int head_setup(void **state)
+{
+    head_state *s = calloc(1, sizeof *s);
+    *state = s;
+    return s && (s->values = calloc(2 * 512 * 512, sizeof(float))) != NULL;
+}
+
+static void head_teardown(void *state)
+{
+    head_state *s = state;
+    bmc_vqa_free(s->vqa);
+    bmc_segmenter_free(s->segmenter);
+    free(s->values);
+    free(s);
+}
+
+static int head_not_made(void *state)
+{
+    head_state *s = state;
+    return !s->vqa && !s->segmenter;
+}
+
+static bmc_status vqa_ask_with(const bmc_vqa *vqa, head_state *s)
+{
+    size_t k = bmc_vqa_answer_count(vqa);
+    if (k == 0 || k > 64)
+        return BMC_ERR_INTERNAL;
+    return bmc_vqa_ask(vqa, sample_image, questions, 2, NULL, k, s->answers, s->values, 2 * k);
+}
+
+static int vqa_result_of(const bmc_vqa *vqa, head_state *s, digest *d)
+{
+    size_t k = bmc_vqa_answer_count(vqa);
+    mix(d, s->answers, 2 * k * sizeof(int32_t));
+    mix(d, s->values, 2 * k * sizeof(float));
+    for (size_t i = 0; i < k; i++)
+        mix(d, bmc_vqa_answer(vqa, i), strlen(bmc_vqa_answer(vqa, i)));
+    return 1;
+}
+
+static bmc_status vqa_load(void *state)
+{
+    return bmc_vqa_load(vqa_model, vqa_head, &((head_state *)state)->vqa);
+}
+
+static int vqa_loaded_result(void *state, digest *d)
+{
+    head_state *s = state;
+    return vqa_ask_with(s->vqa, s) == BMC_OK && vqa_result_of(s->vqa, s, d);
+}
+
+static bmc_status vqa_ask(void *state)
+{
+    return vqa_ask_with(shared_vqa, state);
+}
+
+static int vqa_ask_result(void *state, digest *d)
+{
+    return vqa_result_of(shared_vqa, state, d);
+}
+
+static bmc_status segmenter_load(void *state)
+{
+    return bmc_segmenter_load(segment_model, segment_decoder, NULL,
+                              &((head_state *)state)->segmenter);
+}
+
+static bmc_status segment_with(const bmc_segmenter *segmenter, head_state *s)
+{
+    return bmc_segment(segmenter, sample_image, prompts, 2, s->values, 2 * 512 * 512);
+}
+
+static int segment_result_of(head_state *s, digest *d)
+{
+    int32_t w, h;
+    if (bmc_image_info(sample_image, &w, &h, NULL) != BMC_OK)
+        return 0;
+    mix(d, s->values, 2 * (size_t)w * (size_t)h * sizeof(float));
+    return 1;
+}
+
+static int segmenter_loaded_result(void *state, digest *d)
+{
+    head_state *s = state;
+    return segment_with(s->segmenter, s) == BMC_OK && segment_result_of(s, d);
+}
+
+static bmc_status segment(void *state)
+{
+    return segment_with(shared_segmenter, state);
+}
+
+static int segment_call_result(void *state, digest *d)
+{
+    return segment_result_of(state, d);
+}
+
 /* ---- the calls -------------------------------------------------------------------------- */
 
 static char png_gray8[8192], png_palette[8192], png_gray16[8192], jpeg_rgb[8192];
@@ -1225,6 +1433,29 @@ static int load_shared(void)
             BMC_OK)
         return 0;
 
+    for (size_t i = 0; i < 97 * 61; i++)
+        pixels_u16[i] = (uint16_t)((i * 2654435761u) >> 20);
+    for (size_t i = 0; i < 64 * 40; i++)
+        pixels_s16[i] = (int16_t)((int)((i * 2654435761u) >> 21) - 1024);
+    vocab_text = read_file(vocab_path, &vocab_size);
+    snprintf(caption_bank, sizeof caption_bank, "%s/captions.txt", data_dir);
+    size_t added;
+    if (!vocab_text || bmc_index_create(embed_dim, BMC_DTYPE_F32, &caption_index) != BMC_OK ||
+        bmc_index_add_text_file(caption_index, text_encoder, caption_bank, 0, &added) != BMC_OK)
+        return 0;
+    encode_paths[0] = jpeg_rgb;
+    encode_paths[1] = png_palette;
+    encode_paths[2] = dcm_ct;
+    snprintf(vqa_head, sizeof vqa_head, "%s", path_in(fixtures, "vqa/fusion.vqa.pt"));
+    snprintf(segment_decoder, sizeof segment_decoder, "%s",
+             path_in(fixtures, "segmentation/trained.bmcseg.pt"));
+    if (bmc_model_load(path_in(fixtures, "vqa/model.bmc.pt"), NULL, &vqa_model) != BMC_OK ||
+        bmc_vqa_load(vqa_model, vqa_head, &shared_vqa) != BMC_OK ||
+        bmc_model_load(path_in(fixtures, "segmentation/model.bmc.pt"), NULL, &segment_model) !=
+            BMC_OK ||
+        bmc_segmenter_load(segment_model, segment_decoder, NULL, &shared_segmenter) != BMC_OK)
+        return 0;
+
     /* "case three 3 1.0 60 30": three labels, 60 training embeddings of the model's size. */
     probe_count = 60;
     probe_train_x = malloc(probe_count * (size_t)embed_dim * sizeof(float));
@@ -1289,11 +1520,14 @@ int main(void)
         {"preprocess png rgba", preprocess_setup, image_preprocess, preprocess_result, NULL, image_teardown, png_rgba},
         {"preprocess jpeg", preprocess_setup, image_preprocess, preprocess_result, NULL, image_teardown, jpeg_rgb},
         {"preprocess jpeg squash", preprocess_squash_setup, image_preprocess, preprocess_result, NULL, image_teardown, jpeg_rgb},
+        {"image_from_pixels u16 window", image_setup, image_from_pixels, image_result, image_not_made, image_teardown, NULL},
+        {"image_from_pixels s16 rescale", image_setup, image_from_pixels, image_result, image_not_made, image_teardown, ARG(1)},
         {"dicom open+frame CT", image_setup, dicom_open_and_frame, image_result, image_not_made, image_teardown, dcm_ct},
         {"dicom open+frame RLE", image_setup, dicom_open_and_frame, image_result, image_not_made, image_teardown, dcm_rle},
         {"dicom open+frame JPEG", image_setup, dicom_open_and_frame, image_result, image_not_made, image_teardown, dcm_jpeg},
         {"dicom frame_image CT", dicom_frame_setup, dicom_frame, image_result, dicom_frame_unchanged, image_teardown, dcm_ct},
         {"tokenizer_create_file", token_setup, tokenizer_create, tokenizer_create_result, tokenizer_not_made, token_teardown, NULL},
+        {"tokenizer_create_memory", token_setup, tokenizer_create_memory, tokenizer_create_result, tokenizer_not_made, token_teardown, NULL},
         {"tokenizer_encode", token_setup, tokenizer_encode, token_ids_result, NULL, token_teardown, NULL},
         {"tokenizer_encode_batch", token_setup, tokenizer_encode_batch, token_ids_result, NULL, token_teardown, NULL},
         {"index_create", index_setup, index_create, index_created_result, index_not_made, index_teardown, NULL},
@@ -1320,6 +1554,9 @@ int main(void)
         {"text_encoder_encode", model_setup, text_encode, values_result, NULL, model_teardown, NULL},
         {"image_encoder_create", model_setup, image_encoder_create, image_encoder_result, model_not_made, model_teardown, NULL},
         {"image_encoder_encode", model_setup, image_encode, values_result, NULL, model_teardown, NULL},
+        {"image_encoder_encode_files", model_setup, image_encode_files, values_result, NULL, model_teardown, NULL},
+        {"index_add_text_file", retrieval_setup, index_add_text_file, retrieval_result, index_unchanged, index_teardown, NULL},
+        {"index_search_text", index_setup, index_search_text, search_text_result, NULL, index_teardown, NULL},
         {"classifier_create", model_setup, classifier_create, classifier_result, model_not_made, model_teardown, NULL},
         {"classify", model_setup, classify, classify_result, NULL, model_teardown, NULL},
         {"multilabel_create", model_setup, multilabel_create, multilabel_result, model_not_made, model_teardown, NULL},
@@ -1328,6 +1565,10 @@ int main(void)
         {"probe_save", probe_setup, probe_save, probe_saved_result, probe_saved_unchanged, model_teardown, NULL},
         {"probe_load", model_setup, probe_load, probe_result, model_not_made, model_teardown, NULL},
         {"model_load", model_setup, model_load, model_load_result, NULL, model_teardown, NULL},
+        {"vqa_load", head_setup, vqa_load, vqa_loaded_result, head_not_made, head_teardown, NULL},
+        {"vqa_ask", head_setup, vqa_ask, vqa_ask_result, NULL, head_teardown, NULL},
+        {"segmenter_load", head_setup, segmenter_load, segmenter_loaded_result, head_not_made, head_teardown, NULL},
+        {"segment", head_setup, segment, segment_call_result, NULL, head_teardown, NULL},
     };
     const char *only = getenv("BMC_ALLOC_ONLY"); /* a substring of the names, to run fewer */
     for (size_t i = 0; i < sizeof scenarios / sizeof scenarios[0]; i++)
@@ -1344,6 +1585,12 @@ int main(void)
     bmc_index_free(shared_index);
     bmc_index_set_free(shared_set);
     bmc_tokenizer_free(tokenizer);
+    bmc_index_free(caption_index);
+    bmc_vqa_free(shared_vqa);
+    bmc_segmenter_free(shared_segmenter);
+    bmc_model_free(vqa_model);
+    bmc_model_free(segment_model);
+    free(vocab_text);
     free(probe_train_x);
     free(probe_train_y);
     clear_tmp();
