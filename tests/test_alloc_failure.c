@@ -1691,5 +1691,8 @@ done:
     unlink(probe_file);
     unlink(caption_bank);
     rmdir(shared_dir);
-    return harness_summary("test_alloc_failure");
+    /* Flushed here: LeakSanitizer's check at exit ends the process before stdio would be. */
+    int rc = harness_summary("test_alloc_failure");
+    fflush(stdout);
+    return rc;
 }
