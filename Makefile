@@ -190,13 +190,20 @@ $(BUILD)/orthanc/libOrthancBiomedClip.so: $(ORTHANC_SRC) $(wildcard bindings/ort
 	    $(LDFLAGS)
 
 # ---- tests ------------------------------------------------------------------------------------
-# Tests link the static archive so they can also reach internal functions.
+# Tests link the static archive so they can also reach internal functions. TEST_LDFLAGS_<name>
+# adds link flags for one test.
 tests: $(TESTS)
+
+# tests/test_alloc_failure.c fails the N-th allocation the library makes: the linker sends the
+# calls that the archive's objects (and the test's) make to malloc & co. to the test's counting
+# __wrap_* functions, while libtorch, libpng, glibc... keep the real ones (docs/reliability.md).
+ALLOC_WRAP := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup,--wrap=aligned_alloc
+TEST_LDFLAGS_test_alloc_failure := $(ALLOC_WRAP)
 
 $(BUILD)/tests/%: tests/%.c $(wildcard tests/*.h) $(STATIC)
 	@mkdir -p $(@D)
 	$(CXX) -x c $(TEST_CFLAGS) -c $< -o $@.o
-	$(CXX) $@.o -o $@ $(STATIC) $(LDFLAGS) $(LINK_LIBS)
+	$(CXX) $@.o -o $@ $(STATIC) $(LDFLAGS) $(TEST_LDFLAGS_$*) $(LINK_LIBS)
 
 asan-tests: $(ASAN_TESTS)
 
@@ -217,7 +224,7 @@ $(ASAN_STATIC): $(ASAN_OBJ)
 $(ASAN_BUILD)/tests/%: tests/%.c $(wildcard tests/*.h) $(ASAN_STATIC)
 	@mkdir -p $(@D)
 	$(CXX) -x c $(TEST_CFLAGS) $(SAN_FLAGS) -c $< -o $@.o
-	$(CXX) $(SAN_FLAGS) $@.o -o $@ $(ASAN_STATIC) $(LDFLAGS) $(LINK_LIBS)
+	$(CXX) $(SAN_FLAGS) $@.o -o $@ $(ASAN_STATIC) $(LDFLAGS) $(TEST_LDFLAGS_$*) $(LINK_LIBS)
 
 # Fuzz targets (libFuzzer): tests/fuzz_NAME.c defines LLVMFuzzerTestOneInput. The C sources are
 # compiled once with clang's coverage and sanitizers and linked into every target; the shim is

@@ -1460,7 +1460,9 @@ BMC_API bmc_status bmc_index_add_text_file(bmc_index *index, bmc_text_encoder *e
  * .png, .jpg, .jpeg or .dcm in any case, in byte order of their names) to `index`, encoded with
  * `encoder` (normalised embeddings), with ids first_id, first_id + 1, ... in that order and the
  * file name (without the folder) as text. Files that cannot be decoded are skipped, counted in
- * `skipped` and logged at BMC_LOG_WARN with the reason. `added` and `skipped` may be NULL.
+ * `skipped` and logged at BMC_LOG_WARN with the reason (running out of memory while decoding
+ * one is not skipped: the call fails with BMC_ERR_OUT_OF_MEMORY). `added` and `skipped` may be
+ * NULL.
  * Files are decoded as by bmc_image_encoder_encode_files(), on its decode threads while the
  * model runs, and added a batch at a time: at most two batches of tensors are in memory,
  * whatever the folder's size. On error, batches added before it stay added (`added` says how

@@ -108,8 +108,10 @@ bmc_status load_archive(const char *path, const c10::Device &device, bmci_torch_
     for (const char *name : required_methods)
         if (!model->module.find_method(name))
             return bmci_fail(BMC_ERR_MODEL, "model: '%s' has no %s method", path, name);
-    files->bundle_json = copy_string(extra["bundle.json"]);
+    // copy_string throws std::bad_alloc: the first copy must not leak when the second fails.
+    std::unique_ptr<char, void (*)(void *)> json(copy_string(extra["bundle.json"]), std::free);
     files->vocab = copy_string(extra["vocab.txt"]);
+    files->bundle_json = json.release();
     files->vocab_size = extra["vocab.txt"].size();
     return BMC_OK;
 }

@@ -89,7 +89,7 @@ static void *worker(void *arg)
         slot->loaded++;
         p->busy--;
         /* Without skipping the run will fail at this file: nothing after it is needed. */
-        if (status != BMC_OK && !p->job->skip_fn)
+        if (status != BMC_OK && (!p->job->skip_fn || status == BMC_ERR_OUT_OF_MEMORY))
             p->stop = 1;
         pthread_cond_broadcast(&p->changed);
     }
@@ -118,7 +118,9 @@ static bmc_status gather_batch(struct pipeline *p, struct slot *slot, size_t fir
         const char *why = slot->messages[i] ? slot->messages[i] : "(no message: out of memory)";
         if (status == PENDING)
             return bmci_fail(BMC_ERR_INTERNAL, "%s: file %zu was never loaded", FN, first + i);
-        if (status != BMC_OK && !job->skip_fn)
+        /* Running out of memory says nothing about the file: it fails the run rather than
+         * dropping the file from a collection as unreadable. */
+        if (status != BMC_OK && (!job->skip_fn || status == BMC_ERR_OUT_OF_MEMORY))
             return bmci_fail(status, "%s: file %zu: %s", FN, first + i, why);
         if (status != BMC_OK) {
             job->skip_fn(job->user_data, first + i, why);

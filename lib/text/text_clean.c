@@ -249,8 +249,9 @@ static void fix_segment(const char *text, size_t n, int unescape, bmci_str *out)
         remove_escapes_and_controls(next.data, next.len, &tmp, &after);
         next.len = 0;
         nfc(after.data, after.len, &next);
+        /* A pass whose output could not grow leaves it short, not empty: check every one. */
+        if (next.failed || tmp.failed || after.failed) cur.failed = 1;
         bmci_str_free(&after);
-        if (next.failed || tmp.failed) cur.failed = 1;
         int same = next.len == cur.len && (cur.len == 0 || memcmp(next.data, cur.data, cur.len) == 0);
         swap(&cur, &next);
         if (same) break;
