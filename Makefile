@@ -115,7 +115,7 @@ ASAN_OBJ    := $(LIB_SRC:%.c=$(ASAN_BUILD)/obj/%.o) $(SHIM_SRC:%.cpp=$(ASAN_BUIL
 ASAN_STATIC := $(ASAN_BUILD)/libbiomedclip.a
 ASAN_TESTS  := $(TEST_SRC:tests/%.c=$(ASAN_BUILD)/tests/%)
 
-.PHONY: all check demo bench install uninstall clean fixtures tests asan-tests examples fuzzers
+.PHONY: all check demo bench install uninstall clean fixtures tests asan-tests examples fuzzers fuzz-campaign
 .DELETE_ON_ERROR:
 
 all: $(SHARED) $(BUILD)/libbiomedclip.so $(STATIC) $(BUILD)/biomedclip.pc examples $(CLI)
@@ -215,6 +215,14 @@ $(BUILD)/fuzz/obj/%.o: %.c $(INTERNAL_HEADERS)
 
 $(BUILD)/fuzz/%: $(BUILD)/fuzz/obj/tests/%.o $(FUZZ_LIB_OBJ) $(SHIM_SRC:%.cpp=$(BUILD)/obj/%.o)
 	clang++ $(FUZZ_SANITIZE) -fsanitize=fuzzer $^ -o $@ $(LDFLAGS) $(LINK_LIBS)
+
+# Campaigns (not part of check): every target for FUZZ_RUNS executions (default 10 million;
+# the bundle loader FUZZ_BUNDLE_RUNS, default 100,000), one at a time; FUZZ_TARGETS="image
+# bundle" picks targets, FUZZ_SECONDS caps each. Corpora and findings stay in
+# $(BUILD)/fuzz-campaign (docs/reliability.md).
+fuzz-campaign: fuzzers
+	@BUILD=$(BUILD) PYTHON=$(PYTHON) FUZZ_RUNS="$(FUZZ_RUNS)" FUZZ_BUNDLE_RUNS="$(FUZZ_BUNDLE_RUNS)" \
+	    FUZZ_TARGETS="$(FUZZ_TARGETS)" FUZZ_SECONDS="$(FUZZ_SECONDS)" bash tests/fuzz_campaign.sh
 
 # Fixtures are generated, not committed: python3 -m tools.fixtures.make_NAME_fixtures OUTDIR.
 # Each set depends on its generator and on the tools it imports (reference, export, train).
