@@ -241,6 +241,9 @@ $(BUILD)/fixtures/vqa/.done: $(REFERENCE_TOOLS) $(TRAIN_TOOLS) tools/fixtures/ma
 $(BUILD)/fixtures/segmentation/.done: $(REFERENCE_TOOLS) $(TRAIN_TOOLS)
 $(BUILD)/fixtures/probe/.done: tools/checks/probe_check.py
 $(BUILD)/fixtures/index_set/.done: tools/fixtures/make_index_fixtures.py
+# The corrupt-file corpus damages the VQA and segmentation fixtures' heads and the seeds.
+$(BUILD)/fixtures/corrupt/.done: $(BUILD)/fixtures/vqa/.done $(BUILD)/fixtures/segmentation/.done \
+    tools/fixtures/make_bundle_seeds.py $(wildcard tests/data/fuzz/image/* tests/data/fuzz/index/*)
 
 # Helper programs of check and bench suites (tests/tool_NAME.c -> $(BUILD)/tools/tool_NAME),
 # linked like the tests so they can reach internal functions.
