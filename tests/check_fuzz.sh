@@ -25,9 +25,7 @@ for fuzzer in "$BUILD"/fuzz/fuzz_*; do
     # must reach through libstdc++'s frames: unwind slowly there.
     unwind=
     [ "$name" = fuzz_dicom ] && unwind=fast_unwind_on_malloc=0
-    # libtorch may reserve gigabytes from a damaged count and fail (fuzz_bundle.c): no finding.
-    malloc_limit=(); [ "$name" = fuzz_bundle ] && malloc_limit=(-malloc_limit_mb=1048576)
-    if ASAN_OPTIONS=${ASAN_OPTIONS:-}${ASAN_OPTIONS:+${unwind:+:}}$unwind "$fuzzer" -max_total_time="$seconds" "${malloc_limit[@]}" -rss_limit_mb=4096 -timeout=20 -print_final_stats=1 \
+    if ASAN_OPTIONS=${ASAN_OPTIONS:-}${ASAN_OPTIONS:+${unwind:+:}}$unwind "$fuzzer" -max_total_time="$seconds" -rss_limit_mb=4096 -timeout=20 -print_final_stats=1 \
         -artifact_prefix="$corpus/" "${dirs[@]}" >"$corpus.log" 2>&1; then
         passed=$((passed + 1))
     else
