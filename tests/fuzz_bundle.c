@@ -2,9 +2,10 @@
 /* Fuzz target: load any bytes as a model bundle with bmc_model_load(), and encode a text and
  * an image with whatever loads. Seeds (tests/data/fuzz/bundle, tools/fixtures/make_bundle_seeds.py)
  * are TorchScript archives of a few kilobytes: the real container and metadata around a tiny
- * module. libtorch's zip reader checks each entry's CRC-32, so a mutated bundle.json would
- * never get past it: when the input's last byte is odd, the CRC-32s of the stored entries are
- * recomputed first (in local headers and central directory alike), and the mutations reach the
+ * module. The library checks each entry's CRC-32 before libtorch reads the archive
+ * (lib/core/archive.c), so a mutated bundle.json would never get past it: when the input's
+ * last byte is odd, the CRC-32s of the stored entries are recomputed first (in local headers
+ * and central directory alike), and the mutations reach the
  * metadata's parser, the tokenizer and the method checks. One load takes milliseconds: the
  * campaign's target is 100,000 runs, not millions. Nothing may crash, leak or trip a
  * sanitizer. */
@@ -42,10 +43,11 @@ static void put32(uint8_t *p, uint32_t v)
 /* Recompute the CRC-32 of every stored entry the central directory lists, where the entry
  * lies inside the input. Zip64 and compressed entries are left alone: torch.jit.save writes
  * neither for small archives. So are the pickles (data.pkl, constants.pkl, debug info):
- * libtorch's unpickler trusts the counts in them and reserves what they say, gigabytes from a
- * damaged byte, which the system's allocator refuses with std::bad_alloc (a status from the
- * shim) but AddressSanitizer's operator new answers with an abort. That is libtorch's parser,
- * not this library's; the CRC check keeps the fuzzer on the bundle's own metadata. */
+ * libtorch's unpickler trusts the counts in them and reserves and fills what they say,
+ * gigabytes from one damaged byte (a 20 s hang here, an abort in AddressSanitizer's operator
+ * new). Accidental damage is caught by the CRC check; a pickle crafted with a matching CRC is
+ * libtorch's parser's to survive, not this library's (a TorchScript archive is code: load only
+ * trusted ones), and the CRC check keeps the fuzzer on the bundle's own metadata. */
 static void reseal(uint8_t *file, size_t size)
 {
     if (size < 22)

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "shim/segment.h"
+#include "core/archive.h"
 #include "core/error.h"
 #include "segment/mask.h"
 #include "segment/segmenter.h"
@@ -330,7 +331,9 @@ bmc_status bmc_segmenter_load(const bmc_model *model, const char *path, const bm
         return bmci_fail(BMC_ERR_OUT_OF_MEMORY, "bmc_segmenter_load: out of memory");
     seg->model = model;
     char *json = NULL;
-    bmc_status status = bmci_decoder_load(model->torch, path, &seg->decoder, &json);
+    bmc_status status = bmci_archive_check(path, "decoder");
+    if (status == BMC_OK)
+        status = bmci_decoder_load(model->torch, path, &seg->decoder, &json);
     if (status == BMC_OK)
         status = bmci_segmenter_read_metadata(seg, json, options);
     if (status == BMC_OK)
