@@ -226,7 +226,7 @@ static bmc_status check_entries(int fd, const directory *dir, const uint8_t *rec
                          actual != crc)
                     status = corrupt(what, path, "an entry's CRC-32 does not match its data");
             } else if (method != 8) {
-                status = corrupt(what, path, "an entry uses a compression method other than store and deflate");
+                status = corrupt(what, path, "an entry is compressed by a method other than deflate");
             }
         }
         at += record_size;
@@ -254,7 +254,8 @@ bmc_status bmci_archive_check(const char *path, const char *what)
     if (status == BMC_OK) {
         records = malloc(dir.size ? (size_t)dir.size : 1);
         if (!records || dir.size > SIZE_MAX)
-            status = bmci_fail(BMC_ERR_OUT_OF_MEMORY, "%s: out of memory for the directory of '%s'", what, path);
+            status = bmci_fail(BMC_ERR_OUT_OF_MEMORY, "%s: no memory for the directory of '%s'", what,
+                               path);
         else if (!read_at(fd, records, (size_t)dir.size, dir.offset))
             status = read_failed(what, path);
     }
