@@ -47,7 +47,9 @@ static void put32(uint8_t *p, uint32_t v)
  * gigabytes from one damaged byte (a 20 s hang here, an abort in AddressSanitizer's operator
  * new). Accidental damage is caught by the CRC check; a pickle crafted with a matching CRC is
  * libtorch's parser's to survive, not this library's (a TorchScript archive is code: load only
- * trusted ones), and the CRC check keeps the fuzzer on the bundle's own metadata. */
+ * trusted ones), and the CRC check keeps the fuzzer on the bundle's own metadata. The same
+ * goes for the TorchScript source in code/: a crafted one crashed libtorch's type parser
+ * (tests/data/fuzz-known, docs/reliability.md). */
 static void reseal(uint8_t *file, size_t size)
 {
     if (size < 22)
@@ -63,8 +65,9 @@ static void reseal(uint8_t *file, size_t size)
         uint32_t method = get16(central + 10), stored = get32(central + 20);
         uint32_t local = get32(central + 42);
         uint32_t name_length = get16(central + 28);
-        int pickle = (size_t)at + 46 + name_length <= size &&
-                     memmem(central + 46, name_length, "pkl", 3) != NULL;
+        int in_name = (size_t)at + 46 + name_length <= size;
+        int pickle = in_name && (memmem(central + 46, name_length, "pkl", 3) != NULL ||
+                                 memmem(central + 46, name_length, "code/", 5) != NULL);
         if (method == 0 && !pickle && (size_t)local + 30 <= size && get32(file + local) == 0x04034b50) {
             size_t offset = (size_t)local + 30 + get16(file + local + 26) + get16(file + local + 28);
             if (offset <= size && stored <= size - offset) {
