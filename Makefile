@@ -127,7 +127,7 @@ ASAN_STATIC := $(ASAN_BUILD)/libbiomedclip.a
 ASAN_TESTS  := $(TEST_SRC:tests/%.c=$(ASAN_BUILD)/tests/%)
 
 .PHONY: all check demo bench install uninstall clean fixtures tests asan-tests examples fuzzers \
-        tsan tsan-tests soak abi
+        tsan tsan-tests soak abi fuzz-campaign
 .DELETE_ON_ERROR:
 
 all: $(SHARED) $(BUILD)/libbiomedclip.so $(STATIC) $(BUILD)/biomedclip.pc examples $(CLI) \
@@ -307,6 +307,14 @@ abi: $(SHARED)
 	@mkdir -p $(dir $(ABI_FILE))
 	abidw $(ABIDW_FLAGS) --out-file $(ABI_FILE) $(SHARED)
 
+# Campaigns (not part of check): every target for FUZZ_RUNS executions (default 10 million;
+# the bundle loader FUZZ_BUNDLE_RUNS, default 100,000), one at a time; FUZZ_TARGETS="image
+# bundle" picks targets, FUZZ_SECONDS caps each. Corpora and findings stay in
+# $(BUILD)/fuzz-campaign (docs/reliability.md).
+fuzz-campaign: fuzzers
+	@BUILD=$(BUILD) PYTHON=$(PYTHON) FUZZ_RUNS="$(FUZZ_RUNS)" FUZZ_BUNDLE_RUNS="$(FUZZ_BUNDLE_RUNS)" \
+	    FUZZ_TARGETS="$(FUZZ_TARGETS)" FUZZ_SECONDS="$(FUZZ_SECONDS)" bash tests/fuzz_campaign.sh
+
 # Fixtures are generated, not committed: python3 -m tools.fixtures.make_NAME_fixtures OUTDIR.
 # Each set depends on its generator and on the tools it imports (reference, export, train).
 fixtures: $(FIXTURES)
@@ -324,6 +332,9 @@ $(BUILD)/fixtures/vqa/.done: $(REFERENCE_TOOLS) $(TRAIN_TOOLS) tools/fixtures/ma
 $(BUILD)/fixtures/segmentation/.done: $(REFERENCE_TOOLS) $(TRAIN_TOOLS)
 $(BUILD)/fixtures/probe/.done: tools/checks/probe_check.py
 $(BUILD)/fixtures/index_set/.done: tools/fixtures/make_index_fixtures.py
+# The corrupt-file corpus damages the VQA and segmentation fixtures' heads and the seeds.
+$(BUILD)/fixtures/corrupt/.done: $(BUILD)/fixtures/vqa/.done $(BUILD)/fixtures/segmentation/.done \
+    tools/fixtures/make_bundle_seeds.py $(wildcard tests/data/fuzz/image/* tests/data/fuzz/index/*)
 
 # Helper programs of check and bench suites (tests/tool_NAME.c -> $(BUILD)/tools/tool_NAME),
 # linked like the tests so they can reach internal functions.

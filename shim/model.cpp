@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Loading a TorchScript bundle and running its two encoders.
+#include <torch/csrc/jit/frontend/error_report.h>
 #include <torch/script.h>
 #include <torch/cuda.h>
 
@@ -99,6 +100,11 @@ bmc_status load_archive(const char *path, const c10::Device &device, bmci_torch_
         return bmci_fail(BMC_ERR_CORRUPT_DATA, "model: '%s' could not be read as TorchScript (%s); "
                          "an open_clip checkpoint must first be converted with tools/export/export_bundle.py",
                          path, e.what_without_backtrace());
+    } catch (const torch::jit::ErrorReport &) {
+        // Not what(): it formats the source range of the error, which a damaged archive can
+        // make throw inside a noexcept function, i.e. std::terminate (fuzz_bundle found it).
+        return bmci_fail(BMC_ERR_CORRUPT_DATA, "model: '%s' could not be read as TorchScript (its code "
+                         "does not compile)", path);
     }
     if (extra["bundle.json"].empty())
         return bmci_fail(BMC_ERR_MODEL, "model: '%s' is TorchScript but not a biomedclip bundle "

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // VQA heads: a TorchScript archive run on the image and question features of a loaded base
 // bundle, on the base's device and dtype.
+#include <torch/csrc/jit/frontend/error_report.h>
 #include <torch/script.h>
 
 #include <cerrno>
@@ -44,6 +45,11 @@ bmc_status read_archive(const bmci_torch_model *base, const char *path, bmci_vqa
     } catch (const c10::Error &e) {
         return bmci_fail(BMC_ERR_CORRUPT_DATA, "vqa: '%s' could not be read as TorchScript (%s)", path,
                          e.what_without_backtrace());
+    } catch (const torch::jit::ErrorReport &) {
+        // Not what(): it formats the source range of the error, which a damaged archive can
+        // make throw inside a noexcept function, i.e. std::terminate (fuzz_bundle found it).
+        return bmci_fail(BMC_ERR_CORRUPT_DATA, "vqa: '%s' could not be read as TorchScript (its code "
+                         "does not compile)", path);
     }
     if (extra["vqa_head.json"].empty() && !extra["bundle.json"].empty())
         return bmci_fail(BMC_ERR_MODEL, "vqa: '%s' is a model bundle, not a VQA head", path);

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Runs every fuzz target for a bounded time (BMC_FUZZ_SECONDS, default 20 each), starting from
+# Runs every fuzz target for a bounded time (BMC_FUZZ_SECONDS, default 5 each), starting from
 # its seed corpus in tests/data/fuzz/NAME/ when there is one. A crash, leak or sanitizer report
 # is a failure.
 set -u
 BUILD=${BUILD:-build}
 # GDCM calls abandoned on one of its assertions lose what they allocated (shim/dicom.cpp).
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/tests/lsan.supp:print_suppressions=0}
-seconds=${BMC_FUZZ_SECONDS:-20}
+seconds=${BMC_FUZZ_SECONDS:-5}
 passed=0; failed=0
 for fuzzer in "$BUILD"/fuzz/fuzz_*; do
     case $fuzzer in *.o) continue ;; esac

@@ -7,6 +7,7 @@
 #define _GNU_SOURCE /* memfd_create */
 #endif
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>

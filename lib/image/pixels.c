@@ -65,6 +65,23 @@ struct voi {
     double lo, hi;        /* stretch */
 };
 
+/* apply_voi's value where its exact-rounding forms overflow (windows wider than about 1e306,
+ * stretches of ranges wider than DBL_MAX): the same function, computed so that no step leaves
+ * the doubles; never NaN. The fuzzer found the overflow (a NaN cast to uint8_t). */
+static double voi_wide(const struct voi *voi, double v)
+{
+    double y;
+    if (voi->function == BMCI_VOI_LINEAR)
+        y = ((v - (voi->center - 0.5)) / (voi->width - 1.0) + 0.5) * 255.0;
+    else if (voi->function == BMCI_VOI_LINEAR_EXACT)
+        y = ((v - voi->center) / voi->width + 0.5) * 255.0;
+    else if (voi->function == BMCI_VOI_STRETCH)
+        y = (v / 2.0 - voi->lo / 2.0) / (voi->hi / 2.0 - voi->lo / 2.0) * 255.0;
+    else
+        y = 0.0; /* the sigmoid saturates instead of overflowing */
+    return isnan(y) ? 0.0 : y;
+}
+
 static uint8_t apply_voi(const struct voi *voi, double v)
 {
     if (isnan(v))
@@ -94,6 +111,8 @@ static uint8_t apply_voi(const struct voi *voi, double v)
             return 255;
         y = (v - voi->lo) * 255.0 / (voi->hi - voi->lo);
     }
+    if (!isfinite(y))
+        y = voi_wide(voi, v);
     y = floor(y + 0.5);
     return (uint8_t)(y < 0.0 ? 0.0 : y > 255.0 ? 255.0 : y);
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/archive.h"
 #include "core/error.h"
 #include "text/tokenizer.h"
 
@@ -168,7 +169,9 @@ bmc_status bmc_model_load(const char *path, const bmc_model_options *options, bm
     if (!model)
         return bmci_fail(BMC_ERR_OUT_OF_MEMORY, "bmc_model_load: out of memory");
     bmci_bundle_files files = {NULL, NULL, 0};
-    bmc_status status = bmci_torch_load(path, options->device, options->dtype, &model->torch, &files);
+    bmc_status status = bmci_archive_check(path, "model");
+    if (status == BMC_OK)
+        status = bmci_torch_load(path, options->device, options->dtype, &model->torch, &files);
     if (status == BMC_OK)
         status = read_metadata(model, files.bundle_json);
     if (status == BMC_OK)

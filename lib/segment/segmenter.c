@@ -8,27 +8,12 @@
 #include <string.h>
 
 #include "shim/segment.h"
+#include "core/archive.h"
 #include "core/error.h"
 #include "segment/mask.h"
+#include "segment/segmenter.h"
 #include "model/model.h"
 #include "text/tokenizer.h"
-
-/* The decoder format versions this library reads. */
-#define DECODER_FORMAT_VERSION 1
-#define MAX_TAPS 64
-#define MAX_TAP_INDEX 4096
-
-struct bmc_segmenter {
-    const bmc_model *model;
-    bmci_torch_decoder *decoder;
-    bmc_preprocess_options preprocess;
-    int64_t taps[MAX_TAPS];
-    int32_t tap_count;
-    int32_t grid_size;
-    int32_t vision_width;
-    char *name;
-    char *source;
-};
 
 void bmc_segmenter_options_init(bmc_segmenter_options *options)
 {
@@ -87,11 +72,11 @@ static bmc_status check_format(const cJSON *root)
         return bmci_fail(BMC_ERR_MODEL, "decoder.json: 'format' is not \"biomedclip-segmentation-decoder\"");
     int32_t version;
     bmc_status status = read_int(root, "format_version", 0, INT32_MAX, &version);
-    if (status == BMC_OK && version != DECODER_FORMAT_VERSION)
+    if (status == BMC_OK && version != BMCI_DECODER_FORMAT_VERSION)
         return bmci_fail(BMC_ERR_VERSION,
                          "decoder format version %d; this library (%s) reads version %d: re-export the "
                          "decoder with this release's tools/export/export_decoder.py",
-                         version, BMC_VERSION_STRING, DECODER_FORMAT_VERSION);
+                         version, BMC_VERSION_STRING, BMCI_DECODER_FORMAT_VERSION);
     if (status == BMC_OK) {
         const char *architecture = read_string(root, "architecture");
         const char *conditioning = read_string(root, "conditioning");
@@ -137,12 +122,13 @@ static bmc_status read_taps(const cJSON *root, bmc_segmenter *seg)
 {
     const cJSON *taps = cJSON_GetObjectItemCaseSensitive(root, "taps");
     int count = cJSON_IsArray(taps) ? cJSON_GetArraySize(taps) : 0;
-    if (count < 1 || count > MAX_TAPS)
-        return bmci_fail(BMC_ERR_MODEL, "decoder.json: 'taps' must be an array of 1..%d block numbers", MAX_TAPS);
+    if (count < 1 || count > BMCI_DECODER_MAX_TAPS)
+        return bmci_fail(BMC_ERR_MODEL, "decoder.json: 'taps' must be an array of 1..%d block numbers",
+                         BMCI_DECODER_MAX_TAPS);
     for (int i = 0; i < count; i++) {
         const cJSON *item = cJSON_GetArrayItem(taps, i);
         double value = cJSON_IsNumber(item) ? item->valuedouble : -1;
-        if (value != floor(value) || value < 0 || value > MAX_TAP_INDEX)
+        if (value != floor(value) || value < 0 || value > BMCI_DECODER_MAX_TAP_INDEX)
             return bmci_fail(BMC_ERR_MODEL, "decoder.json: taps[%d] is not a block number", i);
         seg->taps[i] = (int64_t)value;
     }
@@ -184,7 +170,7 @@ static bmc_status check_base(const cJSON *root, const bmc_segmenter *seg, int32_
     if (!source)
         return bmci_fail(BMC_ERR_MODEL, "decoder.json: 'base' with the base model's 'source' is missing");
     int32_t layers, width;
-    bmc_status status = read_int(base, "vision_layers", 1, MAX_TAP_INDEX, &layers);
+    bmc_status status = read_int(base, "vision_layers", 1, BMCI_DECODER_MAX_TAP_INDEX, &layers);
     if (status == BMC_OK)
         status = read_int(base, "vision_width", 1, 65536, &width);
     if (status != BMC_OK)
@@ -217,7 +203,7 @@ static char *duplicate(const char *text)
     return copy;
 }
 
-static bmc_status read_metadata(bmc_segmenter *seg, const char *json, const bmc_segmenter_options *options)
+bmc_status bmci_segmenter_read_metadata(bmc_segmenter *seg, const char *json, const bmc_segmenter_options *options)
 {
     cJSON *root = cJSON_Parse(json);
     if (!root)
@@ -345,9 +331,11 @@ bmc_status bmc_segmenter_load(const bmc_model *model, const char *path, const bm
         return bmci_fail(BMC_ERR_OUT_OF_MEMORY, "bmc_segmenter_load: out of memory");
     seg->model = model;
     char *json = NULL;
-    bmc_status status = bmci_decoder_load(model->torch, path, &seg->decoder, &json);
+    bmc_status status = bmci_archive_check(path, "decoder");
     if (status == BMC_OK)
-        status = read_metadata(seg, json, options);
+        status = bmci_decoder_load(model->torch, path, &seg->decoder, &json);
+    if (status == BMC_OK)
+        status = bmci_segmenter_read_metadata(seg, json, options);
     if (status == BMC_OK)
         status = probe(seg);
     free(json);

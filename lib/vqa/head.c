@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/archive.h"
 #include "core/error.h"
 #include "model/model.h"
 #include "vqa/vqa.h"
@@ -293,7 +294,9 @@ bmc_status bmc_vqa_load(const bmc_model *model, const char *path, bmc_vqa **out)
         return out_of_memory();
     vqa->model = model;
     char *json = NULL;
-    bmc_status status = bmci_vqa_head_load(model->torch, path, &vqa->head, &json);
+    bmc_status status = bmci_archive_check(path, "VQA head");
+    if (status == BMC_OK)
+        status = bmci_vqa_head_load(model->torch, path, &vqa->head, &json);
     if (status == BMC_OK)
         status = bmci_vqa_read_metadata(vqa, json);
     if (status == BMC_OK)

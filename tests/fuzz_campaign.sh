@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Fuzz campaigns, outside `make check`: `make fuzz-campaign` runs each fuzz target (or those
+# named in FUZZ_TARGETS) for FUZZ_RUNS executions (the bundle loader, whose single run loads
+# a TorchScript archive, for FUZZ_BUNDLE_RUNS), one after the other, optionally capped at
+# FUZZ_SECONDS each. Corpora persist in $BUILD/fuzz-campaign/NAME/corpus, so a campaign run
+# again goes on from where the last one stopped; what a target finds is written to
+# $BUILD/fuzz-campaign/NAME/findings (crash-*, leak-*, timeout-*, oom-*) and its log beside it.
+# A finding becomes a regression seed in tests/data/fuzz/NAME once it is fixed.
+# The last lines give, per target, the executions, libFuzzer's final coverage (cov: edges,
+# ft: features) and the number of findings, then "fuzz-campaign: N passed, N failed".
+set -u
+BUILD=${BUILD:-build}
+runs=${FUZZ_RUNS:-10000000}
+bundle_runs=${FUZZ_BUNDLE_RUNS:-100000}
+seconds=${FUZZ_SECONDS:-0}
+export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/tests/lsan.supp:print_suppressions=0}
+targets=${FUZZ_TARGETS:-}
+if [ -z "$targets" ]; then
+    for fuzzer in "$BUILD"/fuzz/fuzz_*; do
+        case $fuzzer in *.o) continue ;; esac
+        [ -x "$fuzzer" ] && targets="$targets $(basename "$fuzzer")"
+    done
+fi
+passed=0; failed=0; summary=
+for name in $targets; do
+    name=fuzz_${name#fuzz_}
+    fuzzer=$BUILD/fuzz/$name
+    [ -x "$fuzzer" ] || { echo "no $fuzzer (make fuzzers)"; failed=$((failed + 1)); continue; }
+    dir=$BUILD/fuzz-campaign/$name
+    mkdir -p "$dir/corpus" "$dir/findings"
+    seeds=tests/data/fuzz/${name#fuzz_}
+    dirs=("$dir/corpus"); [ -d "$seeds" ] && dirs+=("$seeds")
+    if [ "$name" = fuzz_dicom ]; then
+        pydicom_files=$(${PYTHON:-/usr/bin/python3} -c 'import os, pydicom; print(os.path.join(os.path.dirname(pydicom.__file__), "data", "test_files"))' 2>/dev/null)
+        [ -d "$pydicom_files" ] && dirs+=("$pydicom_files")
+    fi
+    unwind=
+    [ "$name" = fuzz_dicom ] && unwind=fast_unwind_on_malloc=0
+    n=$runs; [ "$name" = fuzz_bundle ] && n=$bundle_runs
+    limit=(); [ "$seconds" -gt 0 ] && limit=(-max_total_time="$seconds")
+    before=$(find "$dir/findings" -type f | wc -l)
+    echo "$name: $n runs${limit:+, at most $seconds s}, log $dir/log"
+    ASAN_OPTIONS=${ASAN_OPTIONS:-}${ASAN_OPTIONS:+${unwind:+:}}$unwind "$fuzzer" -runs="$n" "${limit[@]}" \
+        -rss_limit_mb=4096 -timeout=20 -print_final_stats=1 -artifact_prefix="$dir/findings/" \
+        "${dirs[@]}" >"$dir/log" 2>&1
+    rc=$?
+    execs=$(grep -oE 'stat::number_of_executed_units: *[0-9]+' "$dir/log" | grep -oE '[0-9]+$' | tail -n 1)
+    final=$(grep -E '^#[0-9]+' "$dir/log" | tail -n 1)
+    cov=$(grep -oE 'cov: [0-9]+' <<<"$final" | grep -oE '[0-9]+'); ft=$(grep -oE 'ft: [0-9]+' <<<"$final" | grep -oE '[0-9]+')
+    findings=$(( $(find "$dir/findings" -type f | wc -l) - before ))
+    line=$(printf '%-16s executions %10s  cov %6s  ft %7s  findings %d  exit %d' "$name" "${execs:-?}" \
+        "${cov:-?}" "${ft:-?}" "$findings" "$rc")
+    summary="$summary$line"$'\n'
+    echo "$line"
+    if [ "$rc" -eq 0 ] && [ "$findings" -eq 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); tail -n 40 "$dir/log"; fi
+done
+printf '%s' "$summary"
+echo "fuzz-campaign: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
