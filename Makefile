@@ -343,7 +343,7 @@ TOOLS    := $(TOOL_SRC:tests/%.c=$(BUILD)/tools/%)
 
 $(BUILD)/tools/%: tests/%.c $(STATIC)
 	@mkdir -p $(@D)
-	$(CXX) -x c $(TEST_CFLAGS) $(DEPS_CFLAGS) -c $< -o $@.o
+	$(CXX) -x c $(TEST_CFLAGS) $(DEPS_CFLAGS) $(ONEDNN_FLAGS) -c $< -o $@.o
 	$(CXX) $@.o -o $@ $(STATIC) $(LDFLAGS) $(LINK_LIBS)
 
 check: all tests asan-tests fuzzers fixtures $(TOOLS)

@@ -15,6 +15,7 @@
 #include "core/cpu.h"
 #include "core/log.h"
 #include "shim/batched_matmul.h"
+#include "shim/layer_norm.h"
 #include "shim/guard.h"
 #include "shim/packed_linear.h"
 #include "shim/shim.h"
@@ -174,8 +175,9 @@ void pack_linear_layers(bmci_torch_model *model)
     try {
         int64_t count = bmci_pack_linear_layers(model->module, model->packed_linear_ids);
         int64_t products = bmci_route_matmuls(model->module);
-        bmci_log(BMC_LOG_DEBUG, "model: %lld linear layers packed for oneDNN, %lld products routed to it",
-                 (long long)count, (long long)products);
+        int64_t norms = bmci_route_layer_norms(model->module);
+        bmci_log(BMC_LOG_DEBUG, "model: %lld linear layers packed for oneDNN, %lld products and %lld layer "
+                 "norms routed to it", (long long)count, (long long)products, (long long)norms);
     } catch (const std::exception &e) {
         bmci_log(BMC_LOG_WARN, "model: linear layers stay with libtorch, packing them failed: %s", e.what());
     }

@@ -8,6 +8,16 @@
 // (docs/performance.md). So after freezing, each aten::linear with a constant weight becomes
 // bmc::packed_linear(x, id): `id` names an entry of a process-wide registry that holds the
 // packed weight, the bias and one oneDNN primitive per row count seen so far.
+//
+// On short texts the products are small and the element-wise passes around them weigh as much
+// (docs/performance.md), so work that can ride on the product's output while it is still in
+// cache does, as oneDNN post-ops: a linear whose result is added to a residual becomes
+// bmc::packed_linear_add (float32: the same arithmetic, the product rounded, then the add;
+// bfloat16: rounded once instead of twice). In bfloat16 a linear followed by GELU (erf form,
+// PyTorch's default) becomes bmc::packed_linear_gelu: libtorch 1.13's own bfloat16 GELU is a
+// slow pass of its own. Not in float32: there libtorch runs GELU through oneDNN's eltwise
+// kernel (about 0.5 ms on 480 x 3072 values, one thread), while the post-op form slowed
+// oneDNN 2.6's float32 product by 3-4 ms at that size (measured on a 2-core AVX-512 machine).
 #include "shim/packed_linear.h"
 
 #ifdef BMC_HAVE_ONEDNN
@@ -35,6 +45,9 @@ constexpr int64_t kLayoutRows = 256;
 // beyond it the cache starts afresh rather than growing without bound.
 constexpr size_t kMaxPrimitives = 64;
 
+// What a layer does with the product before it is written out.
+enum class Post : int64_t { none = 0, gelu = 1, add = 2 };
+
 class PackedLinear {
 public:
     PackedLinear(const at::Tensor &weight, const c10::optional<at::Tensor> &bias)
@@ -54,7 +67,8 @@ public:
         stream.wait();
     }
 
-    at::Tensor run(const at::Tensor &x)
+    // `residual` is used with Post::add only: the result is product + bias + residual.
+    at::Tensor run(const at::Tensor &x, Post post = Post::none, const at::Tensor &residual = at::Tensor())
     {
         TORCH_CHECK(x.device().is_cpu() && x.scalar_type() == type_ && x.dim() >= 1 && x.size(-1) == in_,
                     "bmc::packed_linear: expected a ", c10::toString(type_), " CPU tensor with last "
@@ -64,25 +78,54 @@ public:
         std::vector<int64_t> sizes = input.sizes().vec();
         sizes.back() = out_;
         at::Tensor output = at::empty(sizes, input.options());
+        // A residual that is not exactly the output's shape and type (broadcasting, another
+        // dtype) is added by libtorch afterwards, as the graph did.
+        at::Tensor addend;
+        if (post == Post::add) {
+            if (residual.scalar_type() == type_ && residual.sizes().vec() == sizes && residual.device().is_cpu())
+                addend = residual.contiguous();
+            else
+                return at::add(run(x), residual);
+        }
         if (rows == 0)
             return output;
-        auto [pd, product] = primitive_for(rows);
+        Primitive p = primitive_for(rows, post);
+        if (!p.fused) { // oneDNN has no fast kernel for this post-op here: libtorch applies it
+            at::Tensor plain = run(x);
+            return post == Post::gelu ? at::gelu(plain) : at::add(plain, residual);
+        }
+        dnnl::engine &engine = bmci_onednn_engine();
         std::unordered_map<int, memory> args{
-            {DNNL_ARG_SRC, memory(pd.src_desc(), bmci_onednn_engine(), input.data_ptr())},
+            {DNNL_ARG_SRC, memory(p.pd.src_desc(), engine, input.data_ptr())},
             {DNNL_ARG_WEIGHTS, weights_},
-            {DNNL_ARG_DST, memory(pd.dst_desc(), bmci_onednn_engine(), output.data_ptr())}};
+            {DNNL_ARG_DST, memory(p.pd.dst_desc(), engine, output.data_ptr())}};
         if (bias_.defined())
-            args.emplace(DNNL_ARG_BIAS, memory(pd.bias_desc(), bmci_onednn_engine(), bias_.data_ptr()));
-        bmci_onednn_execute(product, pd, std::move(args));
+            args.emplace(DNNL_ARG_BIAS, memory(p.pd.bias_desc(), engine, bias_.data_ptr()));
+        if (post == Post::add)
+            args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1,
+                         memory(p.pd.dst_desc(), engine, addend.data_ptr()));
+        bmci_onednn_execute(p.product, p.pd, std::move(args));
         return output;
     }
 
 private:
-    dnnl::matmul::primitive_desc describe(int64_t rows, const memory::desc &weights) const
+    struct Primitive {
+        dnnl::matmul::primitive_desc pd;
+        dnnl::matmul product;
+        bool fused = true; // false: oneDNN would run the post-op only in its reference code
+    };
+
+    dnnl::matmul::primitive_desc describe(int64_t rows, const memory::desc &weights, Post post = Post::none) const
     {
         memory::desc src({rows, in_}, bmci_onednn_type(type_), memory::format_tag::ab);
         memory::desc dst({rows, out_}, bmci_onednn_type(type_), memory::format_tag::ab);
         dnnl::primitive_attr attr = bmci_onednn_user_scratchpad();
+        dnnl::post_ops ops;
+        if (post == Post::gelu)
+            ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_gelu_erf, 0.0f, 0.0f);
+        else if (post == Post::add)
+            ops.append_binary(dnnl::algorithm::binary_add, dst);
+        attr.set_post_ops(ops);
         if (!bias_.defined())
             return dnnl::matmul::primitive_desc(dnnl::matmul::desc(src, weights, dst), attr, bmci_onednn_engine());
         memory::desc bias({1, out_}, bmci_onednn_type(type_), memory::format_tag::ab);
@@ -90,16 +133,21 @@ private:
     }
 
     // oneDNN's primitives are handles: the copy returned stays valid if the cache is cleared.
-    std::pair<dnnl::matmul::primitive_desc, dnnl::matmul> primitive_for(int64_t rows)
+    Primitive primitive_for(int64_t rows, Post post)
     {
+        int64_t key = rows * 4 + (int64_t)post;
         std::lock_guard<std::mutex> lock(mutex_);
-        auto found = primitives_.find(rows);
+        auto found = primitives_.find(key);
         if (found != primitives_.end())
             return found->second;
         if (primitives_.size() >= kMaxPrimitives)
             primitives_.clear();
-        dnnl::matmul::primitive_desc pd = describe(rows, weight_desc_);
-        return primitives_.emplace(rows, std::make_pair(pd, dnnl::matmul(pd))).first->second;
+        Primitive p;
+        p.pd = describe(rows, weight_desc_, post);
+        p.fused = post == Post::none || std::string(p.pd.impl_info_str()).rfind("ref", 0) != 0;
+        if (p.fused)
+            p.product = dnnl::matmul(p.pd);
+        return primitives_.emplace(key, p).first->second;
     }
 
     c10::ScalarType type_;
@@ -108,7 +156,7 @@ private:
     memory::desc weight_desc_;
     memory weights_;
     std::mutex mutex_;
-    std::unordered_map<int64_t, std::pair<dnnl::matmul::primitive_desc, dnnl::matmul>> primitives_;
+    std::unordered_map<int64_t, Primitive> primitives_; // by row count and post-op
 };
 
 // Layers of every loaded model; a slot is empty once its model is freed and is then reused.
@@ -138,7 +186,7 @@ int64_t register_layer(std::shared_ptr<PackedLinear> layer)
     return (int64_t)r.layers.size() - 1;
 }
 
-at::Tensor packed_linear(const at::Tensor &x, int64_t id)
+std::shared_ptr<PackedLinear> layer_for(int64_t id)
 {
     std::shared_ptr<PackedLinear> layer;
     {
@@ -148,12 +196,29 @@ at::Tensor packed_linear(const at::Tensor &x, int64_t id)
             layer = r.layers[id];
     }
     TORCH_CHECK(layer, "bmc::packed_linear: layer ", id, " is not loaded");
-    return layer->run(x);
+    return layer;
+}
+
+at::Tensor packed_linear(const at::Tensor &x, int64_t id)
+{
+    return layer_for(id)->run(x);
+}
+
+at::Tensor packed_linear_gelu(const at::Tensor &x, int64_t id)
+{
+    return layer_for(id)->run(x, Post::gelu);
+}
+
+at::Tensor packed_linear_add(const at::Tensor &x, int64_t id, const at::Tensor &residual)
+{
+    return layer_for(id)->run(x, Post::add, residual);
 }
 
 TORCH_LIBRARY(bmc, library)
 {
     library.def("packed_linear(Tensor x, int id) -> Tensor", packed_linear);
+    library.def("packed_linear_gelu(Tensor x, int id) -> Tensor", packed_linear_gelu);
+    library.def("packed_linear_add(Tensor x, int id, Tensor residual) -> Tensor", packed_linear_add);
 }
 
 bool packable_weight(const at::Tensor &weight)
@@ -169,15 +234,25 @@ struct Packer {
     std::unordered_map<const c10::TensorImpl *, int64_t> packed;
     std::vector<at::Tensor> keep_alive; // so no address in `packed` is reused during the pass
     int64_t count = 0;
+    int64_t fused = 0; // GELUs and residual adds folded into their layer's product
 
+    // The linear nodes are listed first: a replacement also removes the node after it (its
+    // GELU or add), which a walk over the nodes might be standing on.
     void rewrite(torch::jit::Block *block)
     {
-        for (auto it = block->nodes().begin(); it != block->nodes().end();) {
-            torch::jit::Node *node = *it++;
+        std::vector<torch::jit::Node *> linears;
+        collect(block, linears);
+        for (torch::jit::Node *node : linears)
+            replace(node);
+    }
+
+    static void collect(torch::jit::Block *block, std::vector<torch::jit::Node *> &linears)
+    {
+        for (torch::jit::Node *node : block->nodes()) {
             for (torch::jit::Block *inner : node->blocks())
-                rewrite(inner);
+                collect(inner, linears);
             if (node->kind() == c10::Symbol::fromQualString("aten::linear"))
-                replace(node);
+                linears.push_back(node);
         }
     }
 
@@ -202,13 +277,61 @@ struct Packer {
             packed.emplace(w.unsafeGetTensorImpl(), id);
             keep_alive.push_back(w);
         }
-        torch::jit::WithInsertPoint here(node);
-        torch::jit::Value *out = graph.insert(c10::Symbol::fromQualString("bmc::packed_linear"),
-                                              {node->input(0), id});
-        out->setType(node->output()->type());
-        node->output()->replaceAllUsesWith(out);
+        // The one consumer of the product, when it is a GELU or an add that can ride on it.
+        torch::jit::Node *consumer = nullptr;
+        torch::jit::Value *residual = nullptr;
+        Post post = Post::none;
+        if (node->output()->uses().size() == 1) {
+            torch::jit::Node *use = node->output()->uses()[0].user;
+            if (is_erf_gelu(use) && w.scalar_type() == c10::kBFloat16) {
+                consumer = use;
+                post = Post::gelu;
+            } else if ((residual = residual_of(use, node->output())) != nullptr) {
+                consumer = use;
+                post = Post::add;
+            }
+        }
+        torch::jit::Node *replaced = consumer ? consumer : node;
+        torch::jit::WithInsertPoint here(replaced); // after every input of both nodes
+        torch::jit::Value *out;
+        if (post == Post::gelu)
+            out = graph.insert(c10::Symbol::fromQualString("bmc::packed_linear_gelu"), {node->input(0), id});
+        else if (post == Post::add)
+            out = graph.insert(c10::Symbol::fromQualString("bmc::packed_linear_add"),
+                               {node->input(0), id, residual});
+        else
+            out = graph.insert(c10::Symbol::fromQualString("bmc::packed_linear"), {node->input(0), id});
+        out->setType(replaced->output()->type());
+        replaced->output()->replaceAllUsesWith(out);
+        if (consumer) {
+            consumer->destroy();
+            ++fused;
+        }
         node->destroy();
         ++count;
+    }
+
+    // aten::gelu(x, approximate="none"): the erf form that oneDNN's eltwise_gelu_erf computes.
+    static bool is_erf_gelu(torch::jit::Node *use)
+    {
+        if (use->kind() != c10::Symbol::fromQualString("aten::gelu") || use->inputs().size() != 2)
+            return false;
+        c10::optional<c10::IValue> approximate = torch::jit::toIValue(use->input(1));
+        return approximate && approximate->isString() && approximate->toStringRef() == "none";
+    }
+
+    // For aten::add(a, b, alpha=1) with `product` as one operand, the other tensor operand.
+    static torch::jit::Value *residual_of(torch::jit::Node *use, torch::jit::Value *product)
+    {
+        if (use->kind() != c10::Symbol::fromQualString("aten::add") || use->inputs().size() != 3)
+            return nullptr;
+        c10::optional<c10::IValue> alpha = torch::jit::toIValue(use->input(2));
+        if (!alpha || !((alpha->isInt() && alpha->toInt() == 1) || (alpha->isDouble() && alpha->toDouble() == 1.0)))
+            return nullptr;
+        torch::jit::Value *other = use->input(0) == product ? use->input(1) : use->input(0);
+        if (other == product || !other->type()->cast<c10::TensorType>())
+            return nullptr;
+        return other;
     }
 };
 

@@ -10,8 +10,9 @@ CPU runs it natively, bfloat16; ONNX Runtime's CPU provider (npm onnxruntime-nod
 weights exported by tools/export/export_onnx.py, at 1 and 2 intra-op threads, given token ids
 already padded to the longest text; and the bundle under torch.jit in Python. Each row prints
 items/s, the GFLOP/s that makes (matrix products counted from the bundle's sizes) and the ratio
-to ONNX Runtime's better thread count; the machine's matrix-product peak (4096^3 through
-libtorch: OpenBLAS for float32, oneDNN for bfloat16) is printed beside them.
+to ONNX Runtime's better thread count; the machine's matrix-product peak (4096^3 in oneDNN on a
+packed operand, the engine of the library's products: tests/tool_matmul_peak.c) is printed
+beside them.
 
 End to end: files (JPEG and PNG of several sizes, up to 2048x1536) -> L2-normalised
 embeddings. The library runs tests/tool_bench_model.c (decode, Pillow-exact preprocessing in
@@ -162,15 +163,21 @@ def tower_flops(meta: dict, kind: str, length: int = 0) -> float:
     return t["layers"] * per_layer + 2 * width * t["proj_hidden"] + 2 * t["proj_hidden"] * meta["embed_dim"]
 
 
-def matmul_peak(dtype: torch.dtype) -> float:
-    """GFLOP/s of a 4096^3 matrix product through libtorch: float32 goes to OpenBLAS, bfloat16
-    to oneDNN; the best of three."""
-    a = torch.randn(4096, 4096).to(dtype)
-    b = torch.randn(4096, 4096).to(dtype)
+def matmul_peak(build: str, dtype: str) -> tuple:
+    """(GFLOP/s, engine) of a 4096^3 matrix product on the engine the library's products run on:
+    oneDNN on a right operand packed once (tests/tool_matmul_peak.c), the best of five. Where
+    the library is built without oneDNN its float32 products go to OpenBLAS through libtorch,
+    and that is measured instead (torch.mm)."""
+    tool = subprocess.run([os.path.join(build, "tools", "tool_matmul_peak"), dtype],
+                          capture_output=True, text=True)
+    if tool.returncode == 0:
+        return float(tool.stdout.split()[0]), "oneDNN"
+    a = torch.randn(4096, 4096).to(torch.bfloat16 if dtype == "bf16" else torch.float32)
+    b = torch.randn(4096, 4096).to(a.dtype)
     with torch.inference_mode():
         torch.mm(a, b)
         best = min(time_rounds(lambda: torch.mm(a, b), 1) for _ in range(3))
-    return 2 * 4096 ** 3 / best / 1e9
+    return 2 * 4096 ** 3 / best / 1e9, "libtorch"
 
 
 def onnx_models(bundle: str) -> dict:
@@ -182,13 +189,16 @@ def onnx_models(bundle: str) -> dict:
     return paths
 
 
-def print_rows(title: str, rows: dict, flops: float) -> None:
-    """rows: name -> items/s. Ratios against ONNX Runtime's best thread count."""
+def print_rows(title: str, rows: dict, flops: float, peaks: dict) -> None:
+    """rows: name -> items/s. Ratios against ONNX Runtime's best thread count; the GFLOP/s also
+    as a share of the matrix-product peak of the row's dtype."""
     ort = max(v for k, v in rows.items() if k.startswith("onnxruntime"))
     print(f"  {title}")
     for name, rate in rows.items():
+        peak = peaks.get("bf16" if "bf16" in name else "f32", (0.0, ""))[0]
+        share = f"  {100 * rate * flops / 1e9 / peak:3.0f}% of peak" if peak else ""
         print(f"    {name:<30} {rate:9.2f}/s  {rate * flops / 1e9:7.1f} GFLOP/s  "
-              f"{rate / ort:5.2f}x ONNX Runtime", flush=True)
+              f"{rate / ort:5.2f}x ONNX Runtime{share}", flush=True)
 
 
 def bench_towers(build: str, bundle: str, model, meta: dict, device: str, quick: bool,
@@ -209,7 +219,7 @@ def bench_towers(build: str, bundle: str, model, meta: dict, device: str, quick:
         x = torch.from_numpy(pixels)
         rows["python torch.jit f32"] = count / time_rounds(lambda: [model.encode_image(x[i:i + batch])
                                                                   for i in range(0, count, batch)], 1)
-        print_rows(f"images, batch {batch}", rows, image_flops)
+        print_rows(f"images, batch {batch}", rows, image_flops, peaks)
     for name, texts, batch in (("short prompts", SHORT_PROMPTS, 32),
                                ("long reports", [REPORT * 2] * (8 if quick else 32), 8)):
         text_file = write_texts(folder, texts)
@@ -224,10 +234,9 @@ def bench_towers(build: str, bundle: str, model, meta: dict, device: str, quick:
         rows["python torch.jit f32 (256)"] = len(texts) / time_rounds(
             lambda: [model.encode_text(padded[i:i + batch]) for i in range(0, len(texts), batch)], 1)
         print_rows(f"texts, {name} ({longest} tokens), batch {batch}", rows,
-                   tower_flops(meta, "text", longest))
-    best = {d: peaks[d] for d in peaks}
-    print("  matrix-product peak of this machine (4096^3 through libtorch): " +
-          ", ".join(f"{d} {v:.0f} GFLOP/s" for d, v in best.items()))
+                   tower_flops(meta, "text", longest), peaks)
+    print("  matrix-product peak of this machine (4096^3, the library's engine): " +
+          ", ".join(f"{d} {v:.0f} GFLOP/s ({engine})" for d, (v, engine) in peaks.items()))
 
 
 def read_vocab(bundle: str) -> dict:
@@ -261,9 +270,9 @@ def main(argv) -> int:
     vocab = read_vocab(bundle)
     print(f"model benchmark: {bundle} on {device}, torch {torch.__version__}, "
           f"{torch.get_num_threads()} intra-op thread(s); load average {os.getloadavg()[0]:.2f}")
-    peaks = {"f32": matmul_peak(torch.float32)}
+    peaks = {"f32": matmul_peak(build, "f32")}
     if cpu_runs_bf16():
-        peaks["bf16"] = matmul_peak(torch.bfloat16)
+        peaks["bf16"] = matmul_peak(build, "bf16")
     best_dtype = "bf16" if cpu_runs_bf16() else "f32"
     with tempfile.TemporaryDirectory() as folder, torch.inference_mode():
         bench_towers(build, bundle, model, meta, device, quick, folder, peaks)
