@@ -23,15 +23,6 @@ static int config_fail(char *error, size_t size, const char *fmt, ...)
     return -1;
 }
 
-static char *dup_string(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *copy = malloc(n);
-    if (copy)
-        memcpy(copy, s, n);
-    return copy;
-}
-
 /* A string option; absent gives `fallback` (copied, may be NULL). */
 static int get_string(const cJSON *section, const char *key, const char *fallback, char **out,
                       char *error, size_t size)
@@ -44,7 +35,7 @@ static int get_string(const cJSON *section, const char *key, const char *fallbac
         value = item->valuestring;
     }
     *out = NULL;
-    if (value && !(*out = dup_string(value)))
+    if (value && !(*out = strdup(value)))
         return config_fail(error, size, "out of memory");
     return 0;
 }
@@ -85,7 +76,7 @@ static int get_list(const cJSON *section, const char *key, size_t max_length, ch
             strlen(element->valuestring) > max_length)
             return config_fail(error, size, "\"%s\" must hold non-empty strings of at most %zu bytes",
                         key, max_length);
-        if (!((*out)[*count] = dup_string(element->valuestring)))
+        if (!((*out)[*count] = strdup(element->valuestring)))
             return config_fail(error, size, "out of memory");
         (*count)++;
     }
@@ -137,7 +128,7 @@ static int get_templates(const cJSON *section, bmco_config *config, char *error,
         if (!(config->templates = calloc(n, sizeof *config->templates)))
             return config_fail(error, size, "out of memory");
         for (size_t i = 0; i < n; i++) {
-            if (!(config->templates[i] = dup_string(set[i])))
+            if (!(config->templates[i] = strdup(set[i])))
                 return config_fail(error, size, "out of memory");
             config->template_count++;
         }
