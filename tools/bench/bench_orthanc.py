@@ -14,7 +14,7 @@
    queries) at the instance and study levels.
 
 BMC_ORTHANC_BENCH_INSTANCES (default 10000) and BMC_ORTHANC_BENCH_SAMPLE (default 500) set
-the sizes. Orthanc runs as in tests/check_orthanc.sh, on a free loopback port, and is stopped
+the sizes, BMC_ORTHANC_BENCH_DTYPE (f32 by default) the dtype of both. Orthanc runs as in tests/check_orthanc.sh, on a free loopback port, and is stopped
 whatever happens.
 """
 import os
@@ -79,10 +79,10 @@ def make_files(folder, count, sample, rng):
     return paths
 
 
-def cli_seconds(cli, model, paths, batch, out):
+def cli_seconds(cli, model, paths, batch, dtype, out):
     start = time.perf_counter()
-    subprocess.run([cli, "embed-image", "--model", model, "--batch", str(batch), "--out", out]
-                   + paths, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run([cli, "embed-image", "--model", model, "--batch", str(batch), "--dtype", dtype,
+                    "--out", out] + paths, check=True, stdout=subprocess.DEVNULL)
     return time.perf_counter() - start
 
 
@@ -96,10 +96,11 @@ def main():
     total = int(os.environ.get("BMC_ORTHANC_BENCH_INSTANCES", "10000"))
     sample = min(int(os.environ.get("BMC_ORTHANC_BENCH_SAMPLE", "500")), total)
     batch = 16
+    dtype = os.environ.get("BMC_ORTHANC_BENCH_DTYPE", "f32")
     work = tempfile.mkdtemp(prefix="bmc-orthanc-bench-")
     orthanc = Orthanc(work, plugin)
     section = {"Model": model, "DataDirectory": os.path.join(work, "biomedclip"),
-               "BatchSize": batch, "SaveInterval": 30}
+               "BatchSize": batch, "SaveInterval": 30, "Dtype": dtype}
     try:
         print("orthanc bench: writing %d DICOM files" % total)
         folder = os.path.join(work, "files")
@@ -118,12 +119,13 @@ def main():
         plugin_seconds = time.perf_counter() - start
         assert status["IndexedInstances"] == sample, status
         out = os.path.join(work, "cli.npy")
-        one = cli_seconds(cli, model, files[:1], batch, out)
-        many = cli_seconds(cli, model, files[:sample], batch, out)
+        one = cli_seconds(cli, model, files[:1], batch, dtype, out)
+        many = cli_seconds(cli, model, files[:sample], batch, dtype, out)
         plugin_rate = sample / plugin_seconds
         cli_rate = (sample - 1) / max(many - one, 1e-9)
-        print("orthanc bench: indexing %d instances: plugin in Orthanc %.1f/s, CLI %.1f/s "
-              "(ratio %.2f)" % (sample, plugin_rate, cli_rate, plugin_rate / cli_rate))
+        print("orthanc bench: indexing %d instances (%s): plugin in Orthanc %.1f/s, CLI %.1f/s "
+              "(ratio %.2f), load average %.2f" % (sample, dtype, plugin_rate, cli_rate,
+                                                   plugin_rate / cli_rate, os.getloadavg()[0]))
 
         # ---- 2. search latency on the full index ------------------------------------------
         start = time.perf_counter()
