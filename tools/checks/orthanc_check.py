@@ -507,8 +507,9 @@ def main():
                  pydicom.dcmread(path, stop_before_pixels=True).SOPInstanceUID == uid][0]
         answer = upload(orthanc, other)
         # Orthanc signals the deletion to plugins from its own thread, after the upload has
-        # answered: wait for the index to show the instance again, or for 30 s.
-        deadline = time.time() + 30
+        # answered: wait for the index to show the instance again, or for 120 s (a loaded
+        # machine delays the deletion's signal and the embedding again).
+        deadline = time.time() + 120
         while True:
             status = orthanc.wait_drained()
             hits = orthanc.get_json("/biomedclip/search", q="an MRI", limit=10)
