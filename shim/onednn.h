@@ -9,7 +9,6 @@
 #include <torch/library.h>
 #include <torch/script.h>
 
-#include <mutex>
 #include <unordered_map>
 
 // The process's oneDNN CPU engine (engines are thread-safe; one is enough).
@@ -33,15 +32,13 @@ void bmci_onednn_execute(const dnnl::primitive &primitive, const dnnl::primitive
 // entry that inserts the operators into a graph, before inserting them.
 template <typename Define> void bmci_define_operators_once(const Define &define)
 {
-    // volatile: the pointer must stay in memory, where leak checkers find the library reachable
-    static torch::Library *volatile library = nullptr;
-    static std::once_flag once;
-    std::call_once(once, [&] {
+    static torch::Library *const library = [&] {
         auto *defined = new torch::Library(torch::Library::FRAGMENT, "bmc", c10::nullopt,
                                            __FILE__, __LINE__);
         define(*defined);
-        library = defined;
-    });
+        return defined;
+    }();
+    (void)library;
 }
 
 #endif
