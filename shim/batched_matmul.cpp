@@ -105,11 +105,9 @@ at::Tensor batched_matmul(const at::Tensor &a, const at::Tensor &b)
     return out;
 }
 
-void register_operators()
+TORCH_LIBRARY_FRAGMENT(bmc, library)
 {
-    bmci_define_operators_once([](torch::Library &library) {
-        library.def("matmul(Tensor a, Tensor b) -> Tensor", batched_matmul);
-    });
+    library.def("matmul(Tensor a, Tensor b) -> Tensor", batched_matmul);
 }
 
 void reroute(torch::jit::Block *block, int64_t &count)
@@ -136,7 +134,6 @@ void reroute(torch::jit::Block *block, int64_t &count)
 
 int64_t bmci_route_matmuls(torch::jit::script::Module &module)
 {
-    register_operators();
     int64_t count = 0;
     for (const auto &method : module.get_methods())
         reroute(method.graph()->block(), count);

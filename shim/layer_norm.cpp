@@ -97,13 +97,10 @@ at::Tensor layer_norm(const at::Tensor &x, c10::IntArrayRef shape, const c10::op
     return output;
 }
 
-void register_operators()
+TORCH_LIBRARY_FRAGMENT(bmc, library)
 {
-    bmci_define_operators_once([](torch::Library &library) {
-        library.def("layer_norm(Tensor x, int[] normalized_shape, Tensor? weight, Tensor? bias, "
-                    "float eps) -> Tensor",
-                    layer_norm);
-    });
+    library.def("layer_norm(Tensor x, int[] normalized_shape, Tensor? weight, Tensor? bias, float eps) -> Tensor",
+                layer_norm);
 }
 
 void reroute(torch::jit::Block *block, int64_t &count)
@@ -131,7 +128,6 @@ void reroute(torch::jit::Block *block, int64_t &count)
 
 int64_t bmci_route_layer_norms(torch::jit::script::Module &module)
 {
-    register_operators();
     int64_t count = 0;
     for (const auto &method : module.get_methods())
         reroute(method.graph()->block(), count);

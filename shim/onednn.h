@@ -6,7 +6,6 @@
 #ifdef BMC_HAVE_ONEDNN
 
 #include <oneapi/dnnl/dnnl.hpp>
-#include <torch/library.h>
 #include <torch/script.h>
 
 #include <unordered_map>
@@ -25,21 +24,6 @@ dnnl::primitive_attr bmci_onednn_user_scratchpad();
 // `pd` asks for allocated through libtorch, and waits for it.
 void bmci_onednn_execute(const dnnl::primitive &primitive, const dnnl::primitive_desc_base &pd,
                          std::unordered_map<int, dnnl::memory> args);
-
-// Defines the shim's operators in namespace bmc once per call site, into a torch::Library
-// that is never destroyed: TORCH_LIBRARY's static registrar deregisters at exit, after
-// libtorch's dispatcher mutex may already be gone (ThreadSanitizer saw it). Call it from each
-// entry that inserts the operators into a graph, before inserting them.
-template <typename Define> void bmci_define_operators_once(const Define &define)
-{
-    static torch::Library *const library = [&] {
-        auto *defined = new torch::Library(torch::Library::FRAGMENT, "bmc", c10::nullopt,
-                                           __FILE__, __LINE__);
-        define(*defined);
-        return defined;
-    }();
-    (void)library;
-}
 
 #endif
 

@@ -214,14 +214,11 @@ at::Tensor packed_linear_add(const at::Tensor &x, int64_t id, const at::Tensor &
     return layer_for(id)->run(x, Post::add, residual);
 }
 
-void register_operators()
+TORCH_LIBRARY(bmc, library)
 {
-    bmci_define_operators_once([](torch::Library &library) {
-        library.def("packed_linear(Tensor x, int id) -> Tensor", packed_linear);
-        library.def("packed_linear_gelu(Tensor x, int id) -> Tensor", packed_linear_gelu);
-        library.def("packed_linear_add(Tensor x, int id, Tensor residual) -> Tensor",
-                    packed_linear_add);
-    });
+    library.def("packed_linear(Tensor x, int id) -> Tensor", packed_linear);
+    library.def("packed_linear_gelu(Tensor x, int id) -> Tensor", packed_linear_gelu);
+    library.def("packed_linear_add(Tensor x, int id, Tensor residual) -> Tensor", packed_linear_add);
 }
 
 bool packable_weight(const at::Tensor &weight)
@@ -342,7 +339,6 @@ struct Packer {
 
 int64_t bmci_pack_linear_layers(torch::jit::script::Module &module, std::vector<int64_t> &ids)
 {
-    register_operators();
     int64_t count = 0;
     std::unordered_map<const c10::TensorImpl *, int64_t> packed;
     std::vector<at::Tensor> keep_alive;
