@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Fuzz campaigns, outside `make check`: `make fuzz-campaign` runs each fuzz target (or those
-# named in FUZZ_TARGETS) for FUZZ_RUNS executions (the bundle loader, whose single run loads
-# a TorchScript archive, for FUZZ_BUNDLE_RUNS), one after the other, optionally capped at
-# FUZZ_SECONDS each. Corpora persist in $BUILD/fuzz-campaign/NAME/corpus, so a campaign run
+# named in FUZZ_TARGETS) until its campaign has made FUZZ_RUNS executions (the bundle loader,
+# whose single run loads a TorchScript archive, FUZZ_BUNDLE_RUNS), one after the other,
+# optionally capped at FUZZ_SECONDS each run. Corpora persist in $BUILD/fuzz-campaign/NAME/corpus, so a campaign run
 # again goes on from where the last one stopped; what a target finds is written to
 # $BUILD/fuzz-campaign/NAME/findings (crash-*, leak-*, timeout-*, oom-*) and its log beside it.
 # A finding becomes a regression seed in tests/data/fuzz/NAME once it is fixed.
-# The last lines give, per target, the executions, libFuzzer's final coverage (cov: edges,
-# ft: features) and the number of findings, then "fuzz-campaign: N passed, N failed".
+# A campaign may be split over several runs (a 2-core machine cannot give one target 10 million
+# executions of a slow parser in one sitting): each run appends a line to
+# $BUILD/fuzz-campaign/NAME/ledger (date, executions, cov, ft, findings, exit status), and the
+# total over the ledger is the campaign's, since every run goes on from the same corpus. A run
+# makes only the executions still missing from the goal; a target that has reached it is skipped.
+# The last lines give, per target, this run's executions, the ledger's total, libFuzzer's final
+# coverage (cov: edges, ft: features) and the number of findings, then
+# "fuzz-campaign: N passed, N failed".
 set -u
 BUILD=${BUILD:-build}
 runs=${FUZZ_RUNS:-10000000}
@@ -37,7 +43,13 @@ for name in $targets; do
     fi
     unwind=
     [ "$name" = fuzz_dicom ] && unwind=fast_unwind_on_malloc=0
-    n=$runs; [ "$name" = fuzz_bundle ] && n=$bundle_runs
+    goal=$runs; [ "$name" = fuzz_bundle ] && goal=$bundle_runs
+    done_before=0; [ -f "$dir/ledger" ] && done_before=$(awk '{ n += $2 } END { print n + 0 }' "$dir/ledger")
+    n=$((goal - done_before))
+    if [ "$n" -le 0 ]; then
+        line=$(printf '%-16s goal of %d executions reached earlier (%d in its ledger)' "$name" "$goal" "$done_before")
+        summary="$summary$line"$'\n'; echo "$line"; passed=$((passed + 1)); continue
+    fi
     limit=(); [ "$seconds" -gt 0 ] && limit=(-max_total_time="$seconds")
     before=$(find "$dir/findings" -type f | wc -l)
     echo "$name: $n runs${limit:+, at most $seconds s}, log $dir/log"
@@ -49,8 +61,12 @@ for name in $targets; do
     final=$(grep -E '^#[0-9]+' "$dir/log" | tail -n 1)
     cov=$(grep -oE 'cov: [0-9]+' <<<"$final" | grep -oE '[0-9]+'); ft=$(grep -oE 'ft: [0-9]+' <<<"$final" | grep -oE '[0-9]+')
     findings=$(( $(find "$dir/findings" -type f | wc -l) - before ))
-    line=$(printf '%-16s executions %10s  cov %6s  ft %7s  findings %d  exit %d' "$name" "${execs:-?}" \
-        "${cov:-?}" "${ft:-?}" "$findings" "$rc")
+    printf '%s %s %s %s %d %d\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "${execs:-0}" "${cov:-?}" "${ft:-?}" \
+        "$findings" "$rc" >>"$dir/ledger"
+    total=$(awk '{ n += $2 } END { print n + 0 }' "$dir/ledger")
+    sittings=$(wc -l <"$dir/ledger")
+    line=$(printf '%-16s executions %10s  in all %11s (%d runs)  cov %6s  ft %7s  findings %d  exit %d' \
+        "$name" "${execs:-?}" "$total" "$sittings" "${cov:-?}" "${ft:-?}" "$findings" "$rc")
     summary="$summary$line"$'\n'
     echo "$line"
     if [ "$rc" -eq 0 ] && [ "$findings" -eq 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); tail -n 40 "$dir/log"; fi

@@ -2,6 +2,7 @@
 /* Decoding PNG and JPEG files against Pillow 9.4 (fixtures from tools/fixtures/make_image_fixtures.py),
  * bad input of every kind, and writing PNGs. */
 #include <stdint.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "biomedclip.h"
@@ -82,6 +83,52 @@ static void test_decode_fixtures(void)
     }
     CHECK(images_checked >= 60, "only %d fixture images", images_checked);
     printf("decoded %d fixture images, max difference from Pillow %d\n", images_checked, max_decode_difference);
+}
+
+/* A file whose size fstat does not give (a pipe) is read to its end all the same: the same
+ * image as from memory. Every fixture above is a regular file, read with one allocation. */
+static void test_load_from_pipe(void)
+{
+    const char *name = "images/png_rgb8.png";
+    size_t size = 0;
+    uint8_t *data = fixture_read(name, &size);
+    CHECK(data != NULL && size > (1 << 17), "%s: %zu bytes, want more than the 64 KiB first read", name, size);
+    int fds[2];
+    if (!data || pipe(fds) != 0) {
+        free(data);
+        return;
+    }
+    pid_t writer = fork();
+    if (writer == 0) {
+        close(fds[0]);
+        size_t done = 0;
+        while (done < size) {
+            ssize_t n = write(fds[1], data + done, size - done);
+            if (n <= 0)
+                _exit(1);
+            done += (size_t)n;
+        }
+        _exit(0);
+    }
+    close(fds[1]);
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fds[0]);
+    bmc_image *from_pipe = NULL, *from_memory = NULL;
+    CHECK_STATUS(bmc_image_load_file(path, &from_pipe), BMC_OK);
+    close(fds[0]);
+    int status = 0;
+    if (writer > 0)
+        waitpid(writer, &status, 0);
+    CHECK(writer > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0, "the writer of the pipe failed");
+    CHECK_STATUS(bmc_image_load_memory(data, size, &from_memory), BMC_OK);
+    if (from_pipe && from_memory)
+        CHECK(from_pipe->width == from_memory->width && from_pipe->height == from_memory->height &&
+                  from_pipe->stride == from_memory->stride &&
+                  memcmp(from_pipe->pixels, from_memory->pixels, from_pipe->stride * from_pipe->height) == 0,
+              "%s: read through a pipe, the image differs", name);
+    bmc_image_free(from_pipe);
+    bmc_image_free(from_memory);
+    free(data);
 }
 
 /* ---- hand-made files ------------------------------------------------------------------------ */
@@ -387,6 +434,7 @@ static void test_png_write(void)
 int main(void)
 {
     RUN(test_decode_fixtures);
+    RUN(test_load_from_pipe);
     RUN(test_null_arguments);
     RUN(test_draft_bad_input);
     RUN(test_not_images);
