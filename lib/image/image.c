@@ -2,8 +2,11 @@
 /* The bmc_image handle: allocation, queries and Pillow's convert('RGB') for every mode. */
 #include "image/image.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "core/error.h"
 
@@ -44,6 +47,28 @@ const char *bmci_mode_name(int32_t mode)
     }
 }
 
+/* Pixel buffers from this size on are asked to be backed by transparent huge pages. glibc
+ * serves them with a fresh mmap at every allocation, so each 4 KiB page faults on first write:
+ * a 4096 x 4096 RGB decode took 64 MiB in 16,384 faults, about half of its decode time on a
+ * virtual machine. With 2 MiB pages it takes 32. (Linux's default "madvise" mode gives huge
+ * pages only to ranges that ask; elsewhere madvise fails and nothing changes.) */
+#define HUGE_PAGE_BYTES ((size_t)4 << 20)
+
+static void prefer_huge_pages(void *buffer, size_t size)
+{
+#ifdef MADV_HUGEPAGE
+    if (size < HUGE_PAGE_BYTES)
+        return;
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE), start = ((uintptr_t)buffer + page - 1) & ~(page - 1);
+    uintptr_t end = ((uintptr_t)buffer + size) & ~(page - 1);
+    if (end > start)
+        madvise((void *)start, end - start, MADV_HUGEPAGE);
+#else
+    (void)buffer;
+    (void)size;
+#endif
+}
+
 bmc_status bmci_image_new(int32_t mode, int32_t width, int32_t height, bmc_image **out)
 {
     int32_t bands = bmci_mode_bands(mode);
@@ -69,6 +94,7 @@ bmc_status bmci_image_new(int32_t mode, int32_t width, int32_t height, bmc_image
     image->bands = bands;
     image->stride = stride;
     image->pixels = pixels;
+    prefer_huge_pages(pixels, stride * (size_t)height);
     /* Pillow starts every palette as a grey ramp and overwrites the entries a file defines. */
     for (int i = 0; i < 256; i++)
         memset(&image->palette[3 * i], i, 3);

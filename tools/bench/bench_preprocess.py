@@ -68,14 +68,25 @@ def seconds_per_call(fn, path, budget=1.0):
     return (time.process_time() - start) / calls
 
 
+# glibc's mmap and trim thresholds move with the process's allocation history: with its
+# defaults, Pillow + torch took anywhere from 1.7 to 6.7 ms on the same 333x250 JPEG in
+# different runs of this benchmark, as each call's buffers were mapped, faulted in and trimmed
+# again or not. Both sides therefore run with fixed thresholds, so the figures are the work done.
+STEADY_MALLOC = {"MALLOC_MMAP_THRESHOLD_": "67108864", "MALLOC_TRIM_THRESHOLD_": "268435456"}
+
+
 def main():
     if len(sys.argv) != 2:
         sys.exit(__doc__)
+    if any(os.environ.get(k) != v for k, v in STEADY_MALLOC.items()):
+        os.execve(sys.executable, [sys.executable, "-m", "tools.bench.bench_preprocess"] + sys.argv[1:],
+                  dict(os.environ, **STEADY_MALLOC))
     build = sys.argv[1]
     fixtures = os.path.join(build, "fixtures", "image")
     torch.set_num_threads(1)
     lib = Library(build)
-    print("preprocessing benchmark (decode + resize + crop + normalise, 1 thread), CPU ms per image")
+    print("preprocessing benchmark (decode + resize + crop + normalise, 1 thread, glibc's malloc "
+          "thresholds fixed), CPU ms per image")
     print(f"  {'image':28s} {'size':>10s} {'libbiomedclip':>14s} {'Pillow+torch':>13s} {'ratio':>7s}")
     ratios = []
     for rel in IMAGES:
