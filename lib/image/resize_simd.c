@@ -158,7 +158,48 @@ AVX2_INLINE void horizontal_groups(const uint8_t *s, size_t step, size_t groups,
     }
 }
 
-/* `bands` is a constant at each call site, so the compiler specialises the pass per band count. */
+/* The hi and lo sums of output pixel i of one row (see horizontal_groups). */
+AVX2_INLINE void pixel_sums(const uint8_t *row, int32_t in_width, int bands, size_t step, int32_t i,
+                            const struct bmci_weights8 *w, const struct htable *t, __m256i mask, __m256i *hi,
+                            __m256i *lo)
+{
+    const uint8_t *s = row + (size_t)w->start[i] * (size_t)bands;
+    size_t left = (size_t)(in_width - w->start[i]) * (size_t)bands; /* bytes readable from s */
+    const __m256i *k = (const __m256i *)(t->w + 32 * t->offset[i]);
+    size_t groups = t->offset[i + 1] - t->offset[i];
+    size_t whole = left < 16 ? 0 : (left - 16) / step + 1; /* groups whose load fits in the row */
+    whole = whole < groups ? whole : groups;
+    *hi = _mm256_setzero_si256();
+    *lo = _mm256_setzero_si256();
+    horizontal_groups(s, step, whole, k, mask, hi, lo);
+    for (size_t g = whole; g < groups; g++) {
+        /* the row ends inside this load: the missing bytes only meet zero weights */
+        uint8_t tail[16] = {0};
+        memcpy(tail, s + g * step, left - g * step);
+        horizontal_groups(tail, 0, 1, k + 2 * g, mask, hi, lo);
+    }
+}
+
+/* One pixel's sums folded into its band sums in 32-bit lanes 0 .. bands - 1, rounding added:
+ * the exact sum hi * 2^11 + lo (modulo 2^32, as Pillow's int32 sum), then the two 128-bit
+ * halves (the two halves of the taps), then, for 1 and 2 bands, the lanes of one band. */
+AVX2_INLINE __m128i band_sums(__m256i hi, __m256i lo, const int bands)
+{
+    __m256i sum = _mm256_add_epi32(_mm256_slli_epi32(hi, SPLIT_BITS), lo);
+    __m128i four = _mm_add_epi32(_mm256_castsi256_si128(sum), _mm256_extracti128_si256(sum, 1));
+    if (bands <= 2)
+        four = _mm_add_epi32(four, _mm_shuffle_epi32(four, _MM_SHUFFLE(1, 0, 3, 2)));
+    if (bands == 1)
+        four = _mm_add_epi32(four, _mm_shuffle_epi32(four, _MM_SHUFFLE(2, 3, 0, 1)));
+    return _mm_add_epi32(four, _mm_set1_epi32(1 << (PRECISION_BITS - 1)));
+}
+
+/* `bands` is a constant at each call site, so the compiler specialises the pass per band count.
+ * Rows go four at a time, so that the four pixels' shifts, clipping and narrowing to bytes are
+ * one vector sequence (packs then packus clamp to 0..255 as Pillow's clip8 does) instead of a
+ * store and scalar clipping per sample: 0.72 -> 0.57 ms per 333 x 250 JPEG, decode included.
+ * (Loading each group's weights once for the four rows, with the sums in arrays, was slower:
+ * 0.85 ms.) */
 AVX2_INLINE void horizontal_avx2_bands(const uint8_t *src, ptrdiff_t src_stride, int32_t in_width, uint8_t *dst,
                                        ptrdiff_t dst_stride, int32_t rows, const int bands,
                                        const struct bmci_weights8 *w, const struct htable *t)
@@ -171,38 +212,34 @@ AVX2_INLINE void horizontal_avx2_bands(const uint8_t *src, ptrdiff_t src_stride,
         mask_bytes[2 * p + 1] = 0x80; /* zero high byte: pixels become 16-bit */
     }
     const __m256i mask = _mm256_loadu_si256((const __m256i *)mask_bytes);
-    const uint32_t half = 1u << (PRECISION_BITS - 1);
-    for (int32_t y = 0; y < rows; y++) {
+    int32_t y = 0;
+    for (; y + 4 <= rows; y += 4) {
         const uint8_t *row = src + y * src_stride;
         uint8_t *d = dst + y * dst_stride;
         for (int32_t i = 0; i < w->count; i++, d += bands) {
-            const uint8_t *s = row + (size_t)w->start[i] * (size_t)bands;
-            size_t left = (size_t)(in_width - w->start[i]) * (size_t)bands; /* bytes readable from s */
-            const __m256i *k = (const __m256i *)(t->w + 32 * t->offset[i]);
-            size_t groups = t->offset[i + 1] - t->offset[i];
-            size_t whole = left < 16 ? 0 : (left - 16) / step + 1; /* groups whose load fits in the row */
-            whole = whole < groups ? whole : groups;
-            __m256i hi = _mm256_setzero_si256(), lo = _mm256_setzero_si256();
-            horizontal_groups(s, step, whole, k, mask, &hi, &lo);
-            for (size_t g = whole; g < groups; g++) {
-                /* the row ends inside this load: the missing bytes only meet zero weights */
-                uint8_t tail[16] = {0};
-                memcpy(tail, s + g * step, left - g * step);
-                horizontal_groups(tail, 0, 1, k + 2 * g, mask, &hi, &lo);
+            __m128i v[4];
+            for (int r = 0; r < 4; r++) {
+                __m256i hi, lo;
+                pixel_sums(row + r * src_stride, in_width, bands, step, i, w, t, mask, &hi, &lo);
+                v[r] = _mm_srai_epi32(band_sums(hi, lo, bands), PRECISION_BITS);
             }
-            __m256i sum = _mm256_add_epi32(_mm256_slli_epi32(hi, SPLIT_BITS), lo);
-            __m128i four = _mm_add_epi32(_mm256_castsi256_si128(sum), _mm256_extracti128_si256(sum, 1));
-            uint32_t v[4];
-            _mm_storeu_si128((__m128i *)v, four);
-            if (bands == 1) {
-                d[0] = clip8(half + v[0] + v[1] + v[2] + v[3]);
-            } else if (bands == 2) {
-                d[0] = clip8(half + v[0] + v[2]);
-                d[1] = clip8(half + v[1] + v[3]);
-            } else {
-                for (int b = 0; b < bands; b++)
-                    d[b] = clip8(half + v[b]);
-            }
+            __m128i bytes = _mm_packus_epi16(_mm_packs_epi32(v[0], v[1]), _mm_packs_epi32(v[2], v[3]));
+            uint32_t out[4];
+            _mm_storeu_si128((__m128i *)out, bytes);
+            for (int r = 0; r < 4; r++)
+                memcpy(d + r * dst_stride, &out[r], (size_t)bands);
+        }
+    }
+    for (; y < rows; y++) {
+        const uint8_t *row = src + y * src_stride;
+        uint8_t *d = dst + y * dst_stride;
+        for (int32_t i = 0; i < w->count; i++, d += bands) {
+            __m256i hi, lo;
+            pixel_sums(row, in_width, bands, step, i, w, t, mask, &hi, &lo);
+            __m128i v = _mm_srai_epi32(band_sums(hi, lo, bands), PRECISION_BITS);
+            __m128i bytes = _mm_packus_epi16(_mm_packs_epi32(v, v), _mm_packs_epi32(v, v));
+            uint32_t out = (uint32_t)_mm_cvtsi128_si32(bytes);
+            memcpy(d, &out, (size_t)bands);
         }
     }
 }
