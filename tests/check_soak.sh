@@ -15,9 +15,11 @@ if BMC_SOAK_CALLS=${BMC_SOAK_CALLS:-2000} "$tool" >"$log" 2>&1; then
 else
     failed=$((failed + 1)); echo "FAIL: the soak:"; cat "$log"
 fi
-# 2 KiB a call, touched: 0.8 MiB over the 400 calls after warm-up, far above the bound.
-if BMC_SOAK_CALLS=500 BMC_SOAK_LEAK=2048 "$tool" >"$log" 2>&1; then
-    failed=$((failed + 1)); echo "FAIL: a soak leaking 2 KiB a call passed:"; cat "$log"
+# 8 KiB a call, touched: 3.2 MiB over the 400 calls after warm-up, far above the bound of
+# 512 KiB. (With 2 KiB a call, free holes of the heap absorbed part of the leak: fitted slopes
+# of 938-1857 bytes a call against a bound of 1311, so the check failed now and then.)
+if BMC_SOAK_CALLS=500 BMC_SOAK_LEAK=8192 "$tool" >"$log" 2>&1; then
+    failed=$((failed + 1)); echo "FAIL: a soak leaking 8 KiB a call passed:"; cat "$log"
 elif grep -q 'fitted slope' "$log"; then
     passed=$((passed + 1)); echo "leaking on purpose: $(grep 'fitted slope' "$log" | sed 's/^soak: //')"
 else

@@ -40,16 +40,19 @@ static void put32(uint8_t *p, uint32_t v)
         p[i] = (uint8_t)(v >> (8 * i));
 }
 
-/* Recompute the CRC-32 of every stored entry the central directory lists, where the entry
- * lies inside the input. Zip64 and compressed entries are left alone: torch.jit.save writes
- * neither for small archives. So are the pickles (data.pkl, constants.pkl, debug info):
- * libtorch's unpickler trusts the counts in them and reserves and fills what they say,
- * gigabytes from one damaged byte (a 20 s hang here, an abort in AddressSanitizer's operator
- * new). Accidental damage is caught by the CRC check; a pickle crafted with a matching CRC is
- * libtorch's parser's to survive, not this library's (a TorchScript archive is code: load only
- * trusted ones), and the CRC check keeps the fuzzer on the bundle's own metadata. The same
- * goes for the TorchScript source in code/: a crafted one crashed libtorch's type parser
- * (tests/data/fuzz-known, docs/reliability.md). */
+/* Recompute the CRC-32 of the stored entries that hold the library's own metadata (extra/:
+ * bundle.json, vocab.txt) or raw tensor bytes (data/N), where the entry lies inside the input.
+ * Deflated entries (torch.jit.save deflates the code/ files) and zip64 ones are left alone.
+ * Every other entry is parsed by libtorch, and keeps its CRC, so that its damage is
+ * refused by the library's CRC check as accidental damage is: the pickles (data.pkl,
+ * constants.pkl, debug info), whose unpickler trusts the counts in them and reserves and fills
+ * what they say (gigabytes from one damaged byte: a 20 s hang here, an abort in
+ * AddressSanitizer's operator new); the TorchScript source in code/ and `version`. (Damage
+ * inside the deflated code/ entry used to reach libtorch's type parser, which crashed on it,
+ * because the library checked the CRC-32 of stored entries only; it inflates deflated ones to
+ * check theirs too now: regression_deflated_code_*.bmc.pt.) A file crafted with matching
+ * CRCs is libtorch's parsers' to survive, not this
+ * library's: a TorchScript archive is code, so load only trusted ones. */
 static void reseal(uint8_t *file, size_t size)
 {
     if (size < 22)
@@ -66,9 +69,9 @@ static void reseal(uint8_t *file, size_t size)
         uint32_t local = get32(central + 42);
         uint32_t name_length = get16(central + 28);
         int in_name = (size_t)at + 46 + name_length <= size;
-        int pickle = in_name && (memmem(central + 46, name_length, "pkl", 3) != NULL ||
-                                 memmem(central + 46, name_length, "code/", 5) != NULL);
-        if (method == 0 && !pickle && (size_t)local + 30 <= size && get32(file + local) == 0x04034b50) {
+        int ours = in_name && (memmem(central + 46, name_length, "/extra/", 7) != NULL ||
+                               memmem(central + 46, name_length, "/data/", 6) != NULL);
+        if (method == 0 && ours && (size_t)local + 30 <= size && get32(file + local) == 0x04034b50) {
             size_t offset = (size_t)local + 30 + get16(file + local + 26) + get16(file + local + 28);
             if (offset <= size && stored <= size - offset) {
                 uint32_t crc = bmci_crc32(0, file + offset, stored);

@@ -11,6 +11,7 @@ packages=(
     libpng-dev libturbojpeg0-dev libjpeg62-turbo-dev     # image decoding
     libutf8proc-dev                                      # Unicode for the tokenizer
     libcjson-dev                                         # model bundle metadata (JSON)
+    zlib1g-dev                                           # CRC checks of deflated archive entries
     libgdcm-dev                                          # DICOM decoding (shim/dicom.cpp)
     python3 python3-torch python3-numpy python3-pil      # tools/: reference model, exporter, fixtures
     python3-pytest python3-pydicom                       # Python binding tests, DICOM samples

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Zip archive checks before libtorch reads a bundle or a head: the records' structure and the
- * CRC-32 of every stored entry (libtorch's own reader does not check them; archive.h says what
- * that let through). Read with pread on one descriptor: no state, any number of threads. */
+ * CRC-32 of every entry, stored or deflated (libtorch's own reader does not check them;
+ * archive.h says what that let through). Deflated entries (torch.jit.save compresses the
+ * TorchScript source) are inflated by zlib in bounded chunks, only to check their size and CRC.
+ * Read with pread on one descriptor: no state, any number of threads. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -9,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "core/archive.h"
 #include "core/crc32.h"
@@ -182,6 +185,56 @@ static bmc_status crc_of(int fd, uint64_t offset, uint64_t size, uint8_t *chunk,
     return BMC_OK;
 }
 
+/* Inflate `size` deflated bytes at `offset` (raw deflate, as zip stores it) and give the CRC-32
+ * and length of what comes out; `chunk` holds CHUNK bytes, half for input, half for output.
+ * Fails on data that does not inflate, ends early, or runs on past `expected` bytes. */
+static bmc_status inflated_crc(int fd, uint64_t offset, uint64_t size, uint64_t expected, uint8_t *chunk,
+                               const char *what, const char *path, uint32_t *crc)
+{
+    uint8_t *in = chunk, *out = chunk + CHUNK / 2;
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    if (inflateInit2(&z, -MAX_WBITS) != Z_OK)
+        return bmci_fail(BMC_ERR_OUT_OF_MEMORY, "%s: out of memory", what);
+    bmc_status status = BMC_OK;
+    uint32_t c = 0;
+    uint64_t produced = 0;
+    int result = Z_OK;
+    while (status == BMC_OK && result != Z_STREAM_END) {
+        if (z.avail_in == 0) {
+            if (size == 0) {
+                status = corrupt(what, path, "a deflated entry ends before its data does");
+                break;
+            }
+            size_t n = size < CHUNK / 2 ? (size_t)size : CHUNK / 2;
+            if (!read_at(fd, in, n, offset)) {
+                status = read_failed(what, path);
+                break;
+            }
+            z.next_in = in;
+            z.avail_in = (uInt)n;
+            offset += n;
+            size -= n;
+        }
+        z.next_out = out;
+        z.avail_out = (uInt)(CHUNK / 2);
+        result = inflate(&z, Z_NO_FLUSH);
+        size_t got = CHUNK / 2 - z.avail_out;
+        c = bmci_crc32(c, out, got);
+        produced += got;
+        if (result != Z_OK && result != Z_STREAM_END)
+            status = corrupt(what, path, result == Z_MEM_ERROR ? "out of memory inflating an entry"
+                                                                : "a deflated entry does not inflate");
+        else if (produced > expected)
+            status = corrupt(what, path, "a deflated entry inflates past its recorded size");
+    }
+    inflateEnd(&z);
+    if (status == BMC_OK && produced != expected)
+        status = corrupt(what, path, "a deflated entry inflates short of its recorded size");
+    *crc = c;
+    return status;
+}
+
 static bmc_status check_entries(int fd, const directory *dir, const uint8_t *records, const char *what,
                                 const char *path)
 {
@@ -225,7 +278,13 @@ static bmc_status check_entries(int fd, const directory *dir, const uint8_t *rec
                 else if ((status = crc_of(fd, data, compressed, chunk, what, path, &actual)) == BMC_OK &&
                          actual != crc)
                     status = corrupt(what, path, "an entry's CRC-32 does not match its data");
-            } else if (method != 8) {
+            } else if (method == 8) {
+                uint32_t actual = 0;
+                if ((status = inflated_crc(fd, data, compressed, uncompressed, chunk, what, path, &actual)) ==
+                        BMC_OK &&
+                    actual != crc)
+                    status = corrupt(what, path, "an entry's CRC-32 does not match its data");
+            } else {
                 status = corrupt(what, path, "an entry is compressed by a method other than deflate");
             }
         }
