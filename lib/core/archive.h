@@ -11,7 +11,8 @@
 
 /* Check the zip archive at `path`: the end record (zip64 too), every central directory record,
  * each entry's local header and data lying inside the file before the directory, stored
- * entries' sizes, and the CRC-32 of every stored entry. `what` names the file's kind in
+ * entries' sizes, and the size and CRC-32 of every entry, stored or deflated (deflated ones
+ * are inflated in bounded chunks to check them). `what` names the file's kind in
  * messages ("model", "VQA head", "decoder"). A file that cannot be opened or does not start
  * with a zip local header gives BMC_OK: the caller's loader reports those as it always has.
  * Errors: BMC_ERR_CORRUPT_DATA (truncated, inconsistent or damaged), BMC_ERR_IO (a read
