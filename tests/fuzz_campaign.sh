@@ -3,7 +3,8 @@
 # Fuzz campaigns, outside `make check`: `make fuzz-campaign` runs each fuzz target (or those
 # named in FUZZ_TARGETS) until its campaign has made FUZZ_RUNS executions (the bundle loader,
 # whose single run loads a TorchScript archive, FUZZ_BUNDLE_RUNS), one after the other,
-# optionally capped at FUZZ_SECONDS each run. Corpora persist in $BUILD/fuzz-campaign/NAME/corpus, so a campaign run
+# optionally capped at FUZZ_SECONDS each run. Corpora persist in
+# $BUILD/fuzz-campaign/NAME/corpus, so a campaign run
 # again goes on from where the last one stopped; what a target finds is written to
 # $BUILD/fuzz-campaign/NAME/findings (crash-*, leak-*, timeout-*, oom-*) and its log beside it.
 # A finding becomes a regression seed in tests/data/fuzz/NAME once it is fixed.
@@ -29,6 +30,8 @@ if [ -z "$targets" ]; then
     done
 fi
 passed=0; failed=0; summary=
+# Executions recorded in a target's ledger, 0 without one.
+ledger_total() { [ -f "$1/ledger" ] && awk '{ n += $2 } END { print n + 0 }' "$1/ledger" || echo 0; }
 for name in $targets; do
     name=fuzz_${name#fuzz_}
     fuzzer=$BUILD/fuzz/$name
@@ -44,7 +47,7 @@ for name in $targets; do
     unwind=
     [ "$name" = fuzz_dicom ] && unwind=fast_unwind_on_malloc=0
     goal=$runs; [ "$name" = fuzz_bundle ] && goal=$bundle_runs
-    done_before=0; [ -f "$dir/ledger" ] && done_before=$(awk '{ n += $2 } END { print n + 0 }' "$dir/ledger")
+    done_before=$(ledger_total "$dir")
     n=$((goal - done_before))
     if [ "$n" -le 0 ]; then
         line=$(printf '%-16s goal of %d executions reached earlier (%d in its ledger)' "$name" "$goal" "$done_before")
@@ -63,10 +66,10 @@ for name in $targets; do
     findings=$(( $(find "$dir/findings" -type f | wc -l) - before ))
     printf '%s %s %s %s %d %d\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "${execs:-0}" "${cov:-?}" "${ft:-?}" \
         "$findings" "$rc" >>"$dir/ledger"
-    total=$(awk '{ n += $2 } END { print n + 0 }' "$dir/ledger")
-    sittings=$(wc -l <"$dir/ledger")
+    total=$(ledger_total "$dir")
+    run_count=$(wc -l <"$dir/ledger")
     line=$(printf '%-16s executions %10s  in all %11s (%d runs)  cov %6s  ft %7s  findings %d  exit %d' \
-        "$name" "${execs:-?}" "$total" "$sittings" "${cov:-?}" "${ft:-?}" "$findings" "$rc")
+        "$name" "${execs:-?}" "$total" "$run_count" "${cov:-?}" "${ft:-?}" "$findings" "$rc")
     summary="$summary$line"$'\n'
     echo "$line"
     if [ "$rc" -eq 0 ] && [ "$findings" -eq 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); tail -n 40 "$dir/log"; fi

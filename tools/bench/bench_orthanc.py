@@ -14,8 +14,8 @@
    queries) at the instance and study levels.
 
 BMC_ORTHANC_BENCH_INSTANCES (default 10000) and BMC_ORTHANC_BENCH_SAMPLE (default 500) set
-the sizes, BMC_ORTHANC_BENCH_DTYPE (f32 by default) the dtype of both. Orthanc runs as in tests/check_orthanc.sh, on a free loopback port, and is stopped
-whatever happens.
+the sizes, BMC_ORTHANC_BENCH_DTYPE (f32 by default) the dtype of both. Orthanc runs as in
+tests/check_orthanc.sh, on a free loopback port, and is stopped whatever happens.
 """
 import os
 import shutil
