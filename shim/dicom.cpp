@@ -35,6 +35,7 @@
 
 #include "core/error.h"
 #include "shim/dicom.h"
+#include "shim/dicom_codestreams.h"
 
 namespace {
 
@@ -116,14 +117,27 @@ void silence_gdcm()
 class CheckedImageReader : public gdcm::ImageReader {
 public:
     bool parse() { return gdcm::Reader::Read(); }
-    // What Reader::Read ends up doing for a data set of explicit and implicit elements under
-    // an explicit transfer syntax, without its retries on the way (see the layout check).
-    bool parse_mixed(std::istream &is)
+    // What Reader::Read ends up doing for a data set of explicit and implicit elements, without
+    // its retries on the way (see the layout check). Without a preamble the file meta group is
+    // optional, and GDCM reads what there is of it as it would (ReadCompat).
+    bool parse_mixed(std::istream &is, bool preamble, bool big_endian)
     {
         gdcm::File &file = GetFile();
-        file.GetHeader().GetPreamble().Read(is);
-        file.GetHeader().Read(is);
-        file.GetDataSet().Read<gdcm::ExplicitImplicitDataElement, gdcm::SwapperNoOp>(is);
+        if (preamble) {
+            file.GetHeader().GetPreamble().Read(is);
+            file.GetHeader().Read(is);
+        } else {
+            try {
+                file.GetHeader().ReadCompat(is);
+            } catch (const std::exception &) {
+                is.clear();
+                is.seekg(0, std::ios::beg);
+            }
+        }
+        if (big_endian)
+            file.GetDataSet().Read<gdcm::ExplicitImplicitDataElement, gdcm::SwapperDoOp>(is);
+        else
+            file.GetDataSet().Read<gdcm::ExplicitImplicitDataElement, gdcm::SwapperNoOp>(is);
         return !is.bad();
     }
     bool read_image(const gdcm::MediaStorage &ms)
@@ -446,8 +460,9 @@ bool walk_items(Layout &l, size_t at, size_t end, int depth, bool undefined, boo
 
 // Where the data set starts and how GDCM should read it; "" or why the file is refused.
 struct Plan {
-    bool mixed = false;  // read the data set with GDCM's explicit/implicit element directly
-    bool walked = false; // false: a deflated data set, whose bytes are not the data set's
+    bool mixed = false;      // read the data set with GDCM's explicit/implicit element directly
+    bool preamble = false;   // the file starts with the 128-byte preamble and "DICM"
+    bool big_endian = false; // (mixed only) the data set is big endian
 };
 
 std::string check_layout(const std::string &bytes, Plan *plan)
@@ -455,6 +470,7 @@ std::string check_layout(const std::string &bytes, Plan *plan)
     Layout l(bytes, false, Encoding::Mixed);
     size_t at = 0;
     bool preamble = bytes.size() >= 132 && memcmp(l.data + 128, "DICM", 4) == 0;
+    plan->preamble = preamble;
     std::string syntax;
     bool meta = false;
     if (preamble) {
@@ -475,7 +491,6 @@ std::string check_layout(const std::string &bytes, Plan *plan)
     }
     if (syntax == "1.2.840.10008.1.2.1.99")
         return "";  // deflated: GDCM inflates it as it reads
-    plan->walked = true;
     size_t start = at;
     if (syntax == "1.2.840.10008.1.2") {
         l.encoding = Encoding::Implicit;
@@ -489,8 +504,16 @@ std::string check_layout(const std::string &bytes, Plan *plan)
         l.big_endian = bytes.size() >= start + 2 && l.data[start] == 0 && l.data[start + 1] != 0;
         l.encoding = Encoding::Mixed;
     }
-    if (walk_elements(l, start, bytes.size(), 0, false, nullptr))
+    if (walk_elements(l, start, bytes.size(), 0, false, nullptr)) {
+        // Without a preamble GDCM guesses the encoding from the first elements and, when the
+        // guess fails further on, retries others, one of which read a 294-byte file (found by
+        // the fuzzer) with 16-bit VRs into a 4 GB allocation. Such a file is read as walked.
+        if (!preamble) {
+            plan->mixed = true;
+            plan->big_endian = l.big_endian;
+        }
         return "";
+    }
     if (l.bad_vr && !l.big_endian && meta) {
         // An explicit transfer syntax over (partly) implicit elements, which pydicom and GDCM
         // both read: walk it as GDCM will then be asked to read it.
@@ -608,58 +631,6 @@ std::string image_problem(const gdcm::DataSet &ds, bmci_dicom_header *h)
     return "";
 }
 
-// GDCM 3.0's RLE decoder trusts the segments' PackBits runs: a segment that unpacks to more
-// than a plane writes out of bounds (found by the fuzzer; the image reader decodes the first
-// frame already). So each fragment's header
-// (PS3.5 G.5: segment count and offsets) and runs are checked first; "" when GDCM may go on.
-std::string rle_problem(const gdcm::DataSet &ds, const bmci_dicom_header *h)
-{
-    const gdcm::SequenceOfFragments *fragments =
-        ds.GetDataElement(gdcm::Tag(0x7fe0, 0x0010)).GetSequenceOfFragments();
-    if (!fragments)
-        return "RLE pixel data that is not encapsulated";
-    const size_t plane = (size_t)h->rows * (size_t)h->columns;
-    const unsigned segments_needed = (unsigned)(h->samples_per_pixel * ((h->bits_allocated + 7) / 8));
-    for (size_t f = 0; f < fragments->GetNumberOfFragments(); f++) {
-        const gdcm::ByteValue *bv = fragments->GetFragment(f).GetByteValue();
-        if (!bv || !bv->GetPointer() || bv->GetLength() < 64)
-            return "an RLE fragment shorter than its 64-byte header";
-        const unsigned char *data = (const unsigned char *)bv->GetPointer();
-        const size_t size = bv->GetLength();
-        uint32_t header[16];
-        memcpy(header, data, sizeof header);  // little endian, as the machines we build for
-        uint32_t count = header[0];
-        if (count < 1 || count > 15 || count != segments_needed)
-            return "an RLE fragment of " + std::to_string(count) + " segments where " +
-                   std::to_string(segments_needed) + " belong";
-        for (uint32_t i = 0; i < count; i++) {
-            size_t start = header[1 + i];
-            size_t end = i + 1 < count ? header[2 + i] : size;
-            if (start < 64 || start > end || end > size)
-                return "an RLE fragment whose segment offsets are out of order or out of bounds";
-            // Encoders pad segments to an even length, and a run cut off by the segment's end
-            // only ends it early (GDCM's reads stay inside the fragment): what overflows is a
-            // run that unpacks past the plane.
-            size_t out = 0;
-            for (size_t at = start; at < end && out < plane;) {
-                int n = (signed char)data[at++];
-                if (n >= 0) {
-                    size_t run = std::min((size_t)n + 1, end - at);
-                    at += run;
-                    out += run;
-                } else if (n != -128) {
-                    if (at++ >= end)
-                        break;
-                    out += (size_t)(1 - n);
-                }
-            }
-            if (out > plane)
-                return "an RLE segment that unpacks to more than Rows x Columns bytes";
-        }
-    }
-    return "";
-}
-
 void read_header(const gdcm::File &file, bmci_dicom_header *h)
 {
     const gdcm::DataSet &ds = file.GetDataSet();
@@ -716,7 +687,7 @@ extern "C" bmc_status bmci_dicom_parse(const void *data, size_t size, bmci_dicom
                              layout.c_str());
         std::istringstream stream(dicom->bytes);
         dicom->reader->SetStream(stream);
-        if (!(plan.mixed ? dicom->reader->parse_mixed(stream) : dicom->reader->parse()))
+        if (!(plan.mixed ? dicom->reader->parse_mixed(stream, plan.preamble, plan.big_endian) : dicom->reader->parse()))
             return bmci_fail(BMC_ERR_CORRUPT_DATA, "dicom: not a DICOM file, or truncated before "
                              "the end of its data set (GDCM cannot parse it)");
         gdcm::File &file = dicom->reader->GetFile();
@@ -724,8 +695,14 @@ extern "C" bmc_status bmci_dicom_parse(const void *data, size_t size, bmci_dicom
         bmci_dicom_header h{};
         read_header(file, &h);
         std::string problem = image_problem(ds, &h);
-        if (problem.empty() && file.GetHeader().GetDataSetTransferSyntax() == gdcm::TransferSyntax::RLELossless)
-            problem = rle_problem(ds, &h);
+        const gdcm::TransferSyntax &syntax = file.GetHeader().GetDataSetTransferSyntax();
+        if (problem.empty() && syntax == gdcm::TransferSyntax::RLELossless)
+            problem = bmci_rle_problem(ds, &h);
+        if (problem.empty() && (syntax == gdcm::TransferSyntax::JPEG2000Lossless ||
+                                syntax == gdcm::TransferSyntax::JPEG2000 ||
+                                syntax == gdcm::TransferSyntax::JPEG2000Part2Lossless ||
+                                syntax == gdcm::TransferSyntax::JPEG2000Part2))
+            problem = bmci_jpeg2000_problem(ds, &h);
         if (problem.empty()) {
             // Elements the image reader would parse with assertions and the library never
             // uses: icon images and overlays.

@@ -1,0 +1,183 @@
+// SPDX-License-Identifier: MIT
+// Checks of encapsulated pixel data before GDCM decodes it (see dicom_codestreams.h). Both
+// were found by fuzz_dicom as writes past GDCM's output buffer.
+#include "shim/dicom_codestreams.h"
+
+#include <gdcmSequenceOfFragments.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+
+namespace {
+
+const gdcm::SequenceOfFragments *pixel_fragments(const gdcm::DataSet &ds)
+{
+    return ds.GetDataElement(gdcm::Tag(0x7fe0, 0x0010)).GetSequenceOfFragments();
+}
+
+uint32_t big_endian(const unsigned char *p, int bytes)
+{
+    uint32_t value = 0;
+    for (int i = 0; i < bytes; i++)
+        value = value << 8 | p[i];
+    return value;
+}
+
+// The first `limit` bytes of the stream that starts at fragment `first`: a frame's stream may
+// go on in the fragments after it.
+std::string stream_head(const gdcm::SequenceOfFragments *fragments, size_t first, size_t limit)
+{
+    std::string head;
+    for (size_t f = first; f < fragments->GetNumberOfFragments() && head.size() < limit; f++) {
+        const gdcm::ByteValue *bv = fragments->GetFragment(f).GetByteValue();
+        if (bv && bv->GetPointer())
+            head.append(bv->GetPointer(), std::min<size_t>(bv->GetLength(), limit - head.size()));
+    }
+    return head;
+}
+
+const unsigned char jp2_signature[12] = {0, 0, 0, 12, 'j', 'P', ' ', ' ', 0x0d, 0x0a, 0x87, 0x0a};
+// Where a JP2 file's header may hold its code stream's start: enough for every JP2 header
+// boxes encoders write (signature, ftyp, jp2h with its colour specification).
+const size_t jp2_header_limit = 64 * 1024;
+
+// Offset of the code stream inside a JP2 file (ISO 15444-1 I.4: boxes of length, type and
+// contents, the code stream in the "jp2c" box), or std::string::npos.
+size_t jp2_codestream(const std::string &head)
+{
+    const unsigned char *p = (const unsigned char *)head.data();
+    size_t at = 0;
+    while (at + 8 <= head.size()) {
+        uint64_t length = big_endian(p + at, 4);
+        size_t header = 8;
+        if (length == 1) {  // a 64-bit length follows the type
+            if (at + 16 > head.size())
+                return std::string::npos;
+            length = (uint64_t)big_endian(p + at + 8, 4) << 32 | big_endian(p + at + 12, 4);
+            header = 16;
+        }
+        if (memcmp(p + at + 4, "jp2c", 4) == 0)
+            return at + header;
+        if (length < header || length > head.size() - at)
+            return std::string::npos;
+        at += (size_t)length;
+    }
+    return std::string::npos;
+}
+
+std::string siz_problem(const std::string &head, size_t at, const bmci_dicom_header *h)
+{
+    const unsigned char *p = (const unsigned char *)head.data() + at;
+    const size_t have = head.size() - at;
+    // SOC, then SIZ: Lsiz Rsiz Xsiz Ysiz XOsiz YOsiz XTsiz YTsiz XTOsiz YTOsiz Csiz, then
+    // Ssiz XRsiz YRsiz per component.
+    if (have < 42 || big_endian(p, 2) != 0xff4f || big_endian(p + 2, 2) != 0xff51)
+        return "a JPEG 2000 code stream without its SIZ marker";
+    const uint32_t csiz = big_endian(p + 40, 2);
+    if (big_endian(p + 4, 2) != 38 + 3 * csiz || have < 42 + 3 * (size_t)csiz)
+        return "a JPEG 2000 code stream with a damaged SIZ marker";
+    const uint32_t x = big_endian(p + 8, 4), y = big_endian(p + 12, 4);
+    const uint32_t x0 = big_endian(p + 16, 4), y0 = big_endian(p + 20, 4);
+    if (x0 >= x || y0 >= y)
+        return "a JPEG 2000 code stream with an empty image area";
+    const uint32_t width = x - x0, height = y - y0;
+    if (width != (uint32_t)h->columns || height != (uint32_t)h->rows)
+        return "a JPEG 2000 code stream of " + std::to_string(width) + "x" + std::to_string(height) +
+               " where Columns x Rows are " + std::to_string(h->columns) + "x" + std::to_string(h->rows);
+    if (csiz != (uint32_t)h->samples_per_pixel)
+        return "a JPEG 2000 code stream of " + std::to_string(csiz) + " components where Samples "
+               "per Pixel is " + std::to_string(h->samples_per_pixel);
+    for (uint32_t c = 0; c < csiz; c++) {
+        const unsigned char *component = p + 42 + 3 * c;
+        if (component[1] != 1 || component[2] != 1)
+            return "a JPEG 2000 code stream with subsampled components";
+        const int precision = (component[0] & 0x7f) + 1;
+        const int bytes = precision <= 8 ? 1 : precision <= 16 ? 2 : 4;  // as GDCM writes them
+        if (bytes * 8 > h->bits_allocated)
+            return "a JPEG 2000 code stream of " + std::to_string(precision) + "-bit samples where "
+                   "Bits Allocated is " + std::to_string(h->bits_allocated);
+    }
+    return "";
+}
+
+}  // namespace
+
+std::string bmci_jpeg2000_problem(const gdcm::DataSet &ds, const bmci_dicom_header *h)
+{
+    const gdcm::SequenceOfFragments *fragments = pixel_fragments(ds);
+    if (!fragments)
+        return "JPEG 2000 pixel data that is not encapsulated";
+    // GDCM decodes a frame from the start of a fragment (the first one, or one per frame): a
+    // stream can only start where a fragment starts with SOC or the JP2 signature; other
+    // fragments are the rest of a stream, and OpenJPEG refuses a stream starting otherwise.
+    bool any = false;
+    for (size_t f = 0; f < fragments->GetNumberOfFragments(); f++) {
+        const gdcm::ByteValue *bv = fragments->GetFragment(f).GetByteValue();
+        if (!bv || !bv->GetPointer() || bv->GetLength() < 2)
+            continue;
+        const unsigned char *p = (const unsigned char *)bv->GetPointer();
+        const bool jp2 = bv->GetLength() >= sizeof jp2_signature &&
+                         memcmp(p, jp2_signature, sizeof jp2_signature) == 0;
+        if (!jp2 && !(p[0] == 0xff && p[1] == 0x4f))
+            continue;
+        any = true;
+        std::string head = stream_head(fragments, f, jp2 ? jp2_header_limit : 4096);
+        size_t at = jp2 ? jp2_codestream(head) : 0;
+        if (at == std::string::npos)
+            return "a JP2 file whose code stream box is not within its first 64 KiB";
+        std::string problem = siz_problem(head, at, h);
+        if (!problem.empty())
+            return problem;
+    }
+    return any ? "" : "JPEG 2000 pixel data without a code stream";
+}
+
+// GDCM 3.0's RLE decoder trusts the segments' PackBits runs: a segment that unpacks to more
+// than a plane writes out of bounds (the image reader decodes the first frame already).
+std::string bmci_rle_problem(const gdcm::DataSet &ds, const bmci_dicom_header *h)
+{
+    const gdcm::SequenceOfFragments *fragments = pixel_fragments(ds);
+    if (!fragments)
+        return "RLE pixel data that is not encapsulated";
+    const size_t plane = (size_t)h->rows * (size_t)h->columns;
+    const unsigned segments_needed = (unsigned)(h->samples_per_pixel * ((h->bits_allocated + 7) / 8));
+    for (size_t f = 0; f < fragments->GetNumberOfFragments(); f++) {
+        const gdcm::ByteValue *bv = fragments->GetFragment(f).GetByteValue();
+        if (!bv || !bv->GetPointer() || bv->GetLength() < 64)
+            return "an RLE fragment shorter than its 64-byte header";
+        const unsigned char *data = (const unsigned char *)bv->GetPointer();
+        const size_t size = bv->GetLength();
+        uint32_t header[16];
+        memcpy(header, data, sizeof header);  // little endian, as the machines we build for
+        uint32_t count = header[0];
+        if (count < 1 || count > 15 || count != segments_needed)
+            return "an RLE fragment of " + std::to_string(count) + " segments where " +
+                   std::to_string(segments_needed) + " belong";
+        for (uint32_t i = 0; i < count; i++) {
+            size_t start = header[1 + i];
+            size_t end = i + 1 < count ? header[2 + i] : size;
+            if (start < 64 || start > end || end > size)
+                return "an RLE fragment whose segment offsets are out of order or out of bounds";
+            // Encoders pad segments to an even length, and a run cut off by the segment's end
+            // only ends it early (GDCM's reads stay inside the fragment): what overflows is a
+            // run that unpacks past the plane.
+            size_t out = 0;
+            for (size_t at = start; at < end && out < plane;) {
+                int n = (signed char)data[at++];
+                if (n >= 0) {
+                    size_t run = std::min((size_t)n + 1, end - at);
+                    at += run;
+                    out += run;
+                } else if (n != -128) {
+                    if (at++ >= end)
+                        break;
+                    out += (size_t)(1 - n);
+                }
+            }
+            if (out > plane)
+                return "an RLE segment that unpacks to more than Rows x Columns bytes";
+        }
+    }
+    return "";
+}
