@@ -17,6 +17,9 @@
 #include <gdcmTransferSyntax.h>
 #include <gdcmVR.h>
 
+#include <zlib.h>
+
+#include <climits>
 #include <csetjmp>
 #include <csignal>
 
@@ -458,6 +461,44 @@ bool walk_items(Layout &l, size_t at, size_t end, int depth, bool undefined, boo
     return true;
 }
 
+// A deflated data set (PS3.5 A.5: raw deflate, explicit VR little endian once inflated) is
+// inflated here, at most kMaxInflated bytes, and walked like any other: GDCM inflates it as it
+// reads, element by element, allocating each at its declared length (a 4 KB file declared a
+// 4 GB value, found by the fuzzer). GDCM reads it in one pass without retries, so the walk of
+// the inflated bytes is the layout GDCM will meet.
+constexpr size_t kMaxInflated = (size_t)1 << 30;
+
+std::string check_deflated(const std::string &bytes, size_t at)
+{
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    if (inflateInit2(&z, -MAX_WBITS) != Z_OK)
+        throw std::bad_alloc();
+    std::string inflated;
+    z.next_in = (Bytef *)(bytes.data() + at);
+    z.avail_in = (uInt)std::min<size_t>(bytes.size() - at, UINT_MAX);
+    int result = Z_OK;
+    while (result == Z_OK) {
+        size_t done = inflated.size();
+        if (done >= kMaxInflated)
+            break;
+        inflated.resize(std::min(kMaxInflated, std::max<size_t>(done * 2, 64 * 1024)));
+        z.next_out = (Bytef *)&inflated[done];
+        z.avail_out = (uInt)(inflated.size() - done);
+        result = inflate(&z, Z_NO_FLUSH);
+        inflated.resize(inflated.size() - z.avail_out);
+    }
+    inflateEnd(&z);
+    if (result == Z_OK)
+        return "the deflated data set inflates to more than " + std::to_string(kMaxInflated >> 20) + " MiB";
+    if (result != Z_STREAM_END)
+        return "the deflated data set does not inflate (zlib: " + std::string(z.msg ? z.msg : "truncated") + ")";
+    Layout l(inflated, false, Encoding::Explicit);
+    if (!walk_elements(l, 0, inflated.size(), 0, false, nullptr))
+        return "in the inflated data set: " + l.problem;
+    return "";
+}
+
 // Where the data set starts and how GDCM should read it; "" or why the file is refused.
 struct Plan {
     bool mixed = false;      // read the data set with GDCM's explicit/implicit element directly
@@ -490,7 +531,7 @@ std::string check_layout(const std::string &bytes, Plan *plan)
         }
     }
     if (syntax == "1.2.840.10008.1.2.1.99")
-        return "";  // deflated: GDCM inflates it as it reads
+        return check_deflated(bytes, at);
     size_t start = at;
     if (syntax == "1.2.840.10008.1.2") {
         l.encoding = Encoding::Implicit;
