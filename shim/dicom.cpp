@@ -5,10 +5,12 @@
 // places (Debian builds it with assertions on), so the data set is first parsed alone and
 // the attributes the image reader trusts are validated here, with the failure as a status,
 // before the image reader sees them.
+#include <gdcmExplicitDataElement.h>
 #include <gdcmExplicitImplicitDataElement.h>
 #include <gdcmImage.h>
 #include <gdcmImageApplyLookupTable.h>
 #include <gdcmImageReader.h>
+#include <gdcmImplicitDataElement.h>
 #include <gdcmMediaStorage.h>
 #include <gdcmReader.h>
 #include <gdcmSequenceOfFragments.h>
@@ -116,17 +118,30 @@ void silence_gdcm()
     });
 }
 
+enum class Encoding { Explicit, Implicit, Mixed };  // Mixed: an explicit VR where one parses
+
+// How GDCM is to read a data set, from the layout check.
+struct Plan {
+    bool preamble = false;   // the file starts with the 128-byte preamble and "DICM"
+    bool deflated = false;   // a deflated data set: GDCM inflates it as it reads, in one pass
+    Encoding encoding = Encoding::Explicit;
+    bool big_endian = false;
+};
+
 // The image reader's ReadImage on a data set that was parsed and checked beforehand.
 class CheckedImageReader : public gdcm::ImageReader {
 public:
-    bool parse() { return gdcm::Reader::Read(); }
-    // What Reader::Read ends up doing for a data set of explicit and implicit elements, without
-    // its retries on the way (see the layout check). Without a preamble the file meta group is
-    // optional, and GDCM reads what there is of it as it would (ReadCompat).
-    bool parse_mixed(std::istream &is, bool preamble, bool big_endian)
+    // What Reader::Read does, in the one encoding the layout check walked. Reader::Read itself
+    // retries other encodings when its first one fails to parse (16-bit VRs, explicit and
+    // implicit elements mixed), and the retries read lengths the walk never checked: a
+    // 294-byte file became a 1.3 GB allocation in its 16-bit VR retry. Without a preamble the
+    // file meta group is optional, and GDCM reads what there is of it as it would (ReadCompat).
+    bool parse(std::istream &is, const Plan &plan)
     {
+        if (plan.deflated)
+            return gdcm::Reader::Read();
         gdcm::File &file = GetFile();
-        if (preamble) {
+        if (plan.preamble) {
             file.GetHeader().GetPreamble().Read(is);
             file.GetHeader().Read(is);
         } else {
@@ -137,10 +152,17 @@ public:
                 is.seekg(0, std::ios::beg);
             }
         }
-        if (big_endian)
-            file.GetDataSet().Read<gdcm::ExplicitImplicitDataElement, gdcm::SwapperDoOp>(is);
+        gdcm::DataSet &ds = file.GetDataSet();
+        if (plan.encoding == Encoding::Implicit)
+            ds.Read<gdcm::ImplicitDataElement, gdcm::SwapperNoOp>(is);
+        else if (plan.encoding == Encoding::Explicit && plan.big_endian)
+            ds.Read<gdcm::ExplicitDataElement, gdcm::SwapperDoOp>(is);
+        else if (plan.encoding == Encoding::Explicit)
+            ds.Read<gdcm::ExplicitDataElement, gdcm::SwapperNoOp>(is);
+        else if (plan.big_endian)
+            ds.Read<gdcm::ExplicitImplicitDataElement, gdcm::SwapperDoOp>(is);
         else
-            file.GetDataSet().Read<gdcm::ExplicitImplicitDataElement, gdcm::SwapperNoOp>(is);
+            ds.Read<gdcm::ExplicitImplicitDataElement, gdcm::SwapperNoOp>(is);
         return !is.bad();
     }
     bool read_image(const gdcm::MediaStorage &ms)
@@ -283,8 +305,6 @@ bool pixel_data_truncated(const std::string &bytes, uint32_t vl, bool big_endian
 // its enclosing item or the end of the file, or nests too deep, or holds too many elements, is
 // refused before GDCM allocates anything. The walk also tells which encoding the data set
 // really has, so that GDCM is asked to read it with that one only.
-
-enum class Encoding { Explicit, Implicit, Mixed };  // Mixed: an explicit VR where one parses
 
 // Bounds of the walk. Real files hold thousands of elements (an enhanced multi-frame file with
 // per-frame groups a few hundred thousand) and nest a few sequences deep; GDCM holds each
@@ -499,13 +519,7 @@ std::string check_deflated(const std::string &bytes, size_t at)
     return "";
 }
 
-// Where the data set starts and how GDCM should read it; "" or why the file is refused.
-struct Plan {
-    bool mixed = false;      // read the data set with GDCM's explicit/implicit element directly
-    bool preamble = false;   // the file starts with the 128-byte preamble and "DICM"
-    bool big_endian = false; // (mixed only) the data set is big endian
-};
-
+// Where the data set starts and how GDCM should read it (*plan); "" or why the file is refused.
 std::string check_layout(const std::string &bytes, Plan *plan)
 {
     Layout l(bytes, false, Encoding::Mixed);
@@ -530,8 +544,10 @@ std::string check_layout(const std::string &bytes, Plan *plan)
             meta = true;
         }
     }
-    if (syntax == "1.2.840.10008.1.2.1.99")
+    if (syntax == "1.2.840.10008.1.2.1.99") {
+        plan->deflated = true;
         return check_deflated(bytes, at);
+    }
     size_t start = at;
     if (syntax == "1.2.840.10008.1.2") {
         l.encoding = Encoding::Implicit;
@@ -545,24 +561,17 @@ std::string check_layout(const std::string &bytes, Plan *plan)
         l.big_endian = bytes.size() >= start + 2 && l.data[start] == 0 && l.data[start + 1] != 0;
         l.encoding = Encoding::Mixed;
     }
-    if (walk_elements(l, start, bytes.size(), 0, false, nullptr)) {
-        // Without a preamble GDCM guesses the encoding from the first elements and, when the
-        // guess fails further on, retries others, one of which read a 294-byte file (found by
-        // the fuzzer) with 16-bit VRs into a 4 GB allocation. Such a file is read as walked.
-        if (!preamble) {
-            plan->mixed = true;
-            plan->big_endian = l.big_endian;
-        }
-        return "";
-    }
-    if (l.bad_vr && !l.big_endian && meta) {
+    bool walked = walk_elements(l, start, bytes.size(), 0, false, nullptr);
+    if (!walked && l.bad_vr && !l.big_endian && meta) {
         // An explicit transfer syntax over (partly) implicit elements, which pydicom and GDCM
         // both read: walk it as GDCM will then be asked to read it.
         l = Layout(bytes, false, Encoding::Mixed);
-        if (walk_elements(l, start, bytes.size(), 0, false, nullptr)) {
-            plan->mixed = true;
-            return "";
-        }
+        walked = walk_elements(l, start, bytes.size(), 0, false, nullptr);
+    }
+    if (walked) {
+        plan->encoding = l.encoding;
+        plan->big_endian = l.big_endian;
+        return "";
     }
     return l.problem;
 }
@@ -728,7 +737,7 @@ extern "C" bmc_status bmci_dicom_parse(const void *data, size_t size, bmci_dicom
                              layout.c_str());
         std::istringstream stream(dicom->bytes);
         dicom->reader->SetStream(stream);
-        if (!(plan.mixed ? dicom->reader->parse_mixed(stream, plan.preamble, plan.big_endian) : dicom->reader->parse()))
+        if (!dicom->reader->parse(stream, plan))
             return bmci_fail(BMC_ERR_CORRUPT_DATA, "dicom: not a DICOM file, or truncated before "
                              "the end of its data set (GDCM cannot parse it)");
         gdcm::File &file = dicom->reader->GetFile();

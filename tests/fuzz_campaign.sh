@@ -3,7 +3,9 @@
 # Fuzz campaigns, outside `make check`: `make fuzz-campaign` runs each fuzz target (or those
 # named in FUZZ_TARGETS) until its campaign has made FUZZ_RUNS executions (the bundle loader,
 # whose single run loads a TorchScript archive, FUZZ_BUNDLE_RUNS), one after the other,
-# optionally capped at FUZZ_SECONDS each run. Corpora persist in
+# optionally capped at FUZZ_SECONDS each run. A single allocation over 1 GiB is a finding
+# (-malloc_limit_mb): the targets lower the image limits, so only a length read from the input
+# and trusted can ask for that much. Corpora persist in
 # $BUILD/fuzz-campaign/NAME/corpus, so a campaign run
 # again goes on from where the last one stopped; what a target finds is written to
 # $BUILD/fuzz-campaign/NAME/findings (crash-*, leak-*, timeout-*, oom-*) and its log beside it.
@@ -57,7 +59,7 @@ for name in $targets; do
     before=$(find "$dir/findings" -type f | wc -l)
     echo "$name: $n runs${limit:+, at most $seconds s}, log $dir/log"
     ASAN_OPTIONS=${ASAN_OPTIONS:-}${ASAN_OPTIONS:+${unwind:+:}}$unwind "$fuzzer" -runs="$n" "${limit[@]}" \
-        -rss_limit_mb=4096 -timeout=20 -print_final_stats=1 -artifact_prefix="$dir/findings/" \
+        -rss_limit_mb=4096 -malloc_limit_mb=1024 -timeout=20 -print_final_stats=1 -artifact_prefix="$dir/findings/" \
         "${dirs[@]}" >"$dir/log" 2>&1
     rc=$?
     execs=$(grep -oE 'stat::number_of_executed_units: *[0-9]+' "$dir/log" | grep -oE '[0-9]+$' | tail -n 1)
