@@ -174,7 +174,9 @@ static void test_store(void)
     char ids[2][BMCO_ID_LENGTH + 1];
     snprintf(ids[0], sizeof ids[0], "%s", entries[0].series);   /* instances 0, 1, 2 */
     snprintf(ids[1], sizeof ids[1], "%s", entries[count - 1].instance);
-    size_t removed = bmco_store_remove(store, ids, 2);
+    char (*gone)[BMCO_ID_LENGTH + 1] = NULL;
+    size_t gone_count = 0;
+    size_t removed = bmco_store_remove(store, ids, 2, &gone, &gone_count);
     size_t kept = 0;
     bmco_entry left[ENTRIES];
     float left_vectors[ENTRIES * DIM];
@@ -186,6 +188,22 @@ static void test_store(void)
         }
     CHECK(removed == count - kept, "%zu removed, %zu expected", removed, count - kept);
     CHECK(!bmco_store_has(store, entries[0].instance, NULL), "instance 0 left");
+    /* The instances that lost entries, each once and sorted: those of the series and the one. */
+    size_t gone_expected = 0;
+    for (size_t i = 0; i < count; i++)
+        if ((strcmp(entries[i].series, ids[0]) == 0 || strcmp(entries[i].instance, ids[1]) == 0) &&
+            (i == 0 || strcmp(entries[i].instance, entries[i - 1].instance) != 0))
+            gone_expected++;
+    CHECK(gone_count == gone_expected, "%zu instances listed as gone, %zu expected", gone_count,
+          gone_expected);
+    for (size_t g = 0; g < gone_count; g++) {
+        int known = 0;
+        for (size_t i = 0; i < count; i++)
+            known |= strcmp(entries[i].instance, gone[g]) == 0 &&
+                     (strcmp(entries[i].series, ids[0]) == 0 || strcmp(entries[i].instance, ids[1]) == 0);
+        CHECK(known && (g == 0 || strcmp(gone[g - 1], gone[g]) < 0), "gone[%zu] %s", g, gone[g]);
+    }
+    free(gone);
     check_search(store, left_vectors, left, kept, query, BMCO_LEVEL_INSTANCE, NULL, 30, "removed");
     CHECK(bmco_store_save(store, 0, 3600, error, sizeof error) == 0, "a save not yet due");
     bmco_store_close(store);

@@ -291,18 +291,44 @@ done:
     return rc;
 }
 
+static int compare_id(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
+/* Removes the entries `match` picks. With `gone`, lists their instances (see bmco_store_remove). */
 static size_t remove_where(bmco_store *s, int (*match)(const bmco_entry *, const void *),
-                           const void *user)
+                           const void *user, char (**gone)[BMCO_ID_LENGTH + 1], size_t *gone_count)
 {
     pthread_rwlock_wrlock(&s->lock);
     size_t count = bmc_index_count(s->index), n = 0, removed = 0;
     int64_t *ids = malloc((count ? count : 1) * sizeof *ids);
+    char (*instances)[BMCO_ID_LENGTH + 1] = gone ? malloc((count ? count : 1) * sizeof *instances) : NULL;
     for (size_t i = 0; ids && i < count; i++) {
         int64_t id;
         bmco_entry e;
         if (bmc_index_id_at(s->index, i, &id) == BMC_OK && entry_of(s->index, id, &e) == 0 &&
-            match(&e, user))
+            match(&e, user)) {
+            if (instances)
+                memcpy(instances[n], e.instance, sizeof *instances);
             ids[n++] = id;
+        }
+    }
+    if (gone) {
+        /* every frame of an instance was listed: keep each instance once */
+        size_t unique = 0;
+        if (instances && n > 0) {
+            qsort(instances, n, sizeof *instances, compare_id);
+            for (size_t i = 0; i < n; i++)
+                if (unique == 0 || strcmp(instances[i], instances[unique - 1]) != 0)
+                    memmove(instances[unique++], instances[i], sizeof *instances);
+        }
+        if (unique == 0) {
+            free(instances);
+            instances = NULL;
+        }
+        *gone = instances;
+        *gone_count = unique;
     }
     if (n > 0 && bmc_index_remove(s->index, ids, n, &removed) == BMC_OK && removed > 0) {
         s->dirty = 1;
@@ -318,11 +344,6 @@ typedef struct id_set {
     size_t count;
 } id_set;
 
-static int compare_id(const void *a, const void *b)
-{
-    return strcmp(a, b);
-}
-
 static int in_set(const id_set *set, const char *id)
 {
     return bsearch(id, set->ids, set->count, sizeof *set->ids, compare_id) != NULL;
@@ -334,13 +355,18 @@ static int match_ids(const bmco_entry *e, const void *user)
     return in_set(set, e->instance) || in_set(set, e->series) || in_set(set, e->study);
 }
 
-size_t bmco_store_remove(bmco_store *s, char (*ids)[BMCO_ID_LENGTH + 1], size_t count)
+size_t bmco_store_remove(bmco_store *s, char (*ids)[BMCO_ID_LENGTH + 1], size_t count,
+                         char (**gone)[BMCO_ID_LENGTH + 1], size_t *gone_count)
 {
+    if (gone) {
+        *gone = NULL;
+        *gone_count = 0;
+    }
     if (count == 0 || bmco_store_instance_count(s) == 0)
         return 0;
     qsort(ids, count, sizeof *ids, compare_id);
     id_set set = {ids, count};
-    return remove_where(s, match_ids, &set);
+    return remove_where(s, match_ids, &set, gone, gone_count);
 }
 
 typedef struct keeper {
@@ -357,7 +383,7 @@ static int match_unkept(const bmco_entry *e, const void *user)
 size_t bmco_store_retain(bmco_store *s, int (*keep)(const char *instance, void *user), void *user)
 {
     keeper k = {keep, user};
-    return remove_where(s, match_unkept, &k);
+    return remove_where(s, match_unkept, &k, NULL, NULL);
 }
 
 int bmco_store_vector(bmco_store *s, const char *instance, int32_t frame, float *vector,

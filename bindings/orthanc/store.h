@@ -51,8 +51,12 @@ int bmco_store_add(bmco_store *store, const float *vectors, const bmco_entry *en
                    size_t count, char *error, size_t error_size);
 
 /* Remove every entry of the instances, series or studies with the `count` Orthanc ids `ids`
- * (sorted here, in place) in one pass over the index; returns how many entries went. */
-size_t bmco_store_remove(bmco_store *store, char (*ids)[BMCO_ID_LENGTH + 1], size_t count);
+ * (sorted here, in place) in one pass over the index; returns how many entries went. When
+ * `gone` is not NULL, *gone receives the ids of the instances that lost their entries, sorted
+ * and each once (malloc'd, *gone_count of them, for the caller to free; NULL when there are
+ * none, and then *gone_count is 0 also when they could not be listed for want of memory). */
+size_t bmco_store_remove(bmco_store *store, char (*ids)[BMCO_ID_LENGTH + 1], size_t count,
+                         char (**gone)[BMCO_ID_LENGTH + 1], size_t *gone_count);
 
 /* Keep only the instances for which `keep(id, user)` is non-zero; returns how many entries
  * went. */

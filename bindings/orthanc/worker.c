@@ -222,36 +222,38 @@ static void take_instance(bmco_worker *w, const char *id)
 
 /* Apply the queued deletions, in one pass over the index: deleting a study signals every
  * instance and series of it too. An instance that Orthanc still has afterwards was
- * overwritten ("OverwriteInstances"): its new file may have been seen, as already indexed,
- * before the deletion arrived, so it is indexed again. */
+ * overwritten ("OverwriteInstances"): Orthanc deleted the old file, and its series, study and
+ * patient where they became empty, then stored the new file under the same ids. Its new file
+ * may have been seen, as already indexed, before the deletions arrived, and the deletions may
+ * come in more than one batch (the instance's, then its series' and study's, which would
+ * remove it again after it was indexed again), so every instance that lost its entries here
+ * and that Orthanc still has is indexed again. */
 static void apply_deletions(bmco_worker *w, char (*ids)[BMCO_ID_LENGTH + 1], size_t count)
 {
     bmco_plugin *p = w->plugin;
-    unsigned char *indexed = calloc(count ? count : 1, 1);
-    for (size_t i = 0; indexed && i < count; i++)
-        indexed[i] = (unsigned char)bmco_store_has(p->store, ids[i], NULL);
-    /* bmco_store_remove sorts the ids: keep the instances' own copies. */
-    char (*again)[BMCO_ID_LENGTH + 1] = malloc((count ? count : 1) * sizeof *again);
-    size_t again_count = 0;
-    for (size_t i = 0; indexed && again && i < count; i++)
-        if (indexed[i])
-            memcpy(again[again_count++], ids[i], sizeof *again);
-    size_t removed = bmco_store_remove(p->store, ids, count);
+    char (*gone)[BMCO_ID_LENGTH + 1] = NULL;
+    size_t gone_count = 0;
+    size_t removed = bmco_store_remove(p->store, ids, count, &gone, &gone_count);
     if (removed > 0)
         bmco_log(BMCO_LOG_INFO, "%zu frames of %zu deleted resources left the index", removed,
                  count);
-    for (size_t i = 0; i < again_count; i++) {
+    if (removed > 0 && gone_count == 0) {
+        /* out of memory for the list: compare with Orthanc on the next pass instead */
+        pthread_mutex_lock(&w->lock);
+        w->reconcile = 1;
+        pthread_mutex_unlock(&w->lock);
+    }
+    for (size_t i = 0; i < gone_count; i++) {
         char uri[128];
         OrthancPluginMemoryBuffer body;
-        snprintf(uri, sizeof uri, "/instances/%s", again[i]);
+        snprintf(uri, sizeof uri, "/instances/%s", gone[i]);
         if (bmco_rest_get(uri, &body) == OrthancPluginErrorCode_Success) {
             OrthancPluginFreeMemoryBuffer(p->context, &body);
-            take_instance(w, again[i]);
+            take_instance(w, gone[i]);
         }
     }
     flush(w);
-    free(indexed);
-    free(again);
+    free(gone);
 }
 
 static int compare_ids(const void *a, const void *b)

@@ -519,8 +519,9 @@ def main():
             time.sleep(0.5)
         report.check("an overwritten instance stays indexed",
                      answer is not None and answer["ID"] == mr and again,
-                     "%s over %s" % (os.path.basename(other),
-                                     os.path.basename(ids_by_name[mr])))
+                     "%s over %s (%d indexed of %d, in the hits: %s)" % (
+                         os.path.basename(other), os.path.basename(ids_by_name[mr]),
+                         status["IndexedInstances"], want_indexed, mr in {h["ID"] for h in hits}))
         orthanc.stop()
 
         # ---- a crash loses only the unsaved tail, which the catch-up indexes again -----------
@@ -547,7 +548,8 @@ def main():
     if report.failed and os.path.exists(orthanc.log_path):
         print("---- Orthanc's log: the plugin's lines and errors ----")
         lines = [l for l in open(orthanc.log_path, errors="replace")
-                 if "biomedclip" in l.lower() or l.startswith("E")]
+                 if "biomedclip" in l.lower() or l.startswith("E") or "not indexed" in l
+                 or "left the index" in l]
         sys.stdout.write("".join(lines[-30:]))
     print("orthanc: %d passed, %d failed" % (report.passed, report.failed))
     return 1 if report.failed else 0
