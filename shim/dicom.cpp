@@ -143,7 +143,14 @@ public:
         gdcm::File &file = GetFile();
         if (plan.preamble) {
             file.GetHeader().GetPreamble().Read(is);
-            file.GetHeader().Read(is);
+            try {
+                file.GetHeader().Read(is);
+            } catch (const std::exception &) {
+                // an implicit VR meta group, which Reader::Read reads this way
+                is.clear();
+                is.seekg(128 + 4, std::ios::beg);
+                file.GetHeader().ReadCompat(is);
+            }
         } else {
             try {
                 file.GetHeader().ReadCompat(is);
@@ -508,11 +515,12 @@ std::string check_deflated(const std::string &bytes, size_t at)
         result = inflate(&z, Z_NO_FLUSH);
         inflated.resize(inflated.size() - z.avail_out);
     }
+    std::string why = z.msg ? z.msg : "truncated";
     inflateEnd(&z);
     if (result == Z_OK)
         return "the deflated data set inflates to more than " + std::to_string(kMaxInflated >> 20) + " MiB";
     if (result != Z_STREAM_END)
-        return "the deflated data set does not inflate (zlib: " + std::string(z.msg ? z.msg : "truncated") + ")";
+        return "the deflated data set does not inflate (zlib: " + why + ")";
     Layout l(inflated, false, Encoding::Explicit);
     if (!walk_elements(l, 0, inflated.size(), 0, false, nullptr))
         return "in the inflated data set: " + l.problem;
