@@ -142,14 +142,14 @@ public:
             return gdcm::Reader::Read();
         gdcm::File &file = GetFile();
         if (plan.preamble) {
+            // No fallback to ReadCompat when this throws, as Reader::Read has: it reads the
+            // meta group again as implicit VR, and a meta element with an unknown VR (which
+            // the walk reads as UN) became a 4 GB length (an out-of-memory the fuzzer found).
             file.GetHeader().GetPreamble().Read(is);
             try {
                 file.GetHeader().Read(is);
             } catch (const std::exception &) {
-                // an implicit VR meta group, which Reader::Read reads this way
-                is.clear();
-                is.seekg(128 + 4, std::ios::beg);
-                file.GetHeader().ReadCompat(is);
+                return false;
             }
         } else {
             try {
