@@ -429,7 +429,16 @@ bool walk_elements(Layout &l, size_t at, size_t end, int depth, bool until_delim
             return fail_at(l, at, tag_name(h.group, h.element) + " outside a sequence");
         if (h.length == kUndefined) {
             bool pixels = h.group == 0x7fe0 && h.element == 0x0010;
-            if (!walk_items(l, h.value, end, depth + 1, true, pixels, &at))
+            // The items of a UN of undefined length (CP-246), and in a mixed data set those of
+            // an element without a VR, hold implicit VR elements: GDCM reads them so, and a walk
+            // that read them as explicit missed a 1.5 GB length (found by the fuzzer).
+            Encoding outer = l.encoding;
+            if (!pixels && h.group != 0xfffe &&
+                (h.vr == gdcm::VR::UN || (h.vr == gdcm::VR::INVALID && outer == Encoding::Mixed)))
+                l.encoding = Encoding::Implicit;
+            bool walked = walk_items(l, h.value, end, depth + 1, true, pixels, &at);
+            l.encoding = outer;
+            if (!walked)
                 return false;
             continue;
         }
