@@ -369,6 +369,21 @@ std::string tag_name(uint16_t group, uint16_t element)
 // The element header at `at`, which must end by `end`; as GDCM reads it: items and delimiters
 // have no VR, an explicit VR is two letters GDCM knows (OB, OW, SQ, UN, UT, ... have 2 reserved
 // bytes and a 32-bit length, the others a 16-bit one), an implicit element a 32-bit length.
+// The lengths GDCM (built with GDCM_SUPPORT_BROKEN_IMPLEMENTATION, as Debian's is) replaces
+// to read files of some old writers: an implicit element of 13 bytes is read as 10 (GE),
+// (031E,0324) of 0x31F031C as 202 (Papyrus), and an explicit UL of group 0009 of 6 bytes as 4
+// (Siemens). The walk must read the same lengths, or a 13 ahead of a damaged element hides it
+// (found by the fuzzer: a 33-byte file that GDCM read into a 1.7 GB allocation).
+void gdcm_implicit_quirks(ElementHeader *h)
+{
+    if (h->group == 0xfffe)
+        return;
+    if (h->length == 13 && !(h->group == 0x0008 && (h->element == 0x0070 || h->element == 0x0080)))
+        h->length = 10;
+    else if (h->length == 0x31f031c && h->group == 0x031e && h->element == 0x0324)
+        h->length = 202;
+}
+
 bool element_header(Layout &l, size_t at, size_t end, ElementHeader *h)
 {
     if (end - at < 8)
@@ -381,6 +396,7 @@ bool element_header(Layout &l, size_t at, size_t end, ElementHeader *h)
     if (h->group == 0xfffe || l.encoding == Encoding::Implicit) {
         h->length = u32(l, at + 4);
         h->value = at + 8;
+        gdcm_implicit_quirks(h);
         return true;
     }
     char letters[2] = {(char)l.data[at + 4], (char)l.data[at + 5]};
@@ -392,6 +408,7 @@ bool element_header(Layout &l, size_t at, size_t end, ElementHeader *h)
         }
         h->length = u32(l, at + 4);
         h->value = at + 8;
+        gdcm_implicit_quirks(h);
         return true;
     }
     h->vr = vr;
@@ -403,6 +420,8 @@ bool element_header(Layout &l, size_t at, size_t end, ElementHeader *h)
     } else {
         h->length = u16(l, at + 6);
         h->value = at + 8;
+        if (h->length == 6 && vr == gdcm::VR::UL && h->group == 0x0009)
+            h->length = 4;
     }
     return true;
 }

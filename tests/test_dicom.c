@@ -366,6 +366,7 @@ static void test_layout_check(void)
         {"huge_length.dcm", "declares 4294967280 bytes"},
         {"huge_pixel_length.dcm", "declares 2147483632 bytes"},
         {"meta_unknown_vr.dcm", "GDCM cannot parse it"},
+        {"implicit_length_13.dcm", "element (FFFF,FFFF) declares 1694595584 bytes"},
         {"un_sequence_explicit_items.dcm", "element (0009,1002) declares 1073762124 bytes"},
         {"deflated_huge_length.dcm", "in the inflated data set: element (0029,1010) declares 4294967280 bytes"},
         {"deep_nesting.dcm", "nest deeper than"},
