@@ -38,8 +38,8 @@ std::string stream_head(const gdcm::SequenceOfFragments *fragments, size_t first
 }
 
 const unsigned char jp2_signature[12] = {0, 0, 0, 12, 'j', 'P', ' ', ' ', 0x0d, 0x0a, 0x87, 0x0a};
-// Where a JP2 file's header may hold its code stream's start: enough for every JP2 header
-// boxes encoders write (signature, ftyp, jp2h with its colour specification).
+// How far into a JP2 file its code stream must start: room for the header boxes encoders
+// write before it (signature, ftyp, jp2h with its colour specification, an XML box or two).
 const size_t jp2_header_limit = 64 * 1024;
 
 // Offset of the code stream inside a JP2 file (ISO 15444-1 I.4: boxes of length, type and
