@@ -5,9 +5,8 @@
 # whose single run loads a TorchScript archive, FUZZ_BUNDLE_RUNS), one after the other,
 # optionally capped at FUZZ_SECONDS each run. A single allocation over 1 GiB is a finding
 # (-malloc_limit_mb): the targets lower the image limits, so only a length read from the input
-# and trusted can ask for that much. Corpora persist in
-# $BUILD/fuzz-campaign/NAME/corpus, so a campaign run
-# again goes on from where the last one stopped; what a target finds is written to
+# and trusted can ask for that much. Corpora persist in $BUILD/fuzz-campaign/NAME/corpus, so a
+# campaign run again goes on from where the last one stopped; what a target finds is written to
 # $BUILD/fuzz-campaign/NAME/findings (crash-*, leak-*, timeout-*, oom-*) and its log beside it.
 # A finding becomes a regression seed in tests/data/fuzz/NAME once it is fixed.
 # A campaign may be split over several runs (a 2-core machine cannot give one target 10 million
