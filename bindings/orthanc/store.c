@@ -303,23 +303,37 @@ static size_t remove_where(bmco_store *s, int (*match)(const bmco_entry *, const
     pthread_rwlock_wrlock(&s->lock);
     size_t count = bmc_index_count(s->index), n = 0, removed = 0;
     int64_t *ids = malloc((count ? count : 1) * sizeof *ids);
-    char (*instances)[BMCO_ID_LENGTH + 1] = gone ? malloc((count ? count : 1) * sizeof *instances) : NULL;
+    /* the matching instances, grown as they are found (a frame after its own instance's frame
+     * is not listed again); sorted and made unique below */
+    char (*instances)[BMCO_ID_LENGTH + 1] = NULL;
+    size_t listed = 0, capacity = 0;
+    int listing = gone != NULL;
     for (size_t i = 0; ids && i < count; i++) {
         int64_t id;
         bmco_entry e;
         if (bmc_index_id_at(s->index, i, &id) == BMC_OK && entry_of(s->index, id, &e) == 0 &&
             match(&e, user)) {
-            if (instances)
-                memcpy(instances[n], e.instance, sizeof *instances);
             ids[n++] = id;
+            if (!listing || (listed > 0 && strcmp(instances[listed - 1], e.instance) == 0))
+                continue;
+            if (listed == capacity) {
+                size_t more = capacity ? 2 * capacity : 16;
+                void *grown = realloc(instances, more * sizeof *instances);
+                if (!grown) {
+                    listing = 0; /* the caller learns of it by an empty list */
+                    continue;
+                }
+                instances = grown;
+                capacity = more;
+            }
+            memcpy(instances[listed++], e.instance, sizeof *instances);
         }
     }
     if (gone) {
-        /* every frame of an instance was listed: keep each instance once */
         size_t unique = 0;
-        if (instances && n > 0) {
-            qsort(instances, n, sizeof *instances, compare_id);
-            for (size_t i = 0; i < n; i++)
+        if (listing && listed > 0) {
+            qsort(instances, listed, sizeof *instances, compare_id);
+            for (size_t i = 0; i < listed; i++)
                 if (unique == 0 || strcmp(instances[i], instances[unique - 1]) != 0)
                     memmove(instances[unique++], instances[i], sizeof *instances);
         }
@@ -329,6 +343,8 @@ static size_t remove_where(bmco_store *s, int (*match)(const bmco_entry *, const
         }
         *gone = instances;
         *gone_count = unique;
+    } else {
+        free(instances);
     }
     if (n > 0 && bmc_index_remove(s->index, ids, n, &removed) == BMC_OK && removed > 0) {
         s->dirty = 1;
