@@ -70,7 +70,7 @@ static void compare_at_level(int level, const bmc_image *image, int32_t out_w, i
 static void compare(const bmc_image *image, int32_t out_w, int32_t out_h, int32_t filter, int32_t x0, int32_t y0,
                     int32_t w, int32_t h)
 {
-    int previous = bmci_resize_limit_simd(2);
+    int previous = bmci_resize_limit_simd(3);
     int top = bmci_resize_simd_level();
     bmci_resize_limit_simd(previous);
     for (int level = 1; level <= top; level++)
@@ -127,7 +127,7 @@ static void test_force_portable(void)
     int previous = bmci_resize_force_portable(1);
     CHECK(bmci_resize_simd_level() == 0, "forced portable, SIMD level %d", bmci_resize_simd_level());
     bmci_resize_force_portable(previous);
-    printf("SIMD level on this CPU: %d (0 portable, 1 AVX2, 2 AVX-512BW)\n", bmci_resize_simd_level());
+    printf("SIMD level on this CPU: %d (0 portable, 1 AVX2, 2 AVX-512BW, 3 with VBMI and VNNI)\n", bmci_resize_simd_level());
 }
 
 int main(void)

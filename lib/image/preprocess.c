@@ -144,16 +144,19 @@ bmc_status bmc_preprocess(const bmc_image *image, const bmc_preprocess_options *
     if (status == BMC_OK) {
         /* torchvision in float32, one rounding per operation: x / 255, then - mean, then / std.
          * A byte has 256 values, so each channel's results are a table computed that way. */
-        for (int c = 0; c < 3; c++) {
-            float table[256];
+        float table[3][256];
+        for (int c = 0; c < 3; c++)
             for (int x = 0; x < 256; x++) {
                 float v = (float)x / 255.0f;
                 v = v - options->mean[c];
-                table[x] = v / options->std[c];
+                table[c][x] = v / options->std[c];
             }
-            float *out = tensor + (size_t)c * plane;
-            for (size_t i = 0; i < plane; i++)
-                out[i] = table[rgb[3 * i + (size_t)c]];
+        /* one pass over the pixels, writing the three planes side by side */
+        float *red = tensor, *green = tensor + plane, *blue = tensor + 2 * plane;
+        for (size_t i = 0; i < plane; i++) {
+            red[i] = table[0][rgb[3 * i]];
+            green[i] = table[1][rgb[3 * i + 1]];
+            blue[i] = table[2][rgb[3 * i + 2]];
         }
     }
     free(rgb);

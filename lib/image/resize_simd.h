@@ -35,11 +35,13 @@ int bmci_resize_vertical_u8_simd(const uint8_t *src, ptrdiff_t src_stride, int32
  * again. Returns the previous setting. Not thread-safe: tests call it between resizes. */
 int bmci_resize_force_portable(int force);
 
-/* Tests only: use kernel sets up to `level` (0 none, 1 AVX2, 2 AVX-512BW, the default), so
- * that the narrower kernels run on a CPU that has the wider ones. Returns the previous limit. */
+/* Tests only: use kernel sets up to `level` (0 none, 1 AVX2, 2 AVX-512BW, 3 AVX-512BW with
+ * VBMI and VNNI, the default), so that the narrower kernels run on a CPU that has the wider
+ * ones. Returns the previous limit. */
 int bmci_resize_limit_simd(int level);
 
-/* Tests only: the widest kernel set the passes use now: 0 none, 1 AVX2, 2 AVX-512BW. */
+/* Tests only: the widest kernel set the passes use now: 0 none, 1 AVX2, 2 AVX-512BW,
+ * 3 AVX-512BW with VBMI and VNNI. */
 int bmci_resize_simd_level(void);
 
 #endif
