@@ -36,12 +36,12 @@ LDFLAGS  ?=
 
 # ---- third-party libraries ------------------------------------------------------------------
 ifeq ($(DEPS_PREFIX),)
-DEPS_CFLAGS := $(shell pkg-config --cflags libpng libjpeg libturbojpeg libutf8proc libcjson zlib)
-DEPS_LIBS   := $(shell pkg-config --libs libpng libjpeg libturbojpeg libutf8proc libcjson zlib)
+DEPS_CFLAGS := $(shell pkg-config --cflags libpng libjpeg libturbojpeg libutf8proc libcjson zlib libdeflate)
+DEPS_LIBS   := $(shell pkg-config --libs libpng libjpeg libturbojpeg libutf8proc libcjson zlib libdeflate)
 else
 DEPS_CFLAGS := -I$(DEPS_PREFIX)/include -I$(DEPS_PREFIX)/include/libpng16 -I$(DEPS_PREFIX)/include/cjson
 DEPS_LIBS   := -L$(DEPS_PREFIX)/lib -L$(DEPS_PREFIX)/lib/x86_64-linux-gnu \
-               -Wl,-rpath,$(DEPS_PREFIX)/lib/x86_64-linux-gnu -lpng16 -ljpeg -lturbojpeg -lutf8proc -lcjson -lz
+               -Wl,-rpath,$(DEPS_PREFIX)/lib/x86_64-linux-gnu -lpng16 -ljpeg -lturbojpeg -lutf8proc -lcjson -lz -ldeflate
 endif
 
 # GDCM 3.0 (Debian's libgdcm-dev: C++, CMake files but no pkg-config), for DICOM in shim/dicom.cpp.

@@ -9,9 +9,10 @@ packages=(
     libtorch-dev libopenblas0-pthread                    # libtorch 1.13 (CPU) with an optimised BLAS
     libdnnl-dev                                          # oneDNN: linear layers packed at load (shim/)
     libpng-dev libturbojpeg0-dev libjpeg62-turbo-dev     # image decoding
+    libdeflate-dev                                       # PNG image data inflated whole (lib/image/png_rows.c)
     libutf8proc-dev                                      # Unicode for the tokenizer
     libcjson-dev                                         # model bundle metadata (JSON)
-    zlib1g-dev                                           # CRC checks of deflated archive entries
+    zlib1g-dev                                           # deflated archive entries and DICOM data sets
     libgdcm-dev                                          # DICOM decoding (shim/dicom.cpp)
     python3 python3-torch python3-numpy python3-pil      # tools/: reference model, exporter, fixtures
     python3-pytest python3-pydicom                       # Python binding tests, DICOM samples

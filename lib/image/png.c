@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "image/codecs.h"
+#include "image/png_rows.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "core/runtime.h"
@@ -166,6 +167,18 @@ static bmc_status decode_guarded(struct png_decoder *d)
         return status;
     if (mode == BMC_IMAGE_MODE_P)
         copy_palette(d);
+
+    /* The plain cases take the faster whole-buffer path; anything it gives up on is read below
+     * by libpng from the same place. */
+    uint8_t *rows = NULL;
+    size_t bpp = channels * (size_t)(bit_depth / 8);
+    if (passes == 1 && bit_depth >= 8 && bmci_png_read_rows(d->data, d->size, d->pos, height, row_bytes, bpp, &rows)) {
+        for (png_uint_32 y = 0; y < height; y++)
+            convert_row(rows + (size_t)y * (row_bytes + 1) + 1, color_type, bit_depth, d->image,
+                        d->image->pixels + y * d->image->stride);
+        free(rows);
+        return BMC_OK;
+    }
 
     /* Interlaced passes fill the whole image step by step, so they need every raw row at
      * once; otherwise one row at a time is enough. */
