@@ -223,8 +223,10 @@ static inline void horizontal_row_u8(const uint8_t *src, uint8_t *dst, int32_t w
     }
 }
 
-/* One output row of the 32-bit horizontal pass (modes I and F have one band). */
-static void horizontal_row_wide(const uint8_t *src, uint8_t *dst, int32_t width, const struct coeffs *c, int kind)
+/* One output row of the 32-bit horizontal pass (modes I and F have one band). `kind` is a
+ * constant at each call site, so the sample loads carry no test. */
+static inline void horizontal_row_wide(const uint8_t *src, uint8_t *dst, int32_t width, const struct coeffs *c,
+                                       const int kind)
 {
     for (int32_t i = 0; i < width; i++) {
         const double *k = c->k + (size_t)i * (size_t)c->ksize;
@@ -251,8 +253,10 @@ static void horizontal_pass(const struct plane *in, int32_t row0, const struct p
     for (int32_t y = 0; y < out->height; y++) {
         const uint8_t *src = plane_row(in, row0 + y);
         uint8_t *dst = plane_row(out, y);
-        if (in->kind != KIND_U8)
-            horizontal_row_wide(src, dst, out->width, c, in->kind);
+        if (in->kind == KIND_I32)
+            horizontal_row_wide(src, dst, out->width, c, KIND_I32);
+        else if (in->kind == KIND_F32)
+            horizontal_row_wide(src, dst, out->width, c, KIND_F32);
         else if (in->bands == 1)
             horizontal_row_u8(src, dst, out->width, c, 1);
         else if (in->bands == 2)
@@ -262,6 +266,15 @@ static void horizontal_pass(const struct plane *in, int32_t row0, const struct p
         else
             horizontal_row_u8(src, dst, out->width, c, 4);
     }
+}
+
+/* sum[s] += sample s of src * weight, for a 32-bit row; `kind` is a constant at each call site,
+ * so the loop vectorises (each sample keeps its own order of terms). */
+static inline void add_weighted_row(double *restrict sum, const uint8_t *restrict src, size_t samples,
+                                    double weight, const int kind)
+{
+    for (size_t s = 0; s < samples; s++)
+        sum[s] += load_wide(src + 4 * s, kind) * weight;
 }
 
 /* out row y = rows c->start[y] - row0 ... of in combined with c (out->height == c->count).
@@ -300,8 +313,10 @@ static bmc_status vertical_pass(const struct plane *in, int32_t row0, const stru
                 sum[s] = 0.0;
             for (int32_t r = 0; r < n; r++) {
                 const uint8_t *src = plane_row(in, first + r);
-                for (size_t s = 0; s < samples; s++)
-                    sum[s] += load_wide(src + 4 * s, in->kind) * k[r];
+                if (in->kind == KIND_I32)
+                    add_weighted_row(sum, src, samples, k[r], KIND_I32);
+                else
+                    add_weighted_row(sum, src, samples, k[r], KIND_F32);
             }
             for (size_t s = 0; s < samples; s++)
                 store_wide(dst + 4 * s, in->kind, sum[s]);
