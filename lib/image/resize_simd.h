@@ -31,6 +31,11 @@ int bmci_resize_horizontal_u8_simd(const uint8_t *src, ptrdiff_t src_stride, int
 int bmci_resize_vertical_u8_simd(const uint8_t *src, ptrdiff_t src_stride, int32_t row0, uint8_t *dst,
                                  ptrdiff_t dst_stride, size_t samples, const struct bmci_weights8 *w);
 
+/* Pillow's premultiplication of RGBA pixels (colour samples times alpha / 255, rounded), from
+ * src to dst (4 bytes a pixel each), for the leading pixels it can do in whole vector steps.
+ * Returns how many it did (0 without SIMD support): the caller does the rest. */
+size_t bmci_premultiply_rgba_simd(const uint8_t *src, uint8_t *dst, size_t pixels);
+
 /* Tests only: 1 makes the passes above return 0 (so the portable code runs), 0 lets them run
  * again. Returns the previous setting. Not thread-safe: tests call it between resizes. */
 int bmci_resize_force_portable(int force);
