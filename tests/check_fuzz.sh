@@ -22,9 +22,10 @@ for fuzzer in "$BUILD"/fuzz/fuzz_*; do
         [ -d "$pydicom_files" ] && dirs+=("$pydicom_files")
     fi
     # Leaks of abandoned GDCM calls are told apart by their stacks (tests/lsan.supp), which
-    # must reach through libstdc++'s frames: unwind slowly there.
+    # must reach through libstdc++'s frames: unwind slowly in the targets that reach GDCM (the
+    # image loader too: bytes without a PNG or JPEG signature are tried as DICOM).
     unwind=
-    [ "$name" = fuzz_dicom ] && unwind=fast_unwind_on_malloc=0
+    case $name in fuzz_dicom | fuzz_image) unwind=fast_unwind_on_malloc=0 ;; esac
     if ASAN_OPTIONS=${ASAN_OPTIONS:-}${ASAN_OPTIONS:+${unwind:+:}}$unwind "$fuzzer" -max_total_time="$seconds" -rss_limit_mb=4096 -timeout=20 -print_final_stats=1 \
         -artifact_prefix="$corpus/" "${dirs[@]}" >"$corpus.log" 2>&1; then
         passed=$((passed + 1))

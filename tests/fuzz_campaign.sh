@@ -46,7 +46,7 @@ for name in $targets; do
         [ -d "$pydicom_files" ] && dirs+=("$pydicom_files")
     fi
     unwind=
-    [ "$name" = fuzz_dicom ] && unwind=fast_unwind_on_malloc=0
+    case $name in fuzz_dicom | fuzz_image) unwind=fast_unwind_on_malloc=0 ;; esac
     goal=$runs; [ "$name" = fuzz_bundle ] && goal=$bundle_runs
     done_before=$(ledger_total "$dir")
     n=$((goal - done_before))
