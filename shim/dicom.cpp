@@ -491,6 +491,11 @@ bool walk_items(Layout &l, size_t at, size_t end, int depth, bool undefined, boo
         uint32_t length = u32(l, at + 4);
         at += 8;
         if (group == 0xfffe && element == 0xe0dd) {  // Sequence Delimitation Item
+            // GDCM reads a fragment delimiter's value at its length, then asserts it was 0 (a
+            // delimiter of 1 GiB in a 486-byte file: an out-of-memory the fuzzer found).
+            if (fragments && length != 0)
+                return fail_at(l, at - 8, "the pixel data's Sequence Delimitation Item declares " +
+                                              std::to_string(length) + " bytes (must be 0)");
             if (undefined)
                 break;
             continue;
@@ -555,6 +560,37 @@ std::string check_deflated(const std::string &bytes, size_t at)
     return "";
 }
 
+// A file without a preamble that starts with group 0002: GDCM's ReadCompat reads the group as
+// explicit VR when the first element's VR is a known one (the walk below reads it so too), and
+// as implicit VR otherwise, allocating each element at its declared length (20 bytes asked
+// for 1.4 GB: an out-of-memory the fuzzer found). That case is walked here: *at is left after
+// the group and *syntax set when the group names a transfer syntax GDCM knows, since GDCM then
+// reads the data set from there; otherwise GDCM gives up on the group and reads the data set
+// from the first byte, and *at stays 0.
+std::string walk_implicit_meta(Layout &l, const std::string &bytes, size_t *at, std::string *syntax)
+{
+    char letters[3] = {(char)l.data[4], (char)l.data[5], 0};
+    if (gdcm::VR::IsValid(letters))
+        return "";
+    size_t pos = 0, end = bytes.size();
+    std::string raw_syntax;
+    while (pos + 8 <= end && u16(l, pos) == 0x0002) {
+        uint16_t element = u16(l, pos + 2);
+        uint32_t length = u32(l, pos + 4);
+        if (length == kUndefined || length > end - pos - 8)
+            return "the implicit file meta element " + tag_name(0x0002, element) + " declares " +
+                   std::to_string(length) + " bytes where " + std::to_string(end - pos - 8) + " remain";
+        if (element == 0x0010)
+            raw_syntax.assign((const char *)l.data + pos + 8, length);
+        pos += 8 + length;
+    }
+    if (gdcm::TransferSyntax::GetTSType(raw_syntax.c_str()) == gdcm::TransferSyntax::TS_END)
+        return "";
+    *at = pos;
+    *syntax = trim(raw_syntax);
+    return "";
+}
+
 // Where the data set starts and how GDCM should read it (*plan); "" or why the file is refused.
 std::string check_layout(const std::string &bytes, Plan *plan)
 {
@@ -579,6 +615,12 @@ std::string check_layout(const std::string &bytes, Plan *plan)
             at = h.value + h.length;
             meta = true;
         }
+    }
+    if (!preamble && bytes.size() >= 8 && u16(l, 0) == 0x0002) {
+        std::string problem = walk_implicit_meta(l, bytes, &at, &syntax);
+        if (!problem.empty())
+            return problem;
+        meta = at > 0;
     }
     if (syntax == "1.2.840.10008.1.2.1.99") {
         plan->deflated = true;

@@ -370,6 +370,8 @@ static void test_layout_check(void)
         {"un_sequence_explicit_items.dcm", "element (0009,1002) declares 1073762124 bytes"},
         {"deflated_huge_length.dcm", "in the inflated data set: element (0029,1010) declares 4294967280 bytes"},
         {"deep_nesting.dcm", "nest deeper than"},
+        {"implicit_meta_no_preamble.dcm", "implicit file meta element (0002,0036) declares 1413563465 bytes"},
+        {"j2k_delimiter_length.dcm", "Sequence Delimitation Item declares 1073741824 bytes"},
     };
     char path[4096];
     for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
