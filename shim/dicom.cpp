@@ -440,8 +440,11 @@ bool walk_elements(Layout &l, size_t at, size_t end, int depth, bool until_delim
             return false;
         if (h.group == 0xfffe && h.element == 0xe00d) {  // Item Delimitation Item
             at = h.value;
-            if (until_delimiter)
-                break;
+            if (until_delimiter) {
+                if (next)
+                    *next = at;
+                return true;
+            }
             continue;
         }
         if (h.group == 0xfffe)
@@ -471,6 +474,12 @@ bool walk_elements(Layout &l, size_t at, size_t end, int depth, bool until_delim
             return false;
         at = h.value + h.length;
     }
+    // GDCM asserts when an item of undefined length ends without its delimiter (a file cut
+    // inside a sequence: the most frequent assertion the fuzzer met, each losing that call's
+    // memory).
+    if (until_delimiter)
+        return fail_at(l, at, "an item of undefined length is not closed (no Item Delimitation "
+                              "Item before the end of its sequence or of the file)");
     if (next)
         *next = at;
     return true;
@@ -560,8 +569,19 @@ std::string check_deflated(const std::string &bytes, size_t at)
     return "";
 }
 
+// GDCM's file meta readers assert (they do not fail) when the file ends where the next
+// element's tag or length should be, so the group must be followed by a tag of another group.
+std::string meta_end_problem(const Layout &l, size_t at)
+{
+    size_t left = l.size - at;
+    if (left < 4 || (left < 12 && u16(l, at) == 0x0002))
+        return "the file ends inside or right after its file meta information (at byte " +
+               std::to_string(at) + ")";
+    return "";
+}
+
 // A file without a preamble that starts with group 0002: GDCM's ReadCompat reads the group as
-// explicit VR when the first element's VR is a known one (the walk below reads it so too), and
+// explicit VR when the first element's VR is a known one (walk_explicit_meta), and
 // as implicit VR otherwise, allocating each element at its declared length (20 bytes asked
 // for 1.4 GB: an out-of-memory the fuzzer found). That case is walked here: *at is left after
 // the group and *syntax set when the group names a transfer syntax GDCM knows, since GDCM then
@@ -569,9 +589,6 @@ std::string check_deflated(const std::string &bytes, size_t at)
 // from the first byte, and *at stays 0.
 std::string walk_implicit_meta(Layout &l, const std::string &bytes, size_t *at, std::string *syntax)
 {
-    char letters[3] = {(char)l.data[4], (char)l.data[5], 0};
-    if (gdcm::VR::IsValid(letters))
-        return "";
     size_t pos = 0, end = bytes.size();
     std::string raw_syntax;
     while (pos + 8 <= end && u16(l, pos) == 0x0002) {
@@ -584,11 +601,34 @@ std::string walk_implicit_meta(Layout &l, const std::string &bytes, size_t *at, 
             raw_syntax.assign((const char *)l.data + pos + 8, length);
         pos += 8 + length;
     }
+    std::string problem = meta_end_problem(l, pos);
+    if (!problem.empty())
+        return problem;
     if (gdcm::TransferSyntax::GetTSType(raw_syntax.c_str()) == gdcm::TransferSyntax::TS_END)
         return "";
     *at = pos;
     *syntax = trim(raw_syntax);
     return "";
+}
+
+// An explicit VR file meta group from `at`, walked as GDCM reads it; *end is left after it and
+// *syntax set to its transfer syntax. "" or why GDCM's reader would fail on it.
+std::string walk_explicit_meta(Layout &l, size_t at, size_t *end, std::string *syntax)
+{
+    while (at + 8 <= l.size && u16(l, at) == 0x0002) {
+        ElementHeader h;
+        if (!element_header(l, at, l.size, &h))
+            return l.problem;
+        if (h.length == kUndefined || h.length > l.size - h.value)
+            return "the file meta element " + tag_name(h.group, h.element) + " runs past the end of the file";
+        if (h.vr == gdcm::VR::SQ)  // GDCM asserts on a sequence here
+            return "the file meta element " + tag_name(h.group, h.element) + " is a sequence";
+        if (h.element == 0x0010)
+            *syntax = trim(std::string((const char *)l.data + h.value, h.length));
+        at = h.value + h.length;
+    }
+    *end = at;
+    return meta_end_problem(l, at);
 }
 
 // Where the data set starts and how GDCM should read it (*plan); "" or why the file is refused.
@@ -600,24 +640,27 @@ std::string check_layout(const std::string &bytes, Plan *plan)
     plan->preamble = preamble;
     std::string syntax;
     bool meta = false;
-    if (preamble) {
+    if (preamble && bytes.size() >= 140 && u16(l, 132) == 0x0002) {
+        // The file meta information: explicit little endian, group 0002
+        std::string problem = walk_explicit_meta(l, 132, &at, &syntax);
+        if (!problem.empty())
+            return problem;
+        meta = true;
+    } else if (preamble) {
         at = 132;
-        // The file meta information: explicit little endian, group 0002 (GDCM also reads an
-        // implicit one).
-        while (at + 8 <= bytes.size() && u16(l, at) == 0x0002) {
-            ElementHeader h;
-            if (!element_header(l, at, bytes.size(), &h))
-                return l.problem;
-            if (h.length == kUndefined || h.length > bytes.size() - h.value)
-                return "the file meta element " + tag_name(h.group, h.element) + " runs past the end of the file";
-            if (h.element == 0x0010)
-                syntax = trim(std::string((const char *)l.data + h.value, h.length));
-            at = h.value + h.length;
-            meta = true;
-        }
     }
     if (!preamble && bytes.size() >= 8 && u16(l, 0) == 0x0002) {
-        std::string problem = walk_implicit_meta(l, bytes, &at, &syntax);
+        char letters[3] = {(char)l.data[4], (char)l.data[5], 0};
+        std::string problem;
+        if (gdcm::VR::IsValid(letters)) {
+            // GDCM reads this group as explicit meta information; the data set is walked from
+            // the first byte as before (the mixed walk reads the group too).
+            size_t end;
+            std::string ignored;
+            problem = walk_explicit_meta(l, 0, &end, &ignored);
+        } else {
+            problem = walk_implicit_meta(l, bytes, &at, &syntax);
+        }
         if (!problem.empty())
             return problem;
         meta = at > 0;
@@ -803,9 +846,13 @@ void read_header(const gdcm::File &file, bmci_dicom_header *h)
 extern "C" bmc_status bmci_dicom_parse(const void *data, size_t size, bmci_dicom **out,
                                        bmci_dicom_header *header)
 {
+    // Held out here, not in the body, so that a GDCM abort (which skips the body's
+    // destructors) does not lose them.
+    std::unique_ptr<bmci_dicom> dicom;
+    std::unique_ptr<std::istringstream> stream;
     return guard_aborts("dicom", [&]() -> bmc_status {
         silence_gdcm();
-        std::unique_ptr<bmci_dicom> dicom(new bmci_dicom);
+        dicom.reset(new bmci_dicom);
         dicom->bytes.assign((const char *)data, size);
         dicom->reader.reset(new CheckedImageReader);
         Plan plan;
@@ -813,9 +860,9 @@ extern "C" bmc_status bmci_dicom_parse(const void *data, size_t size, bmci_dicom
         if (!layout.empty())
             return bmci_fail(BMC_ERR_CORRUPT_DATA, "dicom: not a DICOM file, or a damaged one: %s",
                              layout.c_str());
-        std::istringstream stream(dicom->bytes);
-        dicom->reader->SetStream(stream);
-        if (!dicom->reader->parse(stream, plan))
+        stream.reset(new std::istringstream(dicom->bytes));
+        dicom->reader->SetStream(*stream);
+        if (!dicom->reader->parse(*stream, plan))
             return bmci_fail(BMC_ERR_CORRUPT_DATA, "dicom: not a DICOM file, or truncated before "
                              "the end of its data set (GDCM cannot parse it)");
         gdcm::File &file = dicom->reader->GetFile();
@@ -878,6 +925,7 @@ extern "C" bmc_status bmci_dicom_parse(const void *data, size_t size, bmci_dicom
 extern "C" bmc_status bmci_dicom_decode(bmci_dicom *dicom, bmci_dicom_pixels *pixels)
 {
     dicom->lock.lock();
+    std::vector<char> buffer, converted; // out of the body: see bmci_dicom_parse
     bmc_status status = guard_aborts("dicom", [&]() -> bmc_status {
         if (!dicom->has_image)
             return bmci_fail(BMC_ERR_UNSUPPORTED, "dicom: the file has no image to decode");
@@ -892,7 +940,8 @@ extern "C" bmc_status bmci_dicom_decode(bmci_dicom *dicom, bmci_dicom_pixels *pi
                 if (image.GetPhotometricInterpretation() == gdcm::PhotometricInterpretation::YBR_FULL_422)
                     need = need / 3 * 2; // stored as Y Y Cb Cr, expanded by GDCM
                 const gdcm::VL vl = image.GetDataElement().GetVL();
-                bool big = ts.GetSwapCode() == gdcm::SwapCode::BigEndian;
+                // GetSwapCode() asserts on a transfer syntax GDCM does not know
+                bool big = ts.IsValid() && ts.GetSwapCode() == gdcm::SwapCode::BigEndian;
                 if (!vl.IsUndefined() && ts != gdcm::TransferSyntax::DeflatedExplicitVRLittleEndian &&
                     pixel_data_truncated(dicom->bytes, (uint32_t)vl, big))
                     return bmci_fail(BMC_ERR_CORRUPT_DATA, "dicom: the file ends inside its pixel "
@@ -901,7 +950,7 @@ extern "C" bmc_status bmci_dicom_decode(bmci_dicom *dicom, bmci_dicom_pixels *pi
                     return bmci_fail(BMC_ERR_CORRUPT_DATA, "dicom: the pixel data holds %zu bytes, "
                                      "the header says %zu", have, need);
             }
-            std::vector<char> buffer(image.GetBufferLength());
+            buffer.resize(image.GetBufferLength());
             if (!image.GetBuffer(buffer.data())) {
                 if (!ts.IsValid() || ts == gdcm::TransferSyntax::TS_END)
                     return bmci_fail(BMC_ERR_UNSUPPORTED, "dicom: transfer syntax unknown to GDCM");
@@ -916,7 +965,7 @@ extern "C" bmc_status bmci_dicom_decode(bmci_dicom *dicom, bmci_dicom_pixels *pi
                 if (!apply.Apply())
                     return bmci_fail(BMC_ERR_CORRUPT_DATA, "dicom: the palette cannot be applied");
                 const gdcm::Pixmap &rgb = apply.GetOutput();
-                std::vector<char> converted(rgb.GetBufferLength());
+                converted.resize(rgb.GetBufferLength());
                 if (!rgb.GetBuffer(converted.data()))
                     return bmci_fail(BMC_ERR_CORRUPT_DATA, "dicom: the palette cannot be applied");
                 buffer.swap(converted);

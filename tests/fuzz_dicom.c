@@ -17,7 +17,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         /* Smaller limits than the defaults keep every input fast to decode. */
         bmc_runtime_config config;
         bmc_runtime_config_init(&config);
-        config.max_image_pixels = 1 << 22;
+        config.max_image_pixels = 1 << 18;
         bmc_configure(&config);
         configured = 1;
     }
