@@ -372,6 +372,12 @@ static void test_layout_check(void)
         {"deep_nesting.dcm", "nest deeper than"},
         {"implicit_meta_no_preamble.dcm", "implicit file meta element (0002,0036) declares 1413563465 bytes"},
         {"j2k_delimiter_length.dcm", "Sequence Delimitation Item declares 1073741824 bytes"},
+        /* Refused before GDCM asserts (an abandoned call loses what it had allocated). */
+        {"unclosed_item.dcm", "an item of undefined length is not closed (no Item Delimitation "
+                              "Item before the end of its sequence or of the file) (at byte 302)"},
+        {"meta_only.dcm", "ends inside or right after its file meta information (at byte 236)"},
+        {"implicit_meta_only.dcm", "ends inside or right after its file meta information (at byte 8)"},
+        {"meta_sequence.dcm", "file meta element (0002,0100) is a sequence"},
     };
     char path[4096];
     for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
@@ -389,6 +395,15 @@ static void test_layout_check(void)
     CHECK_STATUS(bmc_dicom_frame_image(rle, NULL, &none), BMC_ERR_UNSUPPORTED);
     CHECK(strstr(bmc_last_error(), "unpacks to more than") != NULL, "rle_overrun: %s", bmc_last_error());
     bmc_dicom_free(rle);
+    /* A transfer syntax GDCM does not know: the file opens, its frame is refused as such
+     * (asking GDCM for that syntax's byte order was an assertion). */
+    snprintf(path, sizeof path, "%s/fuzz/dicom/unknown_syntax.dcm", dir);
+    bmc_dicom *unknown = NULL;
+    CHECK_STATUS(bmc_dicom_open_file(path, &unknown), BMC_OK);
+    CHECK_STATUS(bmc_dicom_frame_image(unknown, NULL, &none), BMC_ERR_UNSUPPORTED);
+    CHECK(strstr(bmc_last_error(), "transfer syntax unknown to GDCM") != NULL, "unknown_syntax: %s",
+          bmc_last_error());
+    bmc_dicom_free(unknown);
     /* JPEG 2000 code streams that declare another geometry than the attributes: refused before
      * GDCM decodes them (it wrote the stream's size into a buffer of the attributes' size). */
     static const struct {
