@@ -4,7 +4,10 @@
  * 4 bands, odd widths, widths below the vector width, upscales, downscales, one-axis resizes and
  * windows must give the same bytes both ways. The portable path is forced through
  * bmci_resize_force_portable, so both run whatever the CPU. */
+#include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "biomedclip.h"
 #include "harness.h"
@@ -56,7 +59,7 @@ static void compare_at_level(int level, const bmc_image *image, int32_t out_w, i
         size_t differ = 0;
         for (int32_t y = 0; y < h; y++)
             differ += memcmp(fast->pixels + (size_t)y * fast->stride, portable->pixels + (size_t)y * portable->stride,
-                             (size_t)w * (size_t)fast->bands) != 0;
+                             (size_t)w * (size_t)bmci_mode_sample_bytes(fast->mode) * (size_t)fast->bands) != 0;
         CHECK(differ == 0, "level %d: %s %dx%d -> %dx%d (filter %d, window %dx%d at %d,%d): %zu rows differ", level,
               bmci_mode_name(image->mode), image->width, image->height, out_w, out_h, filter, w, h, x0, y0, differ);
         windows_differing += differ != 0;
@@ -122,6 +125,87 @@ static void test_large_downscales(void)
     }
 }
 
+/* A random 32-bit sample: for mode I, 16-bit values (PNG's) or any up to 2^30 in magnitude; for
+ * mode F, `kind` 0 finite values from denormals to 1e30 (and -0.0), 1 the same with infinities
+ * of both signs, 2 with NaNs. (NaNs and infinities are kept apart so that every NaN that
+ * arises has the one payload, whatever the order of an addition's operands.) */
+static uint32_t random_wide_sample(int is_float, int kind)
+{
+    uint32_t r = next_random();
+    if (!is_float)
+        return kind == 0 ? r % 65536 : (uint32_t)((int32_t)(r % (1u << 31)) - (1 << 30));
+    static const float specials[] = {1e30f, -1e30f, 1e-40f, -0.0f, 65535.0f, -3.5f};
+    float v = (float)((int32_t)(r % 2000001) - 1000000) / 977.0f;
+    if (r % 17 == 0)
+        v = specials[(r >> 8) % 6];
+    else if (r % 23 == 0 && kind == 1)
+        v = (r >> 8) % 2 ? INFINITY : -INFINITY;
+    else if (r % 23 == 0 && kind == 2)
+        v = NAN;
+    uint32_t bits;
+    memcpy(&bits, &v, sizeof bits);
+    return bits;
+}
+
+/* The 32-bit passes (resize_wide_simd.c) against the portable ones: mode I images through the
+ * resampler, mode F maps through bmci_resize_f32 (the segmentation masks' path), downscales
+ * (the preprocessing's 257 -> 224, long kernels past the kernels' 32-sample window),
+ * upscales and windows, at every level the CPU has; the bytes must be equal. */
+static void test_wide_images(void)
+{
+    static const int32_t sizes[][4] = {{300, 257, 261, 224}, {257, 300, 224, 261}, {17, 9, 40, 31},
+                                       {512, 512, 224, 224}, {1237, 911, 301, 224}, {7, 3, 5, 2},
+                                       {224, 224, 600, 417}, {33, 65, 32, 64}};
+    int previous = bmci_resize_limit_simd(3);
+    int top = bmci_resize_simd_level();
+    for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++)
+        for (int kind = 0; kind < 3; kind++) {
+            int32_t w = sizes[i][0], h = sizes[i][1], out_w = sizes[i][2], out_h = sizes[i][3];
+            if (kind < 2) { /* mode I: 16-bit and wide values */
+                bmc_image *image = NULL;
+                CHECK_STATUS(bmci_image_new(BMC_IMAGE_MODE_I, w, h, &image), BMC_OK);
+                if (!image)
+                    continue;
+                for (int32_t y = 0; y < h; y++)
+                    for (int32_t x = 0; x < w; x++) {
+                        uint32_t v = random_wide_sample(0, kind);
+                        memcpy(image->pixels + (size_t)y * image->stride + 4 * (size_t)x, &v, 4);
+                    }
+                for (int level = 2; level <= top; level++) {
+                    compare_at_level(level, image, out_w, out_h, BMC_FILTER_BICUBIC, 0, 0, out_w, out_h);
+                    compare_at_level(level, image, out_w, out_h, BMC_FILTER_BILINEAR, out_w / 5, out_h / 7,
+                                     out_w - out_w / 5, out_h - out_h / 7);
+                }
+                bmc_image_free(image);
+            }
+            /* mode F */
+            float *in = malloc((size_t)w * (size_t)h * sizeof *in);
+            float *fast = malloc((size_t)out_w * (size_t)out_h * sizeof *fast);
+            float *portable = malloc((size_t)out_w * (size_t)out_h * sizeof *portable);
+            if (in && fast && portable) {
+                for (size_t s = 0; s < (size_t)w * (size_t)h; s++) {
+                    uint32_t v = random_wide_sample(1, kind);
+                    memcpy(in + s, &v, 4);
+                }
+                for (int level = 2; level <= top; level++) {
+                    bmci_resize_limit_simd(level);
+                    CHECK_STATUS(bmci_resize_f32(in, w, h, fast, out_w, out_h, BMC_FILTER_BICUBIC), BMC_OK);
+                    bmci_resize_force_portable(1);
+                    CHECK_STATUS(bmci_resize_f32(in, w, h, portable, out_w, out_h, BMC_FILTER_BICUBIC), BMC_OK);
+                    int differ = memcmp(fast, portable, (size_t)out_w * (size_t)out_h * sizeof *fast) != 0;
+                    CHECK(!differ, "level %d: F %dx%d -> %dx%d (samples of kind %d) differ", level, w, h, out_w,
+                          out_h, kind);
+                    windows_differing += differ;
+                    images_compared++;
+                }
+            }
+            free(in);
+            free(fast);
+            free(portable);
+        }
+    bmci_resize_limit_simd(previous);
+}
+
 /* Every (colour, alpha) pair through the RGBA path: a uniform image stays uniform under the
  * resampler, so each pixel comes out as Pillow's rgbA2rgba then rgba2rgbA of its input,
  * written here with a plain division. Nine pixels a row: eight go through the vector
@@ -168,6 +252,7 @@ int main(void)
     RUN(test_random_images);
     RUN(test_large_downscales);
     RUN(test_alpha_round_trip);
+    RUN(test_wide_images);
     printf("compared %d resizes, SIMD and portable: %d differ\n", images_compared, windows_differing);
     return harness_summary("test_resize_simd");
 }

@@ -20,6 +20,7 @@
 
 #include "core/error.h"
 #include "image/resize_simd.h"
+#include "image/resize_wide_simd.h"
 
 /* Pillow's fixed-point precision for 8-bit images: 32 bits minus 8 for the value and 2 for
  * overshoot of the negative-lobed kernels. */
@@ -243,12 +244,21 @@ static struct bmci_weights8 weights8(const struct coeffs *c)
     return (struct bmci_weights8){c->count, c->ksize, c->start, c->length, c->k8};
 }
 
+static struct bmci_weights_wide weights_wide(const struct coeffs *c)
+{
+    return (struct bmci_weights_wide){c->count, c->ksize, c->start, c->length, c->k};
+}
+
 /* out row y = in row (row0 + y), resampled along x with c (out->width == c->count). */
 static void horizontal_pass(const struct plane *in, int32_t row0, const struct plane *out, const struct coeffs *c)
 {
     struct bmci_weights8 w = weights8(c);
     if (in->kind == KIND_U8 && bmci_resize_horizontal_u8_simd(plane_row(in, row0), in->stride, in->width, out->data,
                                                               out->stride, out->height, in->bands, &w))
+        return;
+    struct bmci_weights_wide ww = weights_wide(c);
+    if (in->kind != KIND_U8 && bmci_resize_horizontal_wide_simd(plane_row(in, row0), in->stride, in->width, out->data,
+                                                                 out->stride, out->height, in->kind == KIND_F32, &ww))
         return;
     for (int32_t y = 0; y < out->height; y++) {
         const uint8_t *src = plane_row(in, row0 + y);
@@ -270,7 +280,7 @@ static void horizontal_pass(const struct plane *in, int32_t row0, const struct p
 
 /* sum[s] += sample s of src * weight, for a 32-bit row; `kind` is a constant at each call site,
  * so the loop carries no test per sample (GCC does not vectorise it at -O2: the int-to-double
- * widening is beyond its cheapest cost model). */
+ * widening is beyond its cheapest cost model; resize_wide_simd.c has the vector kernels). */
 static inline void add_weighted_row(double *restrict sum, const uint8_t *restrict src, size_t samples,
                                     double weight, const int kind)
 {
@@ -287,6 +297,10 @@ static bmc_status vertical_pass(const struct plane *in, int32_t row0, const stru
     int wide = in->kind != KIND_U8;
     struct bmci_weights8 w = weights8(c);
     if (!wide && bmci_resize_vertical_u8_simd(in->data, in->stride, row0, out->data, out->stride, samples, &w))
+        return BMC_OK;
+    struct bmci_weights_wide ww = weights_wide(c);
+    if (wide && bmci_resize_vertical_wide_simd(in->data, in->stride, row0, out->data, out->stride, samples,
+                                               in->kind == KIND_F32, &ww))
         return BMC_OK;
     void *scratch = malloc(samples * (wide ? sizeof(double) : sizeof(int32_t)));
     if (!scratch)

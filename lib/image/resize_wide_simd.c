@@ -1,0 +1,243 @@
+/* SPDX-License-Identifier: MIT */
+/* AVX-512 kernels of the 32-bit resampling passes (modes I and F), bit for bit the portable
+ * ones.
+ *
+ * Pillow sums a 32-bit sample's terms in double, one output at a time. Here eight outputs go
+ * at once, one per lane, and each lane still adds its own terms in Pillow's order, from 0.0.
+ * Products and sums use the explicitly rounded intrinsics (to nearest, the default mode) so
+ * that no compiler fuses them into FMAs, which round once where the portable code rounds
+ * twice. Lanes past an output's kernel are masked, not multiplied by zero weights: in mode F,
+ * 0 * inf is NaN. The horizontal pass gathers each tap's samples (the outputs' windows
+ * overlap and step unevenly, so they are permuted out of the window the outputs read); the
+ * vertical pass loads whole rows. */
+#include "image/resize_wide_simd.h"
+
+#include <stdlib.h>
+
+#include "image/resize_simd.h"
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+
+#define WIDE_TARGET __attribute__((target("avx512f")))
+#define WIDE_INLINE static inline __attribute__((always_inline, target("avx512f")))
+#define NEAREST (_MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
+
+/* acc + v * k in the lanes of m, rounded after the product and after the sum */
+WIDE_INLINE __m512d add_product(__m512d acc, __mmask8 m, __m512d v, __m512d k)
+{
+    return _mm512_mask_add_round_pd(acc, m, acc, _mm512_mul_round_pd(v, k, NEAREST), NEAREST);
+}
+
+/* the samples at p in the lanes of m, as doubles */
+WIDE_INLINE __m512d load8(const uint8_t *p, __mmask8 m, const int is_float)
+{
+    if (is_float)
+        return _mm512_cvtps_pd(_mm512_castps512_ps256(_mm512_maskz_loadu_ps((__mmask16)m, p)));
+    return _mm512_cvtepi32_pd(_mm512_castsi512_si256(_mm512_maskz_loadu_epi32((__mmask16)m, p)));
+}
+
+/* the samples at base + 4 * index[l] in the lanes l of m, as doubles */
+WIDE_INLINE __m512d gather8(const uint8_t *base, __m512i index, __mmask8 m, const int is_float)
+{
+    if (is_float)
+        return _mm512_cvtps_pd(_mm512_castps512_ps256(
+            _mm512_mask_i32gather_ps(_mm512_setzero_ps(), (__mmask16)m, index, base, 4)));
+    return _mm512_cvtepi32_pd(_mm512_castsi512_si256(
+        _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), (__mmask16)m, index, base, 4)));
+}
+
+/* Pillow's stores: a float converted, or an int32 rounded half away from zero, which the
+ * portable code writes as (int32_t)(v >= 0 ? v + 0.5 : v - 0.5), a truncation */
+WIDE_INLINE void store8(uint8_t *p, __mmask8 m, __m512d sum, const int is_float)
+{
+    if (is_float) {
+        _mm512_mask_storeu_ps(p, (__mmask16)m, _mm512_castps256_ps512(_mm512_cvtpd_ps(sum)));
+        return;
+    }
+    const __m512d half = _mm512_set1_pd(0.5);
+    __mmask8 positive = _mm512_cmp_pd_mask(sum, _mm512_setzero_pd(), _CMP_GE_OQ);
+    __m512d rounded = _mm512_mask_add_round_pd(_mm512_sub_round_pd(sum, half, NEAREST), positive, sum, half,
+                                               NEAREST);
+    _mm512_mask_storeu_epi32(p, (__mmask16)m, _mm512_castsi256_si512(_mm512_cvttpd_epi32(rounded)));
+}
+
+static __mmask8 first_lanes(size_t n)
+{
+    return n >= 8 ? (__mmask8)0xff : (__mmask8)((1u << n) - 1);
+}
+
+/* ---- horizontal ------------------------------------------------------------------------------ */
+
+/* What the pass precomputes once: the weights transposed (tap j of output i at j * count + i)
+ * so that eight outputs' weights of a tap are one load, and per block of eight outputs its
+ * longest kernel and its span (first to last input sample it reads). */
+struct htable {
+    double *kt;
+    int32_t *taps, *span;
+};
+
+/* Eight outputs whose inputs lie within 32 samples: those samples are loaded once (two
+ * vectors) and each tap's eight picked out of them by a permutation. Gathers would be simpler,
+ * but microcode against Gather Data Sampling makes them slower here than the scalar pass. */
+WIDE_INLINE __m512d pick8(__m512i lo, __m512i hi, __m512i index, const int is_float)
+{
+    __m512i v = _mm512_permutex2var_epi32(lo, index, hi);
+    if (is_float)
+        return _mm512_cvtps_pd(_mm256_castsi256_ps(_mm512_castsi512_si256(v)));
+    return _mm512_cvtepi32_pd(_mm512_castsi512_si256(v));
+}
+
+WIDE_INLINE void horizontal_row(const uint8_t *src, int32_t in_width, uint8_t *dst,
+                                const struct bmci_weights_wide *w, const struct htable *t, const int is_float)
+{
+    for (int32_t i = 0; i < w->count; i += 8) {
+        __mmask8 live = first_lanes((size_t)(w->count - i));
+        __m512i start = _mm512_maskz_loadu_epi32((__mmask16)live, w->start + i);
+        __m512i length = _mm512_maskz_loadu_epi32((__mmask16)live, w->length + i);
+        int32_t first = w->start[i];
+        int narrow = t->span[i / 8] <= 32;
+        __m512i lo = _mm512_setzero_si512(), hi = lo, offset = start;
+        if (narrow) {
+            /* the row's samples first .. first + 31 that exist */
+            int32_t left = in_width - first;
+            __mmask16 m0 = left >= 16 ? 0xffff : (__mmask16)((1u << left) - 1);
+            __mmask16 m1 = left >= 32 ? 0xffff : left <= 16 ? 0 : (__mmask16)((1u << (left - 16)) - 1);
+            lo = _mm512_maskz_loadu_epi32(m0, src + 4 * (size_t)first);
+            hi = _mm512_maskz_loadu_epi32(m1, src + 4 * (size_t)first + 64);
+            offset = _mm512_sub_epi32(start, _mm512_set1_epi32(first));
+        }
+        __m512d sum = _mm512_setzero_pd();
+        for (int32_t j = 0; j < t->taps[i / 8]; j++) {
+            __m512i tap = _mm512_set1_epi32(j);
+            __mmask8 m = live & (__mmask8)_mm512_cmpgt_epi32_mask(length, tap);
+            __m512d k = _mm512_maskz_loadu_pd(m, t->kt + (size_t)j * (size_t)w->count + (size_t)i);
+            __m512i index = _mm512_add_epi32(offset, tap);
+            __m512d v = narrow ? pick8(lo, hi, index, is_float) : gather8(src, index, m, is_float);
+            sum = add_product(sum, m, v, k);
+        }
+        store8(dst + 4 * (size_t)i, live, sum, is_float);
+    }
+}
+
+WIDE_TARGET static void horizontal_rows(const uint8_t *src, ptrdiff_t src_stride, int32_t in_width, uint8_t *dst,
+                                        ptrdiff_t dst_stride, int32_t rows, int is_float,
+                                        const struct bmci_weights_wide *w, const struct htable *t)
+{
+    for (int32_t y = 0; y < rows; y++) {
+        const uint8_t *s = src + (ptrdiff_t)y * src_stride;
+        uint8_t *d = dst + (ptrdiff_t)y * dst_stride;
+        if (is_float)
+            horizontal_row(s, in_width, d, w, t, 1);
+        else
+            horizontal_row(s, in_width, d, w, t, 0);
+    }
+}
+
+int bmci_resize_horizontal_wide_simd(const uint8_t *src, ptrdiff_t src_stride, int32_t in_width, uint8_t *dst,
+                                     ptrdiff_t dst_stride, int32_t rows, int is_float,
+                                     const struct bmci_weights_wide *w)
+{
+    if (bmci_resize_simd_level() < 2)
+        return 0;
+    size_t count = (size_t)w->count, ksize = (size_t)w->ksize, blocks = (count + 7) / 8;
+    struct htable t = {malloc(count * ksize * sizeof *t.kt), calloc(blocks, sizeof *t.taps),
+                       calloc(blocks, sizeof *t.span)};
+    if (t.kt && t.taps && t.span) {
+        for (size_t i = 0; i < count; i++) {
+            for (size_t j = 0; j < ksize; j++)
+                t.kt[j * count + i] = w->k[i * ksize + j];
+            int32_t b = (int32_t)(i / 8), reach = w->start[i] + w->length[i] - w->start[b * 8];
+            t.taps[b] = w->length[i] > t.taps[b] ? w->length[i] : t.taps[b];
+            t.span[b] = reach > t.span[b] ? reach : t.span[b];
+        }
+        horizontal_rows(src, src_stride, in_width, dst, dst_stride, rows, is_float, w, &t);
+    }
+    int done = t.kt && t.taps && t.span;
+    free(t.kt);
+    free(t.taps);
+    free(t.span);
+    return done;
+}
+
+/* ---- vertical -------------------------------------------------------------------------------- */
+
+/* One output row from n input rows: 32 samples a step in four independent sums (one sum's
+ * additions wait on each other), then eight a step. */
+WIDE_INLINE void vertical_row(const uint8_t *const *rows, const double *k, int32_t n, uint8_t *dst, size_t samples,
+                              const int is_float)
+{
+    const __mmask8 all = 0xff;
+    size_t s = 0;
+    for (; s + 32 <= samples; s += 32) {
+        __m512d a0 = _mm512_setzero_pd(), a1 = a0, a2 = a0, a3 = a0;
+        for (int32_t r = 0; r < n; r++) {
+            const uint8_t *p = rows[r] + 4 * s;
+            __m512d weight = _mm512_set1_pd(k[r]);
+            a0 = add_product(a0, all, load8(p, all, is_float), weight);
+            a1 = add_product(a1, all, load8(p + 32, all, is_float), weight);
+            a2 = add_product(a2, all, load8(p + 64, all, is_float), weight);
+            a3 = add_product(a3, all, load8(p + 96, all, is_float), weight);
+        }
+        store8(dst + 4 * s, all, a0, is_float);
+        store8(dst + 4 * s + 32, all, a1, is_float);
+        store8(dst + 4 * s + 64, all, a2, is_float);
+        store8(dst + 4 * s + 96, all, a3, is_float);
+    }
+    for (; s < samples; s += 8) {
+        __mmask8 m = first_lanes(samples - s);
+        __m512d sum = _mm512_setzero_pd();
+        for (int32_t r = 0; r < n; r++)
+            sum = add_product(sum, m, load8(rows[r] + 4 * s, m, is_float), _mm512_set1_pd(k[r]));
+        store8(dst + 4 * s, m, sum, is_float);
+    }
+}
+
+WIDE_TARGET static void vertical_rows(const uint8_t *src, ptrdiff_t src_stride, int32_t row0, uint8_t *dst,
+                                      ptrdiff_t dst_stride, size_t samples, int is_float,
+                                      const struct bmci_weights_wide *w, const uint8_t **rows)
+{
+    for (int32_t y = 0; y < w->count; y++) {
+        int32_t n = w->length[y];
+        for (int32_t r = 0; r < n; r++)
+            rows[r] = src + (ptrdiff_t)(w->start[y] - row0 + r) * src_stride;
+        const double *k = w->k + (size_t)y * (size_t)w->ksize;
+        uint8_t *d = dst + (ptrdiff_t)y * dst_stride;
+        if (is_float)
+            vertical_row(rows, k, n, d, samples, 1);
+        else
+            vertical_row(rows, k, n, d, samples, 0);
+    }
+}
+
+int bmci_resize_vertical_wide_simd(const uint8_t *src, ptrdiff_t src_stride, int32_t row0, uint8_t *dst,
+                                   ptrdiff_t dst_stride, size_t samples, int is_float,
+                                   const struct bmci_weights_wide *w)
+{
+    if (bmci_resize_simd_level() < 2)
+        return 0;
+    const uint8_t **rows = malloc((size_t)w->ksize * sizeof *rows);
+    if (!rows)
+        return 0;
+    vertical_rows(src, src_stride, row0, dst, dst_stride, samples, is_float, w, rows);
+    free(rows);
+    return 1;
+}
+
+#else /* no x86 kernels: the portable passes always run */
+
+int bmci_resize_horizontal_wide_simd(const uint8_t *src, ptrdiff_t src_stride, int32_t in_width, uint8_t *dst,
+                                     ptrdiff_t dst_stride, int32_t rows, int is_float,
+                                     const struct bmci_weights_wide *w)
+{
+    return 0;
+}
+
+int bmci_resize_vertical_wide_simd(const uint8_t *src, ptrdiff_t src_stride, int32_t row0, uint8_t *dst,
+                                   ptrdiff_t dst_stride, size_t samples, int is_float,
+                                   const struct bmci_weights_wide *w)
+{
+    return 0;
+}
+
+#endif
