@@ -171,6 +171,31 @@ void bmci_image_row_to_rgb8(const bmc_image *image, int32_t y, uint8_t *rgb)
     }
 }
 
+int bmci_image_row_to_grey8(const bmc_image *image, int32_t y, uint8_t *grey)
+{
+    const uint8_t *in = image->pixels + (size_t)y * image->stride;
+    int32_t w = image->width;
+    switch (image->mode) {
+    case BMC_IMAGE_MODE_1:
+    case BMC_IMAGE_MODE_L:
+        memcpy(grey, in, (size_t)w);
+        return 1;
+    case BMC_IMAGE_MODE_LA:
+        for (int32_t x = 0; x < w; x++)
+            grey[x] = in[2 * x];
+        return 1;
+    case BMC_IMAGE_MODE_I:
+        for (int32_t x = 0; x < w; x++) {
+            int32_t v;
+            memcpy(&v, in + 4 * (size_t)x, sizeof v);
+            grey[x] = (uint8_t)(v <= 0 ? 0 : v >= 255 ? 255 : v);
+        }
+        return 1;
+    default:
+        return 0;
+    }
+}
+
 bmc_status bmc_image_to_rgb8(const bmc_image *image, uint8_t *rgb, size_t size)
 {
     if (!image || !rgb)

@@ -34,6 +34,10 @@ bmc_status bmci_image_new(int32_t mode, int32_t width, int32_t height, bmc_image
 /* Row `y` of the image converted to RGB as Pillow's convert('RGB') does, 3 * width bytes. */
 void bmci_image_row_to_rgb8(const bmc_image *image, int32_t y, uint8_t *rgb);
 
+/* Row y as one byte per pixel, for the modes whose RGB conversion gives R = G = B (1, L, LA, I):
+ * that byte. Returns 0, writing nothing, for the other modes. */
+int bmci_image_row_to_grey8(const bmc_image *image, int32_t y, uint8_t *grey);
+
 /* Pillow's MULDIV255: a * b / 255 rounded, in integers, for a, b in 0..255. */
 static inline uint32_t bmci_muldiv255(uint32_t a, uint32_t b)
 {

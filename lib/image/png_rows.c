@@ -77,28 +77,62 @@ static void add_prior(uint8_t *restrict row, const uint8_t *restrict prior, size
         row[i] = (uint8_t)(row[i] + prior[i]);
 }
 
-/* Undo one row's filter; `prior` is the previous row unfiltered (zeros for the first).
- * Returns 0 for a filter type the specification does not define. */
+/* Sub (1), Average (3) and Paeth (4): each byte depends on the one bpp bytes before it. Those
+ * are carried in locals (registers once the pixel loop is unrolled for a constant bpp): read
+ * back from the row, every byte would wait for its own store to be forwarded. `bpp` and `type`
+ * are constants at each call site. Bytes before the row's start count as 0. */
+static inline void unfilter_serial(uint8_t *restrict row, const uint8_t *restrict prior, size_t bytes,
+                                   const size_t bpp, const int type)
+{
+    uint8_t a[8] = {0}, c[8] = {0}; /* left and upper left of the next pixel's bytes */
+    for (size_t i = 0; i < bytes; i += bpp) {
+#pragma GCC unroll 8
+        for (size_t k = 0; k < bpp; k++) {
+            if (i + k >= bytes) /* a last partial pixel, never in a valid row: only for safety */
+                break;
+            uint8_t b = prior[i + k];
+            uint8_t predicted = type == 1 ? a[k] : type == 3 ? (uint8_t)((a[k] + b) >> 1) : paeth(a[k], b, c[k]);
+            a[k] = (uint8_t)(row[i + k] + predicted);
+            row[i + k] = a[k];
+            c[k] = b;
+        }
+    }
+}
+
+static inline void unfilter_serial_types(uint8_t *restrict row, const uint8_t *restrict prior, size_t bytes,
+                                         const size_t bpp, int type)
+{
+    if (type == 1)
+        unfilter_serial(row, prior, bytes, bpp, 1);
+    else if (type == 3)
+        unfilter_serial(row, prior, bytes, bpp, 3);
+    else
+        unfilter_serial(row, prior, bytes, bpp, 4);
+}
+
+/* Undo one row's filter; `prior` is the previous row unfiltered (zeros for the first). bpp is
+ * 1 to 8 (bytes per pixel of the depths this module takes). Returns 0 for a filter type the
+ * specification does not define. */
 static int unfilter_row(uint8_t *row, const uint8_t *prior, size_t bytes, size_t bpp, int type)
 {
-    switch (type) {
-    case 0: return 1;
-    case 1:
-        for (size_t i = bpp; i < bytes; i++)
-            row[i] = (uint8_t)(row[i] + row[i - bpp]);
+    if (type == 0)
         return 1;
-    case 2: add_prior(row, prior, bytes); return 1;
-    case 3:
-        for (size_t i = 0; i < bytes; i++)
-            row[i] = (uint8_t)(row[i] + (((i >= bpp ? row[i - bpp] : 0) + prior[i]) >> 1));
+    if (type == 2) {
+        add_prior(row, prior, bytes);
         return 1;
-    case 4:
-        add_prior(row, prior, bpp < bytes ? bpp : bytes); /* Paeth with a = c = 0 picks b */
-        for (size_t i = bpp; i < bytes; i++)
-            row[i] = (uint8_t)(row[i] + paeth(row[i - bpp], prior[i], prior[i - bpp]));
-        return 1;
-    default: return 0;
     }
+    if (type != 1 && type != 3 && type != 4)
+        return 0;
+    switch (bpp) {
+    case 1: unfilter_serial_types(row, prior, bytes, 1, type); break;
+    case 2: unfilter_serial_types(row, prior, bytes, 2, type); break;
+    case 3: unfilter_serial_types(row, prior, bytes, 3, type); break;
+    case 4: unfilter_serial_types(row, prior, bytes, 4, type); break;
+    case 6: unfilter_serial_types(row, prior, bytes, 6, type); break;
+    case 8: unfilter_serial_types(row, prior, bytes, 8, type); break;
+    default: return 0; /* not a PNG pixel size: libpng takes over */
+    }
+    return 1;
 }
 
 int bmci_png_read_rows(const uint8_t *data, size_t size, size_t pos, size_t height, size_t row_bytes, size_t bpp,

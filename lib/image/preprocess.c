@@ -84,17 +84,24 @@ bmc_status bmci_preprocess_plan(int32_t width, int32_t height, const bmc_preproc
     return BMC_OK;
 }
 
-static bmc_status preprocess_rgb8(const bmc_image *image, const bmc_preprocess_options *o, uint8_t *rgb)
+/* open_clip's resize and centre crop: the size x size image that convert('RGB') then takes. */
+static bmc_status preprocess_crop(const bmc_image *image, const bmc_preprocess_options *o, bmc_image **crop)
 {
     int32_t out_w = 0, out_h = 0, left = 0, top = 0, size = o->image_size;
     bmc_status status = bmci_preprocess_plan(image->width, image->height, o, &out_w, &out_h, &left, &top);
-    bmc_image *crop = NULL;
-    if (status == BMC_OK)
-        status = bmci_resize_window(image, out_w, out_h, o->filter, left, top, size, size, &crop);
     if (status != BMC_OK)
         return status;
-    for (int32_t y = 0; y < size; y++)
-        bmci_image_row_to_rgb8(crop, y, rgb + (size_t)y * (size_t)size * 3);
+    return bmci_resize_window(image, out_w, out_h, o->filter, left, top, size, size, crop);
+}
+
+static bmc_status preprocess_rgb8(const bmc_image *image, const bmc_preprocess_options *o, uint8_t *rgb)
+{
+    bmc_image *crop = NULL;
+    bmc_status status = preprocess_crop(image, o, &crop);
+    if (status != BMC_OK)
+        return status;
+    for (int32_t y = 0; y < crop->height; y++)
+        bmci_image_row_to_rgb8(crop, y, rgb + (size_t)y * (size_t)crop->width * 3);
     bmc_image_free(crop);
     return BMC_OK;
 }
@@ -137,28 +144,45 @@ bmc_status bmc_preprocess(const bmc_image *image, const bmc_preprocess_options *
     if (count < 3 * plane)
         return bmci_fail(BMC_ERR_BUFFER_TOO_SMALL, "bmc_preprocess: tensor of %zu floats, need %zu", count,
                          3 * plane);
-    uint8_t *rgb = malloc(3 * plane);
-    if (!rgb)
-        return bmci_fail(BMC_ERR_OUT_OF_MEMORY, "bmc_preprocess: cannot allocate %zu bytes", 3 * plane);
-    status = preprocess_rgb8(image, options, rgb);
-    if (status == BMC_OK) {
-        /* torchvision in float32, one rounding per operation: x / 255, then - mean, then / std.
-         * A byte has 256 values, so each channel's results are a table computed that way. */
-        float table[3][256];
-        for (int c = 0; c < 3; c++)
-            for (int x = 0; x < 256; x++) {
-                float v = (float)x / 255.0f;
-                v = v - options->mean[c];
-                table[c][x] = v / options->std[c];
+    bmc_image *crop = NULL;
+    status = preprocess_crop(image, options, &crop);
+    if (status != BMC_OK)
+        return status;
+    int32_t size = options->image_size;
+    uint8_t *row = malloc((size_t)size * 3); /* one row of bytes, grey or RGB */
+    if (!row) {
+        bmc_image_free(crop);
+        return bmci_fail(BMC_ERR_OUT_OF_MEMORY, "bmc_preprocess: cannot allocate %d bytes", size * 3);
+    }
+    /* torchvision in float32, one rounding per operation: x / 255, then - mean, then / std.
+     * A byte has 256 values, so each channel's results are a table computed that way. */
+    float table[3][256];
+    for (int c = 0; c < 3; c++)
+        for (int x = 0; x < 256; x++) {
+            float v = (float)x / 255.0f;
+            v = v - options->mean[c];
+            table[c][x] = v / options->std[c];
+        }
+    /* Row by row into the three planes; a grey crop (convert('RGB') gives R = G = B) without
+     * making its RGB bytes. */
+    for (int32_t y = 0; y < size; y++) {
+        float *red = tensor + (size_t)y * (size_t)size, *green = red + plane, *blue = green + plane;
+        if (bmci_image_row_to_grey8(crop, y, row)) {
+            for (int32_t x = 0; x < size; x++) {
+                red[x] = table[0][row[x]];
+                green[x] = table[1][row[x]];
+                blue[x] = table[2][row[x]];
             }
-        /* one pass over the pixels, writing the three planes side by side */
-        float *red = tensor, *green = tensor + plane, *blue = tensor + 2 * plane;
-        for (size_t i = 0; i < plane; i++) {
-            red[i] = table[0][rgb[3 * i]];
-            green[i] = table[1][rgb[3 * i + 1]];
-            blue[i] = table[2][rgb[3 * i + 2]];
+        } else {
+            bmci_image_row_to_rgb8(crop, y, row);
+            for (int32_t x = 0; x < size; x++) {
+                red[x] = table[0][row[3 * x]];
+                green[x] = table[1][row[3 * x + 1]];
+                blue[x] = table[2][row[3 * x + 2]];
+            }
         }
     }
-    free(rgb);
+    free(row);
+    bmc_image_free(crop);
     return status;
 }
