@@ -317,11 +317,12 @@ abi: $(SHARED)
 
 # Campaigns (not part of check): every target for FUZZ_RUNS executions (default 10 million;
 # the bundle loader FUZZ_BUNDLE_RUNS, default 100,000), one at a time; FUZZ_TARGETS="image
-# bundle" picks targets, FUZZ_SECONDS caps each. Corpora and findings stay in
-# $(BUILD)/fuzz-campaign (docs/reliability.md).
+# bundle" picks targets, FUZZ_SECONDS caps each, FUZZ_JOB names a run that shares a target
+# with another. Corpora and findings stay in $(BUILD)/fuzz-campaign (docs/reliability.md).
 fuzz-campaign: fuzzers
 	@BUILD=$(BUILD) PYTHON=$(PYTHON) FUZZ_RUNS="$(FUZZ_RUNS)" FUZZ_BUNDLE_RUNS="$(FUZZ_BUNDLE_RUNS)" \
-	    FUZZ_TARGETS="$(FUZZ_TARGETS)" FUZZ_SECONDS="$(FUZZ_SECONDS)" bash tests/fuzz_campaign.sh
+	    FUZZ_TARGETS="$(FUZZ_TARGETS)" FUZZ_SECONDS="$(FUZZ_SECONDS)" FUZZ_JOB="$(FUZZ_JOB)" \
+	    bash tests/fuzz_campaign.sh
 
 # Fixtures are generated, not committed: python3 -m tools.fixtures.make_NAME_fixtures OUTDIR.
 # Each set depends on its generator and on the tools it imports (reference, export, train).

@@ -8,6 +8,8 @@
 # and trusted can ask for that much. Corpora persist in $BUILD/fuzz-campaign/NAME/corpus, so a
 # campaign run again goes on from where the last one stopped; what a target finds is written to
 # $BUILD/fuzz-campaign/NAME/findings (crash-*, leak-*, timeout-*, oom-*) and its log beside it.
+# Several runs of one target may share its corpus and ledger at once (one per core), each
+# with its own FUZZ_JOB name, which names its log (log.NAME).
 # A finding becomes a regression seed in tests/data/fuzz/NAME once it is fixed.
 # A timeout or slow-unit report is kept as a finding only if the input is also slow when run
 # alone afterwards (libFuzzer measures wall time; a starved campaign reports fast inputs).
@@ -26,6 +28,7 @@ bundle_runs=${FUZZ_BUNDLE_RUNS:-100000}
 seconds=${FUZZ_SECONDS:-0}
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/tests/lsan.supp:print_suppressions=0}
 targets=${FUZZ_TARGETS:-}
+job=${FUZZ_JOB:-}
 if [ -z "$targets" ]; then
     for fuzzer in "$BUILD"/fuzz/fuzz_*; do
         case $fuzzer in *.o) continue ;; esac
@@ -58,12 +61,14 @@ for name in $targets; do
     fi
     limit=(); [ "$seconds" -gt 0 ] && limit=(-max_total_time="$seconds")
     before=$(find "$dir/findings" -maxdepth 1 -type f | wc -l)
-    echo "$name: $n runs${limit:+, at most $seconds s}, log $dir/log"
-    touch "$dir/.run-start"
+    echo "$name: $n runs${limit:+, at most $seconds s}, log $dir/log${job:+.$job}"
+    log=$dir/log${job:+.$job}
+    start_mark=$dir/.run-start${job:+.$job}
+    touch "$start_mark"
     asan=${ASAN_OPTIONS:-}${ASAN_OPTIONS:+${unwind:+:}}$unwind
     ASAN_OPTIONS=$asan "$fuzzer" -runs="$n" "${limit[@]}" \
         -rss_limit_mb=4096 -malloc_limit_mb=1024 -timeout=20 -print_final_stats=1 -artifact_prefix="$dir/findings/" \
-        "${dirs[@]}" >"$dir/log" 2>&1
+        "${dirs[@]}" >"$log" 2>&1
     rc=$?
     # A timeout or slow unit counts only if the input is slow when run alone: libFuzzer measures
     # wall time, and a campaign at nice 19 beside other work can be starved for seconds (a
@@ -71,16 +76,16 @@ for name in $targets; do
     starved=0
     while IFS= read -r unit; do
         [ -n "$unit" ] || continue
-        if ASAN_OPTIONS=$asan "$fuzzer" -timeout=10 -rss_limit_mb=4096 -malloc_limit_mb=1024 "$unit" >>"$dir/log" 2>&1; then
+        if ASAN_OPTIONS=$asan "$fuzzer" -timeout=10 -rss_limit_mb=4096 -malloc_limit_mb=1024 "$unit" >>"$log" 2>&1; then
             mkdir -p "$dir/findings/unreproduced"
             mv "$unit" "$dir/findings/unreproduced/"
-            echo "$(basename "$unit"): under 10 s when run alone, not a finding (moved to findings/unreproduced)" >>"$dir/log"
+            echo "$(basename "$unit"): under 10 s when run alone, not a finding (moved to findings/unreproduced)" >>"$log"
             starved=$((starved + 1))
         fi
-    done < <(find "$dir/findings" -maxdepth 1 -type f \( -name 'timeout-*' -o -name 'slow-unit-*' \) -newer "$dir/.run-start")
+    done < <(find "$dir/findings" -maxdepth 1 -type f \( -name 'timeout-*' -o -name 'slow-unit-*' \) -newer "$start_mark")
     [ "$rc" -eq 70 ] && [ "$starved" -gt 0 ] && rc=0  # 70: libFuzzer stopped at the timeout
-    execs=$(grep -oE 'stat::number_of_executed_units: *[0-9]+' "$dir/log" | grep -oE '[0-9]+$' | tail -n 1)
-    final=$(grep -E '^#[0-9]+' "$dir/log" | tail -n 1)
+    execs=$(grep -oE 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -oE '[0-9]+$' | tail -n 1)
+    final=$(grep -E '^#[0-9]+' "$log" | tail -n 1)
     cov=$(grep -oE 'cov: [0-9]+' <<<"$final" | grep -oE '[0-9]+'); ft=$(grep -oE 'ft: [0-9]+' <<<"$final" | grep -oE '[0-9]+')
     findings=$(( $(find "$dir/findings" -maxdepth 1 -type f | wc -l) - before ))
     printf '%s %s %s %s %d %d\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "${execs:-0}" "${cov:-?}" "${ft:-?}" \
@@ -91,7 +96,7 @@ for name in $targets; do
         "$name" "${execs:-?}" "$total" "$run_count" "${cov:-?}" "${ft:-?}" "$findings" "$rc")
     summary="$summary$line"$'\n'
     echo "$line"
-    if [ "$rc" -eq 0 ] && [ "$findings" -eq 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); tail -n 40 "$dir/log"; fi
+    if [ "$rc" -eq 0 ] && [ "$findings" -eq 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); tail -n 40 "$log"; fi
 done
 printf '%s' "$summary"
 echo "fuzz-campaign: $passed passed, $failed failed"
