@@ -584,9 +584,8 @@ std::string meta_end_problem(const Layout &l, size_t at)
 // explicit VR when the first element's VR is a known one (walk_explicit_meta), and
 // as implicit VR otherwise, allocating each element at its declared length (20 bytes asked
 // for 1.4 GB: an out-of-memory the fuzzer found). That case is walked here: *at is left after
-// the group and *syntax set when the group names a transfer syntax GDCM knows, since GDCM then
-// reads the data set from there; otherwise GDCM gives up on the group and reads the data set
-// from the first byte, and *at stays 0.
+// the group, where GDCM goes on, and *syntax set when the group names a transfer syntax GDCM
+// knows.
 std::string walk_implicit_meta(Layout &l, const std::string &bytes, size_t *at, std::string *syntax)
 {
     size_t pos = 0, end = bytes.size();
@@ -604,10 +603,13 @@ std::string walk_implicit_meta(Layout &l, const std::string &bytes, size_t *at, 
     std::string problem = meta_end_problem(l, pos);
     if (!problem.empty())
         return problem;
-    if (gdcm::TransferSyntax::GetTSType(raw_syntax.c_str()) == gdcm::TransferSyntax::TS_END)
-        return "";
+    // GDCM reads the data set from here, with or without a transfer syntax it knows (without
+    // one it guesses the encoding from the next element; the walk reads it mixed). Walking it
+    // from the first byte instead read this group's elements with the data set's rules, where
+    // an implicit length of 13 counts as 10, and missed a 4 GB length (the fuzzer found it).
     *at = pos;
-    *syntax = trim(raw_syntax);
+    if (gdcm::TransferSyntax::GetTSType(raw_syntax.c_str()) != gdcm::TransferSyntax::TS_END)
+        *syntax = trim(raw_syntax);
     return "";
 }
 

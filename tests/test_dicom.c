@@ -378,6 +378,7 @@ static void test_layout_check(void)
         {"meta_only.dcm", "ends inside or right after its file meta information (at byte 236)"},
         {"implicit_meta_only.dcm", "ends inside or right after its file meta information (at byte 8)"},
         {"meta_sequence.dcm", "file meta element (0002,0100) is a sequence"},
+        {"implicit_meta_length_13.dcm", "element (49FF,4144) declares 4294967124 bytes"},
     };
     char path[4096];
     for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
