@@ -101,6 +101,41 @@ std::string siz_problem(const std::string &head, size_t at, const bmci_dicom_hea
     return "";
 }
 
+// GDCM 3.0 walks a code stream's markers itself for its lossless flag (JPEG2000Codec's
+// GetHeaderInfo, after OpenJPEG has read the main header) and trusts every marker segment's
+// length: one longer than what is left of the fragment sends it reading far past the buffer
+// (a SEGV the fuzzer found). Its walk is repeated here, as GDCM's does it: marker by marker
+// from the fragment's start, past a COD of the reversible transform, until Start of Data, a
+// COD of the irreversible one, or a value it gives up on.
+std::string marker_walk_problem(const unsigned char *p, size_t size)
+{
+    size_t at = 0;
+    while (size - at >= 2) {
+        const uint32_t marker = big_endian(p + at, 2);
+        at += 2;
+        if (marker == 0xff93)  // SOD
+            return "";
+        if (marker == 0xff4f || marker == 0xff92 || marker == 0xffd9 || (marker >= 0xff30 && marker <= 0xff3f))
+            continue;  // markers without a length
+        if (size - at < 2)
+            return "";
+        const size_t length = big_endian(p + at, 2);
+        if (length < 2)
+            return "";
+        if (marker == 0xff52) {  // COD: GDCM reads its transform bytes at 6 and 11
+            if (size - at < 12)
+                return "a JPEG 2000 code stream whose COD marker is cut off";
+            if (p[at + 6] > 1 || p[at + 11] != 1)
+                return "";
+        }
+        if (length > size - at)
+            return "a JPEG 2000 marker segment of " + std::to_string(length) + " bytes where " +
+                   std::to_string(size - at) + " remain in its fragment";
+        at += length;
+    }
+    return "";
+}
+
 }  // namespace
 
 std::string bmci_jpeg2000_problem(const gdcm::DataSet &ds, const bmci_dicom_header *h)
@@ -127,6 +162,8 @@ std::string bmci_jpeg2000_problem(const gdcm::DataSet &ds, const bmci_dicom_head
         if (at == std::string::npos)
             return "a JP2 file whose code stream box is not within its first 64 KiB";
         std::string problem = siz_problem(head, at, h);
+        if (problem.empty() && at < bv->GetLength())
+            problem = marker_walk_problem(p + at, bv->GetLength() - at);
         if (!problem.empty())
             return problem;
     }

@@ -412,6 +412,9 @@ static void test_layout_check(void)
     } mismatched[] = {
         {"j2k_wider.dcm", "code stream of 4608x512 where Columns x Rows are 512x512"},
         {"j2k_deeper.dcm", "16-bit samples where Bits Allocated is 8"},
+        /* a marker segment longer than its fragment: GDCM's own marker walk read past it */
+        {"j2k_sot_length.dcm", "marker segment of 57356 bytes where 40 remain in its fragment"},
+        {"j2k_marker_walk_segv.dcm", "marker segment of 57356 bytes where 1422 remain in its fragment"},
     };
     for (size_t i = 0; i < sizeof mismatched / sizeof mismatched[0]; i++) {
         snprintf(path, sizeof path, "%s/fuzz/dicom/%s", dir, mismatched[i].name);
