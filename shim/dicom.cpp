@@ -11,6 +11,7 @@
 #include <gdcmImageApplyLookupTable.h>
 #include <gdcmImageReader.h>
 #include <gdcmImplicitDataElement.h>
+#include <gdcmJPEGCodec.h>
 #include <gdcmMediaStorage.h>
 #include <gdcmReader.h>
 #include <gdcmSequenceOfFragments.h>
@@ -880,6 +881,8 @@ extern "C" bmc_status bmci_dicom_parse(const void *data, size_t size, bmci_dicom
                                 syntax == gdcm::TransferSyntax::JPEG2000Part2Lossless ||
                                 syntax == gdcm::TransferSyntax::JPEG2000Part2))
             problem = bmci_jpeg2000_problem(ds, &h);
+        if (problem.empty() && gdcm::JPEGCodec().CanDecode(syntax))
+            problem = bmci_jpeg_problem(ds);
         if (problem.empty()) {
             // Elements the image reader would parse with assertions and the library never
             // uses: icon images and overlays.

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-// Checks of encapsulated pixel data before GDCM decodes it (see dicom_codestreams.h). Both
-// were found by fuzz_dicom as writes past GDCM's output buffer.
+// Checks of encapsulated pixel data before GDCM decodes it (see dicom_codestreams.h). Each
+// was found by fuzz_dicom: writes past GDCM's output buffer, reads past a fragment, a hang.
 #include "shim/dicom_codestreams.h"
 
 #include <gdcmSequenceOfFragments.h>
@@ -215,6 +215,59 @@ std::string bmci_rle_problem(const gdcm::DataSet &ds, const bmci_dicom_header *h
             if (out > plane)
                 return "an RLE segment that unpacks to more than Rows x Columns bytes";
         }
+    }
+    return "";
+}
+
+// GDCM 3.0's JPEG source manager (JPEGBITSCodec's skip_input_data) loops forever when libjpeg
+// asks it to skip a marker segment's body at the very end of its stream: its fill_input_buffer
+// answers "suspend" without adding a byte, and the skip loop waits for bytes that never come.
+// libjpeg skips the bodies of APPn, COM and DNL segments, right after their marker and length,
+// except APP0 and APP14, whose first 14 bytes it reads first. So a stream hangs when it ends
+// exactly there. GDCM decodes fragment after fragment with one decoder (a frame may go on in
+// the next fragment), so each fragment's end is tested over the bytes that lead up to it.
+namespace {
+
+const size_t examined_appn_bytes = 14;  // libjpeg's APPN_DATA_LEN
+
+bool ends_inside_skipped_segment(const std::string &tail)
+{
+    const unsigned char *t = (const unsigned char *)tail.data();
+    const size_t n = tail.size();
+    if (n >= 4 && t[n - 4] == 0xff) {
+        unsigned marker = t[n - 3], length = big_endian(t + n - 2, 2);
+        bool skipped = (marker >= 0xe0 && marker <= 0xef && marker != 0xe0 && marker != 0xee) ||
+                       marker == 0xfe || marker == 0xdc;
+        if (skipped && length > 2)
+            return true;
+    }
+    const size_t examined = 4 + examined_appn_bytes;
+    if (n >= examined && t[n - examined] == 0xff &&
+        (t[n - examined + 1] == 0xe0 || t[n - examined + 1] == 0xee))
+        return big_endian(t + n - examined + 2, 2) > 2 + examined_appn_bytes;
+    return false;
+}
+
+}  // namespace
+
+std::string bmci_jpeg_problem(const gdcm::DataSet &ds)
+{
+    const gdcm::SequenceOfFragments *fragments = pixel_fragments(ds);
+    if (!fragments)
+        return "JPEG pixel data that is not encapsulated";
+    const size_t keep = 4 + examined_appn_bytes;
+    std::string tail;
+    for (size_t f = 0; f < fragments->GetNumberOfFragments(); f++) {
+        const gdcm::ByteValue *bv = fragments->GetFragment(f).GetByteValue();
+        if (!bv || !bv->GetPointer() || bv->GetLength() == 0)
+            continue;
+        size_t length = bv->GetLength(), take = std::min(length, keep);
+        tail.append(bv->GetPointer() + (length - take), take);
+        if (tail.size() > keep)
+            tail.erase(0, tail.size() - keep);
+        if (ends_inside_skipped_segment(tail))
+            return "JPEG fragment " + std::to_string(f + 1) + " ends inside the header of a marker "
+                   "segment whose body is not there (GDCM's decoder would wait for it forever)";
     }
     return "";
 }

@@ -405,8 +405,9 @@ static void test_layout_check(void)
     CHECK(strstr(bmc_last_error(), "transfer syntax unknown to GDCM") != NULL, "unknown_syntax: %s",
           bmc_last_error());
     bmc_dicom_free(unknown);
-    /* JPEG 2000 code streams that declare another geometry than the attributes: refused before
-     * GDCM decodes them (it wrote the stream's size into a buffer of the attributes' size). */
+    /* JPEG 2000 code streams that declare another geometry than the attributes, and streams that
+     * send GDCM past a fragment or into an endless wait: refused before GDCM decodes them (it
+     * wrote the stream's size into a buffer of the attributes' size). */
     static const struct {
         const char *name, *message;
     } mismatched[] = {
@@ -415,6 +416,9 @@ static void test_layout_check(void)
         /* a marker segment longer than its fragment: GDCM's own marker walk read past it */
         {"j2k_sot_length.dcm", "marker segment of 57356 bytes where 40 remain in its fragment"},
         {"j2k_marker_walk_segv.dcm", "marker segment of 57356 bytes where 1422 remain in its fragment"},
+        /* a JPEG fragment that ends where libjpeg skips a segment's body: GDCM's decoder hung */
+        {"jpeg_comment_at_end.dcm", "JPEG fragment 1 ends inside the header of a marker segment"},
+        {"jpeg_app0_at_end.dcm", "JPEG fragment 1 ends inside the header of a marker segment"},
     };
     for (size_t i = 0; i < sizeof mismatched / sizeof mismatched[0]; i++) {
         snprintf(path, sizeof path, "%s/fuzz/dicom/%s", dir, mismatched[i].name);
