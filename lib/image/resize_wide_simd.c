@@ -88,8 +88,21 @@ WIDE_INLINE __m512d pick8(__m512i lo, __m512i hi, __m512i index, const int is_fl
     return _mm512_cvtepi32_pd(_mm512_castsi512_si256(v));
 }
 
-WIDE_INLINE void horizontal_row(const uint8_t *src, int32_t in_width, uint8_t *dst,
-                                const struct bmci_weights_wide *w, const struct htable *t, const int is_float)
+/* The row's samples first .. first + 31 that exist, in two vectors. */
+WIDE_INLINE void load_window(const uint8_t *src, int32_t in_width, int32_t first, __m512i *lo, __m512i *hi)
+{
+    int32_t left = in_width - first;
+    __mmask16 m0 = left >= 16 ? 0xffff : (__mmask16)((1u << left) - 1);
+    __mmask16 m1 = left >= 32 ? 0xffff : left <= 16 ? 0 : (__mmask16)((1u << (left - 16)) - 1);
+    *lo = _mm512_maskz_loadu_epi32(m0, src + 4 * (size_t)first);
+    *hi = _mm512_maskz_loadu_epi32(m1, src + 4 * (size_t)first + 64);
+}
+
+/* One row, or two (`pair`) with the same weights: the second row's sums are independent of
+ * the first's, so their additions overlap, and the masks, weights and indices serve both. */
+WIDE_INLINE void horizontal_row(const uint8_t *src, const uint8_t *src2, int32_t in_width, uint8_t *dst,
+                                uint8_t *dst2, const struct bmci_weights_wide *w, const struct htable *t,
+                                const int pair, const int is_float)
 {
     for (int32_t i = 0; i < w->count; i += 8) {
         __mmask8 live = first_lanes((size_t)(w->count - i));
@@ -97,17 +110,14 @@ WIDE_INLINE void horizontal_row(const uint8_t *src, int32_t in_width, uint8_t *d
         __m512i length = _mm512_maskz_loadu_epi32((__mmask16)live, w->length + i);
         int32_t first = w->start[i];
         int narrow = t->span[i / 8] <= 32;
-        __m512i lo = _mm512_setzero_si512(), hi = lo, offset = start;
+        __m512i lo = _mm512_setzero_si512(), hi = lo, lo2 = lo, hi2 = lo, offset = start;
         if (narrow) {
-            /* the row's samples first .. first + 31 that exist */
-            int32_t left = in_width - first;
-            __mmask16 m0 = left >= 16 ? 0xffff : (__mmask16)((1u << left) - 1);
-            __mmask16 m1 = left >= 32 ? 0xffff : left <= 16 ? 0 : (__mmask16)((1u << (left - 16)) - 1);
-            lo = _mm512_maskz_loadu_epi32(m0, src + 4 * (size_t)first);
-            hi = _mm512_maskz_loadu_epi32(m1, src + 4 * (size_t)first + 64);
+            load_window(src, in_width, first, &lo, &hi);
+            if (pair)
+                load_window(src2, in_width, first, &lo2, &hi2);
             offset = _mm512_sub_epi32(start, _mm512_set1_epi32(first));
         }
-        __m512d sum = _mm512_setzero_pd();
+        __m512d sum = _mm512_setzero_pd(), sum2 = sum;
         for (int32_t j = 0; j < t->taps[i / 8]; j++) {
             __m512i tap = _mm512_set1_epi32(j);
             __mmask8 m = live & (__mmask8)_mm512_cmpgt_epi32_mask(length, tap);
@@ -115,8 +125,14 @@ WIDE_INLINE void horizontal_row(const uint8_t *src, int32_t in_width, uint8_t *d
             __m512i index = _mm512_add_epi32(offset, tap);
             __m512d v = narrow ? pick8(lo, hi, index, is_float) : gather8(src, index, m, is_float);
             sum = add_product(sum, m, v, k);
+            if (pair) {
+                __m512d v2 = narrow ? pick8(lo2, hi2, index, is_float) : gather8(src2, index, m, is_float);
+                sum2 = add_product(sum2, m, v2, k);
+            }
         }
         store8(dst + 4 * (size_t)i, live, sum, is_float);
+        if (pair)
+            store8(dst2 + 4 * (size_t)i, live, sum2, is_float);
     }
 }
 
@@ -124,13 +140,18 @@ WIDE_TARGET static void horizontal_rows(const uint8_t *src, ptrdiff_t src_stride
                                         ptrdiff_t dst_stride, int32_t rows, int is_float,
                                         const struct bmci_weights_wide *w, const struct htable *t)
 {
-    for (int32_t y = 0; y < rows; y++) {
-        const uint8_t *s = src + (ptrdiff_t)y * src_stride;
-        uint8_t *d = dst + (ptrdiff_t)y * dst_stride;
-        if (is_float)
-            horizontal_row(s, in_width, d, w, t, 1);
+    for (int32_t y = 0; y < rows; y += 2) {
+        const uint8_t *s = src + (ptrdiff_t)y * src_stride, *s2 = s + src_stride;
+        uint8_t *d = dst + (ptrdiff_t)y * dst_stride, *d2 = d + dst_stride;
+        int pair = y + 1 < rows;
+        if (is_float && pair)
+            horizontal_row(s, s2, in_width, d, d2, w, t, 1, 1);
+        else if (is_float)
+            horizontal_row(s, NULL, in_width, d, NULL, w, t, 0, 1);
+        else if (pair)
+            horizontal_row(s, s2, in_width, d, d2, w, t, 1, 0);
         else
-            horizontal_row(s, in_width, d, w, t, 0);
+            horizontal_row(s, NULL, in_width, d, NULL, w, t, 0, 0);
     }
 }
 
