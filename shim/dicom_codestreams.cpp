@@ -219,6 +219,10 @@ std::string bmci_rle_problem(const gdcm::DataSet &ds, const bmci_dicom_header *h
     return "";
 }
 
+namespace {
+
+const size_t examined_appn_bytes = 14;  // libjpeg's APPN_DATA_LEN
+
 // GDCM 3.0's JPEG source manager (JPEGBITSCodec's skip_input_data) loops forever when libjpeg
 // asks it to skip a marker segment's body at the very end of its stream: its fill_input_buffer
 // answers "suspend" without adding a byte, and the skip loop waits for bytes that never come.
@@ -226,10 +230,6 @@ std::string bmci_rle_problem(const gdcm::DataSet &ds, const bmci_dicom_header *h
 // except APP0 and APP14, whose first 14 bytes it reads first. So a stream hangs when it ends
 // exactly there. GDCM decodes fragment after fragment with one decoder (a frame may go on in
 // the next fragment), so each fragment's end is tested over the bytes that lead up to it.
-namespace {
-
-const size_t examined_appn_bytes = 14;  // libjpeg's APPN_DATA_LEN
-
 bool ends_inside_skipped_segment(const std::string &tail)
 {
     const unsigned char *t = (const unsigned char *)tail.data();
@@ -248,6 +248,63 @@ bool ends_inside_skipped_segment(const std::string &tail)
     return false;
 }
 
+// GDCM's JPEG decoders, and the header reader the image reader calls on the first fragment,
+// assert that libjpeg's jpeg_read_header gave no warning (bar the bit depth one, which sends
+// them on to the 12- or 16-bit decoder). A header can give three: bytes other than a marker
+// between two segments, a JFIF APP0 whose major version is not 1, and an Adobe APP14 colour
+// transform that does not fit the frame's component count. The header of a stream that starts
+// in this fragment is walked as libjpeg reads it, from SOI to its first SOS (a header that goes
+// on in the next fragment is walked up to the fragment's end).
+std::string jpeg_header_problem(const unsigned char *p, size_t size)
+{
+    const size_t jfif_bytes = examined_appn_bytes, adobe_bytes = 12;  // APP0_DATA_LEN, APP14_DATA_LEN
+    bool jfif = false, adobe = false, scan = false;
+    unsigned transform = 0, components = 0;
+    size_t at = 2;  // after SOI
+    while (at < size && !scan) {
+        if (p[at] != 0xff)
+            return "bytes that are not a marker between two segments of a JPEG header (at byte " +
+                   std::to_string(at) + " of its fragment)";
+        while (at < size && p[at] == 0xff)
+            at++;
+        if (at == size)
+            break;
+        unsigned marker = p[at++];
+        if (marker == 0x00)
+            return "a stuffed byte between two segments of a JPEG header (at byte " + std::to_string(at - 2) +
+                   " of its fragment)";
+        if (marker == 0xd9)
+            break;  // no image: libjpeg fails cleanly
+        if (marker == 0x01 || (marker >= 0xd0 && marker <= 0xd7))
+            continue;  // no length
+        if (size - at < 2)
+            break;
+        size_t length = big_endian(p + at, 2), body = length >= 2 ? length - 2 : 0;
+        const unsigned char *data = p + at + 2;
+        size_t present = std::min(body, size - at - 2);
+        if (marker == 0xe0 && present >= jfif_bytes && memcmp(data, "JFIF", 5) == 0) {
+            jfif = true;
+            if (data[5] != 1)
+                return "a JFIF segment of version " + std::to_string(data[5]) + "." + std::to_string(data[6]) +
+                       " (GDCM's decoder asserts on libjpeg's warning)";
+        }
+        if (marker == 0xee && present >= adobe_bytes && memcmp(data, "Adobe", 5) == 0) {
+            adobe = true;
+            transform = data[11];
+        }
+        bool sof = marker >= 0xc0 && marker <= 0xcf && marker != 0xc4 && marker != 0xc8 && marker != 0xcc;
+        if (sof && present >= 6)
+            components = data[5];
+        scan = marker == 0xda;
+        at += 2 + body;
+    }
+    if (scan && adobe && ((components == 3 && !jfif && transform > 1) ||
+                          (components == 4 && transform != 0 && transform != 2)))
+        return "an Adobe colour transform " + std::to_string(transform) + " for " + std::to_string(components) +
+               " components (GDCM's decoder asserts on libjpeg's warning)";
+    return "";
+}
+
 }  // namespace
 
 std::string bmci_jpeg_problem(const gdcm::DataSet &ds)
@@ -262,6 +319,12 @@ std::string bmci_jpeg_problem(const gdcm::DataSet &ds)
         if (!bv || !bv->GetPointer() || bv->GetLength() == 0)
             continue;
         size_t length = bv->GetLength(), take = std::min(length, keep);
+        const unsigned char *p = (const unsigned char *)bv->GetPointer();
+        if (length >= 2 && p[0] == 0xff && p[1] == 0xd8) {
+            std::string problem = jpeg_header_problem(p, length);
+            if (!problem.empty())
+                return "JPEG fragment " + std::to_string(f + 1) + ": " + problem;
+        }
         tail.append(bv->GetPointer() + (length - take), take);
         if (tail.size() > keep)
             tail.erase(0, tail.size() - keep);

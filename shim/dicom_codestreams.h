@@ -23,7 +23,8 @@ std::string bmci_rle_problem(const gdcm::DataSet &ds, const bmci_dicom_header *h
 std::string bmci_jpeg2000_problem(const gdcm::DataSet &ds, const bmci_dicom_header *h);
 
 // JPEG (PS3.5 A.4.1-A.4.3): pixel data in fragments, none of which ends inside the header of an
-// APPn, COM or DNL segment with a body still to come (GDCM's JPEG decoder never returns from it).
+// APPn, COM or DNL segment with a body still to come (GDCM's JPEG decoder never returns from
+// it), and stream headers on which libjpeg gives no warning (GDCM asserts on any).
 std::string bmci_jpeg_problem(const gdcm::DataSet &ds);
 
 #endif

@@ -419,6 +419,11 @@ static void test_layout_check(void)
         /* a JPEG fragment that ends where libjpeg skips a segment's body: GDCM's decoder hung */
         {"jpeg_comment_at_end.dcm", "JPEG fragment 1 ends inside the header of a marker segment"},
         {"jpeg_app0_at_end.dcm", "JPEG fragment 1 ends inside the header of a marker segment"},
+        /* JPEG headers on which libjpeg warns: GDCM asserted, abandoning the call */
+        {"jpeg_extraneous_bytes.dcm", "JPEG fragment 1: bytes that are not a marker between two segments "
+                                      "of a JPEG header (at byte 20 of its fragment)"},
+        {"jpeg_jfif_version.dcm", "JPEG fragment 1: a JFIF segment of version 2.1"},
+        {"jpeg_adobe_transform.dcm", "JPEG fragment 1: an Adobe colour transform 5 for 3 components"},
     };
     for (size_t i = 0; i < sizeof mismatched / sizeof mismatched[0]; i++) {
         snprintf(path, sizeof path, "%s/fuzz/dicom/%s", dir, mismatched[i].name);
