@@ -429,6 +429,24 @@ bool element_header(Layout &l, size_t at, size_t end, ElementHeader *h)
 
 bool walk_items(Layout &l, size_t at, size_t end, int depth, bool undefined, bool fragments, size_t *next);
 
+// GDCM asserts on an explicit VR that does not fit its element: Pixel Data as a sequence, and an
+// undefined length on anything but a sequence, UN, or Pixel Data of OB or OW (or UN, except in a
+// data set of mixed encodings). The fuzzer's most frequent assertions after the walk's others.
+std::string vr_problem(const Layout &l, const ElementHeader &h)
+{
+    if (h.vr == gdcm::VR::INVALID || h.group == 0xfffe)
+        return "";
+    bool pixels = h.group == 0x7fe0 && h.element == 0x0010;
+    if (h.vr == gdcm::VR::SQ)
+        return pixels && h.length != 0 ? "Pixel Data (7FE0,0010) has the VR SQ" : "";
+    if (h.length != kUndefined)
+        return "";
+    bool fits = pixels ? (h.vr & gdcm::VR::OB_OW) || (h.vr == gdcm::VR::UN && l.encoding == Encoding::Explicit)
+                       : h.vr == gdcm::VR::UN;
+    return fits ? "" : "element " + tag_name(h.group, h.element) + " of undefined length has the VR " +
+                           gdcm::VR::GetVRString(h.vr);
+}
+
 // The elements from `at` to `end`, or, inside an item of undefined length, up to its Item
 // Delimitation Item. *next is where the walk stopped.
 bool walk_elements(Layout &l, size_t at, size_t end, int depth, bool until_delimiter, size_t *next)
@@ -450,6 +468,9 @@ bool walk_elements(Layout &l, size_t at, size_t end, int depth, bool until_delim
         }
         if (h.group == 0xfffe)
             return fail_at(l, at, tag_name(h.group, h.element) + " outside a sequence");
+        std::string vr = vr_problem(l, h);
+        if (!vr.empty())
+            return fail_at(l, at, vr);
         if (h.length == kUndefined) {
             bool pixels = h.group == 0x7fe0 && h.element == 0x0010;
             // The items of a UN of undefined length (CP-246), and in a mixed data set those of

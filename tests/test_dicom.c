@@ -379,6 +379,8 @@ static void test_layout_check(void)
         {"implicit_meta_only.dcm", "ends inside or right after its file meta information (at byte 8)"},
         {"meta_sequence.dcm", "file meta element (0002,0100) is a sequence"},
         {"implicit_meta_length_13.dcm", "element (49FF,4144) declares 4294967124 bytes"},
+        {"undefined_length_ob.dcm", "element (0009,1010) of undefined length has the VR OB (at byte 270)"},
+        {"pixel_data_sequence.dcm", "Pixel Data (7FE0,0010) has the VR SQ (at byte 360)"},
     };
     char path[4096];
     for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
