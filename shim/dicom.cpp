@@ -735,6 +735,26 @@ struct bmci_dicom {
 
 namespace {
 
+// Attributes the library never uses that GDCM's image reader reads through assertions when
+// they are there: the slice spacings it reads for MR, NM and US volumes (Spacing Between
+// Slices, of the dictionary's VR) and RT Dose (Grid Frame Offset Vector, with two values at
+// least), and a Recognition Code (retired since ACR-NEMA) that is not "ACR-NEMA", "ACRNEMA"
+// or "MIPS 2.0". Found by fuzz_dicom; without them GDCM takes a spacing of 1 and the file as
+// DICOM.
+void remove_asserted_attributes(gdcm::DataSet &ds)
+{
+    ds.Remove(gdcm::Tag(0x0018, 0x0088));
+    ds.Remove(gdcm::Tag(0x3004, 0x000c));
+    const gdcm::Tag recognition(0x0008, 0x0010);
+    if (!ds.FindDataElement(recognition) || ds.GetDataElement(recognition).IsEmpty())
+        return;
+    const gdcm::ByteValue *bv = ds.GetDataElement(recognition).GetByteValue();
+    std::string code = bv && bv->GetPointer() ? std::string(bv->GetPointer(), bv->GetLength()) : "";
+    if (code.compare(0, 8, "ACR-NEMA") != 0 && code.compare(0, 7, "ACRNEMA") != 0 &&
+        code.compare(0, 8, "MIPS 2.0") != 0)
+        ds.Remove(recognition);
+}
+
 // Why GDCM's image reader must not see this data set ("" when it may). These are the
 // attributes it reads through assert()s, with the values the display pipeline can use.
 std::string image_problem(const gdcm::DataSet &ds, bmci_dicom_header *h)
@@ -923,6 +943,7 @@ extern "C" bmc_status bmci_dicom_parse(const void *data, size_t size, bmci_dicom
             ms.SetFromFile(file);
             if (!gdcm::MediaStorage::IsImage(ms))
                 ms = gdcm::MediaStorage::SecondaryCaptureImageStorage;
+            remove_asserted_attributes(ds);
             if (!dicom->reader->read_image(ms))
                 problem = "GDCM cannot read its image";
             else {
