@@ -513,6 +513,9 @@ bool walk_items(Layout &l, size_t at, size_t end, int depth, bool undefined, boo
 {
     if (depth > kMaxDepth)
         return fail_at(l, at, "sequences nest deeper than " + std::to_string(kMaxDepth));
+    // GDCM reads the Basic Offset Table item first and asserts when the file ends before it.
+    if (fragments && at >= end)
+        return fail_at(l, at, "the file ends before the pixel data's Basic Offset Table item");
     while (at < end) {
         if (end - at < 8)
             return fail_at(l, at, "an item header is cut off");

@@ -382,6 +382,7 @@ static void test_layout_check(void)
         {"implicit_meta_length_13.dcm", "element (49FF,4144) declares 4294967124 bytes"},
         {"undefined_length_ob.dcm", "element (0009,1010) of undefined length has the VR OB (at byte 270)"},
         {"pixel_data_sequence.dcm", "Pixel Data (7FE0,0010) has the VR SQ (at byte 360)"},
+        {"pixels_without_items.dcm", "the file ends before the pixel data's Basic Offset Table item"},
     };
     char path[4096];
     for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
