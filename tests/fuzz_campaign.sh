@@ -60,7 +60,6 @@ for name in $targets; do
         summary="$summary$line"$'\n'; echo "$line"; passed=$((passed + 1)); continue
     fi
     limit=(); [ "$seconds" -gt 0 ] && limit=(-max_total_time="$seconds")
-    before=$(find "$dir/findings" -maxdepth 1 -type f | wc -l)
     echo "$name: $n runs${limit:+, at most $seconds s}, log $dir/log${job:+.$job}"
     log=$dir/log${job:+.$job}
     start_mark=$dir/.run-start${job:+.$job}
@@ -70,24 +69,31 @@ for name in $targets; do
         -rss_limit_mb=4096 -malloc_limit_mb=1024 -timeout=20 -print_final_stats=1 -artifact_prefix="$dir/findings/" \
         "${dirs[@]}" >"$log" 2>&1
     rc=$?
+    written=$(grep -c 'Test unit written to' "$log")
     # A timeout or slow unit counts only if the input is slow when run alone: libFuzzer measures
     # wall time, and a campaign at nice 19 beside other work can be starved for seconds (a
     # 120 ms input was reported at 22 s). Inputs that run fast alone go to findings/unreproduced.
     starved=0
+    rerun_artifacts=$(mktemp -d)  # a rerun that is slow again writes its input once more: not kept
     while IFS= read -r unit; do
         [ -n "$unit" ] || continue
-        if ASAN_OPTIONS=$asan "$fuzzer" -timeout=10 -rss_limit_mb=4096 -malloc_limit_mb=1024 "$unit" >>"$log" 2>&1; then
+        if ASAN_OPTIONS=$asan "$fuzzer" -timeout=10 -rss_limit_mb=4096 -malloc_limit_mb=1024 \
+            -artifact_prefix="$rerun_artifacts/" "$unit" >>"$log" 2>&1; then
             mkdir -p "$dir/findings/unreproduced"
             mv "$unit" "$dir/findings/unreproduced/"
             echo "$(basename "$unit"): under 10 s when run alone, not a finding (moved to findings/unreproduced)" >>"$log"
             starved=$((starved + 1))
         fi
     done < <(find "$dir/findings" -maxdepth 1 -type f \( -name 'timeout-*' -o -name 'slow-unit-*' \) -newer "$start_mark")
+    rm -rf "$rerun_artifacts"
     [ "$rc" -eq 70 ] && [ "$starved" -gt 0 ] && rc=0  # 70: libFuzzer stopped at the timeout
-    execs=$(grep -oE 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -oE '[0-9]+$' | tail -n 1)
     final=$(grep -E '^#[0-9]+' "$log" | tail -n 1)
+    # libFuzzer's final count, or, from a run stopped before it printed one, its last status line
+    execs=$(grep -oE 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -oE '[0-9]+$' | tail -n 1)
+    [ -n "$execs" ] || execs=$(grep -oE '^#[0-9]+' <<<"$final" | tr -d '#')
     cov=$(grep -oE 'cov: [0-9]+' <<<"$final" | grep -oE '[0-9]+'); ft=$(grep -oE 'ft: [0-9]+' <<<"$final" | grep -oE '[0-9]+')
-    findings=$(( $(find "$dir/findings" -maxdepth 1 -type f | wc -l) - before ))
+    # This run's own findings (two runs may share the folder), less the inputs found fast alone
+    findings=$((written - starved))
     printf '%s %s %s %s %d %d\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "${execs:-0}" "${cov:-?}" "${ft:-?}" \
         "$findings" "$rc" >>"$dir/ledger"
     total=$(ledger_total "$dir")
