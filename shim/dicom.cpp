@@ -261,10 +261,18 @@ bool non_empty_sequence(const gdcm::DataSet &ds, const gdcm::Tag &tag)
 
 // A US value; false unless present with exactly 2 bytes. GDCM has already put the values of
 // a big-endian data set in the machine's order (little-endian on the machines we build for).
+// Whether GDCM's typed reading of the element (gdcm::Attribute, which asserts on this) takes
+// its VR as the dictionary's `vr`: no VR (implicit), UN, or one sharing a bit with it.
+bool vr_fits(const gdcm::DataSet &ds, const gdcm::Tag &tag, gdcm::VR::VRType vr)
+{
+    gdcm::VR::VRType found = ds.GetDataElement(tag).GetVR();
+    return found == gdcm::VR::INVALID || found == gdcm::VR::UN || (found & vr) != 0;
+}
+
 bool us_value(const gdcm::DataSet &ds, const gdcm::Tag &tag, int32_t *out)
 {
     std::string raw;
-    if (!raw_value(ds, tag, &raw) || raw.size() != 2)
+    if (!raw_value(ds, tag, &raw) || raw.size() != 2 || !vr_fits(ds, tag, gdcm::VR::US))
         return false;
     uint16_t v;
     memcpy(&v, raw.data(), 2);
@@ -741,13 +749,16 @@ namespace {
 // Attributes the library never uses that GDCM's image reader reads through assertions when
 // they are there: the slice spacings it reads for MR, NM and US volumes (Spacing Between
 // Slices, of the dictionary's VR) and RT Dose (Grid Frame Offset Vector, with two values at
-// least), and a Recognition Code (retired since ACR-NEMA) that is not "ACR-NEMA", "ACRNEMA"
-// or "MIPS 2.0". Found by fuzz_dicom; without them GDCM takes a spacing of 1 and the file as
-// DICOM.
+// least), Lossy Image Compression of another VR than CS, and a Recognition Code (retired
+// since ACR-NEMA) that is not "ACR-NEMA", "ACRNEMA" or "MIPS 2.0". Found by fuzz_dicom;
+// without them GDCM takes a spacing of 1 and the file as DICOM.
 void remove_asserted_attributes(gdcm::DataSet &ds)
 {
     ds.Remove(gdcm::Tag(0x0018, 0x0088));
     ds.Remove(gdcm::Tag(0x3004, 0x000c));
+    const gdcm::Tag lossy(0x0028, 0x2110);
+    if (ds.FindDataElement(lossy) && !vr_fits(ds, lossy, gdcm::VR::CS))
+        ds.Remove(lossy);
     const gdcm::Tag recognition(0x0008, 0x0010);
     if (!ds.FindDataElement(recognition) || ds.GetDataElement(recognition).IsEmpty())
         return;
@@ -788,8 +799,9 @@ std::string image_problem(const gdcm::DataSet &ds, bmci_dicom_header *h)
         !us_value(ds, gdcm::Tag(0x0028, 0x0002), &h->samples_per_pixel))
         return "Samples per Pixel (0028,0002) is not one US value";
     h->planar_configuration = 0;
-    if (ds.FindDataElement(gdcm::Tag(0x0028, 0x0006)))
-        us_value(ds, gdcm::Tag(0x0028, 0x0006), &h->planar_configuration);
+    if (ds.FindDataElement(gdcm::Tag(0x0028, 0x0006)) &&
+        !us_value(ds, gdcm::Tag(0x0028, 0x0006), &h->planar_configuration))
+        return "Planar Configuration (0028,0006) is not one US value";
     if (h->rows < 1 || h->columns < 1)
         return "the image is empty (Rows " + std::to_string(h->rows) + ", Columns " +
                std::to_string(h->columns) + ")";
@@ -842,8 +854,9 @@ std::string image_problem(const gdcm::DataSet &ds, bmci_dicom_header *h)
     h->frames = 1;
     if (ds.FindDataElement(gdcm::Tag(0x0028, 0x0008))) {
         std::vector<double> n = numbers(text_value(ds, 0x0028, 0x0008));
-        if (n.size() != 1 || n[0] < 1 || n[0] > 1e7 || n[0] != (double)(int32_t)n[0])
-            return "Number of Frames is not a positive integer";
+        if (n.size() != 1 || n[0] < 1 || n[0] > 1e7 || n[0] != (double)(int32_t)n[0] ||
+            !vr_fits(ds, gdcm::Tag(0x0028, 0x0008), gdcm::VR::IS))
+            return "Number of Frames (0028,0008) is not one positive integer of VR IS";
         h->frames = (int32_t)n[0];
     }
     return "";

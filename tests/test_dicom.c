@@ -409,6 +409,14 @@ static void test_layout_check(void)
     CHECK(strstr(bmc_last_error(), "transfer syntax unknown to GDCM") != NULL, "unknown_syntax: %s",
           bmc_last_error());
     bmc_dicom_free(unknown);
+    /* An image attribute of a VR GDCM asserts on: the file opens, its frame is refused. */
+    snprintf(path, sizeof path, "%s/fuzz/dicom/planar_configuration_ss.dcm", dir);
+    bmc_dicom *planar = NULL;
+    CHECK_STATUS(bmc_dicom_open_file(path, &planar), BMC_OK);
+    CHECK_STATUS(bmc_dicom_frame_image(planar, NULL, &none), BMC_ERR_UNSUPPORTED);
+    CHECK(strstr(bmc_last_error(), "Planar Configuration (0028,0006) is not one US value") != NULL,
+          "planar_configuration_ss: %s", bmc_last_error());
+    bmc_dicom_free(planar);
     /* JPEG 2000 code streams that declare another geometry than the attributes, and streams that
      * send GDCM past a fragment or into an endless wait: refused before GDCM decodes them (it
      * wrote the stream's size into a buffer of the attributes' size). */
@@ -444,7 +452,7 @@ static void test_layout_check(void)
     static const char *readable[] = {"j2k_valid.dcm", "implicit_under_explicit.dcm",
                                      "implicit_under_explicit_no_preamble.dcm",
                                      /* attributes GDCM asserted on, which the adapter removes */
-                                     "rt_dose_one_offset.dcm", "recognition_code.dcm"};
+                                     "rt_dose_one_offset.dcm", "recognition_code.dcm", "lossy_compression_us.dcm"};
     for (size_t i = 0; i < sizeof readable / sizeof readable[0]; i++) {
         snprintf(path, sizeof path, "%s/fuzz/dicom/%s", dir, readable[i]);
         check_generator_pixels(path, readable[i]);
