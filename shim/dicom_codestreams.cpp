@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 
 namespace {
@@ -14,6 +15,13 @@ namespace {
 const gdcm::SequenceOfFragments *pixel_fragments(const gdcm::DataSet &ds)
 {
     return ds.GetDataElement(gdcm::Tag(0x7fe0, 0x0010)).GetSequenceOfFragments();
+}
+
+std::string hex_byte(unsigned value)
+{
+    char text[4];
+    snprintf(text, sizeof text, "%02X", value & 0xff);
+    return text;
 }
 
 uint32_t big_endian(const unsigned char *p, int bytes)
@@ -254,7 +262,8 @@ bool ends_inside_skipped_segment(const std::string &tail)
 // between two segments, a JFIF APP0 whose major version is not 1, and an Adobe APP14 colour
 // transform that does not fit the frame's component count. The header of a stream that starts
 // in this fragment is walked as libjpeg reads it, from SOI to its first SOS (a header that goes
-// on in the next fragment is walked up to the fragment's end).
+// on in the next fragment is walked up to the fragment's end; GDCM reads the first fragment's
+// header alone, so one whose skipped segment runs past it is refused).
 std::string jpeg_header_problem(const unsigned char *p, size_t size)
 {
     const size_t jfif_bytes = examined_appn_bytes, adobe_bytes = 12;  // APP0_DATA_LEN, APP14_DATA_LEN
@@ -282,6 +291,12 @@ std::string jpeg_header_problem(const unsigned char *p, size_t size)
         size_t length = big_endian(p + at, 2), body = length >= 2 ? length - 2 : 0;
         const unsigned char *data = p + at + 2;
         size_t present = std::min(body, size - at - 2);
+        // A skipped body longer than the fragment: GDCM's skip (see above) runs out of input
+        // and goes on over the bytes still in its buffer, which libjpeg then reads again.
+        bool skipped = (marker >= 0xe0 && marker <= 0xef) || marker == 0xfe || marker == 0xdc;
+        if (skipped && present < body)
+            return "a JPEG header segment (marker FF" + hex_byte(marker) + ") of " + std::to_string(length) +
+                   " bytes where " + std::to_string(size - at) + " remain in its fragment";
         if (marker == 0xe0 && present >= jfif_bytes && memcmp(data, "JFIF", 5) == 0) {
             jfif = true;
             if (data[5] != 1)

@@ -436,6 +436,8 @@ static void test_layout_check(void)
                                       "of a JPEG header (at byte 20 of its fragment)"},
         {"jpeg_jfif_version.dcm", "JPEG fragment 1: a JFIF segment of version 2.1"},
         {"jpeg_adobe_transform.dcm", "JPEG fragment 1: an Adobe colour transform 5 for 3 components"},
+        {"jpeg_app0_past_fragment.dcm", "JPEG fragment 1: a JPEG header segment (marker FFE0) of 18758 "
+                                        "bytes where 364 remain in its fragment"},
     };
     for (size_t i = 0; i < sizeof mismatched / sizeof mismatched[0]; i++) {
         snprintf(path, sizeof path, "%s/fuzz/dicom/%s", dir, mismatched[i].name);
