@@ -749,8 +749,10 @@ namespace {
 // Attributes the library never uses that GDCM's image reader reads through assertions when
 // they are there: the slice spacings it reads for MR, NM and US volumes (Spacing Between
 // Slices, of the dictionary's VR) and RT Dose (Grid Frame Offset Vector, with two values at
-// least), the functional groups of enhanced multi-frame images (where it reads spacing,
-// origin, orientation and rescale; the slice spacing asserts on an orientation), Lossy Image
+// least), the Frame Increment Pointer (whose VR and target it asserts on; the library counts
+// frames by Number of Frames, as GDCM does), the functional groups of enhanced multi-frame
+// images (where it reads spacing, origin, orientation and rescale; the slice spacing asserts
+// on an orientation), Lossy Image
 // Compression of another VR than CS, and a Recognition Code (retired since ACR-NEMA) that is
 // not "ACR-NEMA", "ACRNEMA" or "MIPS 2.0". Found by fuzz_dicom; without them GDCM takes a
 // spacing of 1 and the file as DICOM. The library reads its attributes before (read_header).
@@ -758,6 +760,7 @@ void remove_asserted_attributes(gdcm::DataSet &ds)
 {
     ds.Remove(gdcm::Tag(0x0018, 0x0088));
     ds.Remove(gdcm::Tag(0x3004, 0x000c));
+    ds.Remove(gdcm::Tag(0x0028, 0x0009));
     ds.Remove(gdcm::Tag(0x5200, 0x9229));
     ds.Remove(gdcm::Tag(0x5200, 0x9230));
     const gdcm::Tag lossy(0x0028, 0x2110);

@@ -455,7 +455,7 @@ static void test_layout_check(void)
                                      "implicit_under_explicit_no_preamble.dcm",
                                      /* attributes GDCM asserted on, which the adapter removes */
                                      "rt_dose_one_offset.dcm", "recognition_code.dcm", "lossy_compression_us.dcm",
-                                     "enhanced_ct_without_orientation.dcm"};
+                                     "enhanced_ct_without_orientation.dcm", "frame_pointer_us.dcm"};
     for (size_t i = 0; i < sizeof readable / sizeof readable[0]; i++) {
         snprintf(path, sizeof path, "%s/fuzz/dicom/%s", dir, readable[i]);
         check_generator_pixels(path, readable[i]);
