@@ -260,15 +260,16 @@ bool ends_inside_skipped_segment(const std::string &tail)
 // assert that libjpeg's jpeg_read_header gave no warning (bar the bit depth one, which sends
 // them on to the 12- or 16-bit decoder). A header can give three: bytes other than a marker
 // between two segments, a JFIF APP0 whose major version is not 1, and an Adobe APP14 colour
-// transform that does not fit the frame's component count. The header of a stream that starts
+// transform that does not fit the frame's component count; and GDCM asserts that the error
+// for a lossy frame's precision names one of its decoders'. The header of a stream that starts
 // in this fragment is walked as libjpeg reads it, from SOI to its first SOS (a header that goes
 // on in the next fragment is walked up to the fragment's end; GDCM reads the first fragment's
 // header alone, so one whose skipped segment runs past it is refused).
 std::string jpeg_header_problem(const unsigned char *p, size_t size)
 {
     const size_t jfif_bytes = examined_appn_bytes, adobe_bytes = 12;  // APP0_DATA_LEN, APP14_DATA_LEN
-    bool jfif = false, adobe = false, scan = false;
-    unsigned transform = 0, components = 0;
+    bool jfif = false, adobe = false, scan = false, lossless = false;
+    unsigned transform = 0, components = 0, precision = 8;
     size_t at = 2;  // after SOI
     while (at < size && !scan) {
         if (p[at] != 0xff)
@@ -308,11 +309,19 @@ std::string jpeg_header_problem(const unsigned char *p, size_t size)
             transform = data[11];
         }
         bool sof = marker >= 0xc0 && marker <= 0xcf && marker != 0xc4 && marker != 0xc8 && marker != 0xcc;
-        if (sof && present >= 6)
+        if (sof && present >= 6) {
+            precision = data[0];
             components = data[5];
+            lossless = marker == 0xc3 || marker == 0xcb;
+        }
         scan = marker == 0xda;
         at += 2 + body;
     }
+    // A lossy frame's precision must be the decoder's: GDCM takes the one libjpeg reports and
+    // asserts it is one of its decoders' (8, 12, 16) or 1.
+    if (scan && !lossless && precision != 1 && precision != 8 && precision != 12 && precision != 16)
+        return "a lossy JPEG frame of " + std::to_string(precision) + "-bit samples (GDCM's decoders take 8, 12 "
+               "or 16)";
     if (scan && adobe && ((components == 3 && !jfif && transform > 1) ||
                           (components == 4 && transform != 0 && transform != 2)))
         return "an Adobe colour transform " + std::to_string(transform) + " for " + std::to_string(components) +

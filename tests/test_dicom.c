@@ -436,6 +436,7 @@ static void test_layout_check(void)
                                       "of a JPEG header (at byte 20 of its fragment)"},
         {"jpeg_jfif_version.dcm", "JPEG fragment 1: a JFIF segment of version 2.1"},
         {"jpeg_adobe_transform.dcm", "JPEG fragment 1: an Adobe colour transform 5 for 3 components"},
+        {"jpeg_precision_10.dcm", "JPEG fragment 1: a lossy JPEG frame of 10-bit samples"},
         {"jpeg_app0_past_fragment.dcm", "JPEG fragment 1: a JPEG header segment (marker FFE0) of 18758 "
                                         "bytes where 364 remain in its fragment"},
     };
