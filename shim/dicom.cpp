@@ -259,8 +259,6 @@ bool non_empty_sequence(const gdcm::DataSet &ds, const gdcm::Tag &tag)
     return sq && sq->GetNumberOfItems() > 0;
 }
 
-// A US value; false unless present with exactly 2 bytes. GDCM has already put the values of
-// a big-endian data set in the machine's order (little-endian on the machines we build for).
 // Whether GDCM's typed reading of the element (gdcm::Attribute, which asserts on this) takes
 // its VR as the dictionary's `vr`: no VR (implicit), UN, or one sharing a bit with it.
 bool vr_fits(const gdcm::DataSet &ds, const gdcm::Tag &tag, gdcm::VR::VRType vr)
@@ -269,6 +267,9 @@ bool vr_fits(const gdcm::DataSet &ds, const gdcm::Tag &tag, gdcm::VR::VRType vr)
     return found == gdcm::VR::INVALID || found == gdcm::VR::UN || (found & vr) != 0;
 }
 
+// A US value; false unless present with exactly 2 bytes and a VR GDCM reads as US. GDCM has
+// already put the values of a big-endian data set in the machine's order (little-endian on the
+// machines we build for).
 bool us_value(const gdcm::DataSet &ds, const gdcm::Tag &tag, int32_t *out)
 {
     std::string raw;
@@ -747,17 +748,21 @@ struct bmci_dicom {
 namespace {
 
 // Attributes the library never uses that GDCM's image reader reads through assertions when
-// they are there: the slice spacings it reads for MR, NM and US volumes (Spacing Between
-// Slices, of the dictionary's VR) and RT Dose (Grid Frame Offset Vector, with two values at
-// least), the Frame Increment Pointer (whose VR and target it asserts on; the library counts
-// frames by Number of Frames, as GDCM does), the functional groups of enhanced multi-frame
-// images (where it reads spacing, origin, orientation and rescale; the slice spacing asserts
-// on an orientation), Lossy Image
-// Compression of another VR than CS, and a Recognition Code (retired since ACR-NEMA) that is
-// not "ACR-NEMA", "ACRNEMA" or "MIPS 2.0". Found by fuzz_dicom; without them GDCM takes a
-// spacing of 1 and the file as DICOM. The library reads its attributes before (read_header).
+// they are there: icon images and overlays; the slice spacings it reads for MR, NM and US
+// volumes (Spacing Between Slices, of the dictionary's VR) and RT Dose (Grid Frame Offset
+// Vector, with two values at least); the Frame Increment Pointer (whose VR and target it
+// asserts on; the library counts frames by Number of Frames, as GDCM does); the functional
+// groups of enhanced multi-frame images (where it reads spacing, origin, orientation and
+// rescale; the slice spacing asserts on an orientation); Lossy Image Compression of another
+// VR than CS; and a Recognition Code (retired since ACR-NEMA) that is not "ACR-NEMA",
+// "ACRNEMA" or "MIPS 2.0". Found by fuzz_dicom; without them GDCM takes a spacing of 1 and the
+// file as DICOM. The library reads its attributes before (read_header).
 void remove_asserted_attributes(gdcm::DataSet &ds)
 {
+    ds.Remove(gdcm::Tag(0x0088, 0x0200));
+    for (uint16_t group = 0x6000; group <= 0x601e; group += 2)
+        for (uint16_t element : {0x0010, 0x0011, 0x0100, 0x0102, 0x3000})
+            ds.Remove(gdcm::Tag(group, element));
     ds.Remove(gdcm::Tag(0x0018, 0x0088));
     ds.Remove(gdcm::Tag(0x3004, 0x000c));
     ds.Remove(gdcm::Tag(0x0028, 0x0009));
@@ -948,12 +953,7 @@ extern "C" bmc_status bmci_dicom_parse(const void *data, size_t size, bmci_dicom
         if (problem.empty() && gdcm::JPEGCodec().CanDecode(syntax))
             problem = bmci_jpeg_problem(ds);
         if (problem.empty()) {
-            // Elements the image reader would parse with assertions and the library never
-            // uses: icon images and overlays.
-            ds.Remove(gdcm::Tag(0x0088, 0x0200));
-            for (uint16_t group = 0x6000; group <= 0x601e; group += 2)
-                for (uint16_t element : {0x0010, 0x0011, 0x0100, 0x0102, 0x3000})
-                    ds.Remove(gdcm::Tag(group, element));
+            remove_asserted_attributes(ds);
             // GDCM asserts on an RT Dose (and others) without Number of Frames: give it the
             // value the standard implies.
             if (!ds.FindDataElement(gdcm::Tag(0x0028, 0x0008))) {
@@ -966,7 +966,6 @@ extern "C" bmc_status bmci_dicom_parse(const void *data, size_t size, bmci_dicom
             ms.SetFromFile(file);
             if (!gdcm::MediaStorage::IsImage(ms))
                 ms = gdcm::MediaStorage::SecondaryCaptureImageStorage;
-            remove_asserted_attributes(ds);
             if (!dicom->reader->read_image(ms))
                 problem = "GDCM cannot read its image";
             else {

@@ -231,6 +231,12 @@ namespace {
 
 const size_t examined_appn_bytes = 14;  // libjpeg's APPN_DATA_LEN
 
+// The segments whose body libjpeg skips rather than reads: APPn, COM and DNL.
+bool body_skipped(unsigned marker)
+{
+    return (marker >= 0xe0 && marker <= 0xef) || marker == 0xfe || marker == 0xdc;
+}
+
 // GDCM 3.0's JPEG source manager (JPEGBITSCodec's skip_input_data) loops forever when libjpeg
 // asks it to skip a marker segment's body at the very end of its stream: its fill_input_buffer
 // answers "suspend" without adding a byte, and the skip loop waits for bytes that never come.
@@ -244,9 +250,7 @@ bool ends_inside_skipped_segment(const std::string &tail)
     const size_t n = tail.size();
     if (n >= 4 && t[n - 4] == 0xff) {
         unsigned marker = t[n - 3], length = big_endian(t + n - 2, 2);
-        bool skipped = (marker >= 0xe0 && marker <= 0xef && marker != 0xe0 && marker != 0xee) ||
-                       marker == 0xfe || marker == 0xdc;
-        if (skipped && length > 2)
+        if (body_skipped(marker) && marker != 0xe0 && marker != 0xee && length > 2)
             return true;
     }
     const size_t examined = 4 + examined_appn_bytes;
@@ -294,8 +298,7 @@ std::string jpeg_header_problem(const unsigned char *p, size_t size)
         size_t present = std::min(body, size - at - 2);
         // A skipped body longer than the fragment: GDCM's skip (see above) runs out of input
         // and goes on over the bytes still in its buffer, which libjpeg then reads again.
-        bool skipped = (marker >= 0xe0 && marker <= 0xef) || marker == 0xfe || marker == 0xdc;
-        if (skipped && present < body)
+        if (body_skipped(marker) && present < body)
             return "a JPEG header segment (marker FF" + hex_byte(marker) + ") of " + std::to_string(length) +
                    " bytes where " + std::to_string(size - at) + " remain in its fragment";
         if (marker == 0xe0 && present >= jfif_bytes && memcmp(data, "JFIF", 5) == 0) {
