@@ -116,6 +116,56 @@ static void test_pillow_fixtures_portable(void)
     bmci_resize_force_portable(previous);
 }
 
+/* The normalisation by itself, at sizes whose pixel counts are not whole vector steps and with
+ * other means and deviations: each float must be torchvision's float32 arithmetic on the
+ * preprocessed RGB bytes (themselves held to Pillow above), one rounding per operation, with
+ * and without the SIMD kernels. */
+static void test_normalisation_equals_float32_arithmetic(void)
+{
+    static const char *names[] = {"png_gray16", "png_rgb8", "png_rgba8", "jpeg_rgb_420"};
+    static const int32_t sizes[] = {1, 7, 63, 64, 65, 130, 224, 225};
+    int compared = 0;
+    for (int portable = 0; portable <= 1; portable++) {
+        int previous = bmci_resize_force_portable(portable);
+        for (size_t n = 0; n < sizeof names / sizeof *names; n++) {
+            bmc_image *image = load_fixture(names[n]);
+            for (size_t s = 0; image && s < sizeof sizes / sizeof *sizes; s++) {
+                bmc_preprocess_options options;
+                bmc_preprocess_options_init(&options);
+                options.image_size = sizes[s];
+                if (s % 2) /* odd entries: other statistics */
+                    for (int c = 0; c < 3; c++)
+                        options.mean[c] = 0.25f + 0.125f * (float)c, options.std[c] = 0.3f - 0.05f * (float)c;
+                size_t plane = (size_t)sizes[s] * (size_t)sizes[s];
+                uint8_t *rgb = malloc(3 * plane);
+                float *tensor = malloc(3 * plane * sizeof *tensor);
+                if (!rgb || !tensor) {
+                    CHECK(0, "out of memory");
+                } else {
+                    CHECK_STATUS(bmc_preprocess_rgb8(image, &options, rgb, 3 * plane), BMC_OK);
+                    CHECK_STATUS(bmc_preprocess(image, &options, tensor, 3 * plane), BMC_OK);
+                    size_t differ = 0;
+                    for (size_t i = 0; i < plane; i++)
+                        for (int c = 0; c < 3; c++) {
+                            float v = (float)rgb[3 * i + (size_t)c] / 255.0f;
+                            v = v - options.mean[c];
+                            v = v / options.std[c];
+                            differ += memcmp(&v, &tensor[(size_t)c * plane + i], sizeof v) != 0;
+                        }
+                    CHECK(differ == 0, "%s at %d%s: %zu of %zu floats differ from x / 255, - mean, / std",
+                          names[n], sizes[s], portable ? " (portable)" : "", differ, 3 * plane);
+                    compared++;
+                }
+                free(rgb);
+                free(tensor);
+            }
+            bmc_image_free(image);
+        }
+        bmci_resize_force_portable(previous);
+    }
+    printf("normalisation: %d tensors equal to float32 arithmetic\n", compared);
+}
+
 static void test_float_resize(void)
 {
     int checked = 0;
@@ -268,6 +318,7 @@ int main(void)
 {
     RUN(test_pillow_fixtures);
     RUN(test_pillow_fixtures_portable);
+    RUN(test_normalisation_equals_float32_arithmetic);
     RUN(test_float_resize);
     RUN(test_window_equals_crop_of_whole);
     RUN(test_options);

@@ -11,6 +11,7 @@
 
 #include "core/error.h"
 #include "image/image.h"
+#include "image/normalize_simd.h"
 #include "image/resize.h"
 
 /* Largest accepted image_size: the output is image_size^2 pixels. */
@@ -149,11 +150,23 @@ bmc_status bmc_preprocess(const bmc_image *image, const bmc_preprocess_options *
     if (status != BMC_OK)
         return status;
     int32_t size = options->image_size;
-    uint8_t *row = malloc((size_t)size * 3); /* one row of bytes, grey or RGB */
-    if (!row) {
+    size_t pixels = (size_t)size * (size_t)size;
+    uint8_t *bytes = malloc(pixels * 3); /* the crop's bytes, grey or RGB */
+    if (!bytes) {
         bmc_image_free(crop);
-        return bmci_fail(BMC_ERR_OUT_OF_MEMORY, "bmc_preprocess: cannot allocate %d bytes", size * 3);
+        return bmci_fail(BMC_ERR_OUT_OF_MEMORY, "bmc_preprocess: cannot allocate %zu bytes", pixels * 3);
     }
+    /* A grey crop (convert('RGB') gives R = G = B) goes as one byte a pixel, without making its
+     * RGB bytes. */
+    int stride = bmci_image_row_to_grey8(crop, 0, bytes) ? 1 : 3;
+    for (int32_t y = 0; y < size; y++) {
+        uint8_t *row = bytes + (size_t)y * (size_t)size * (size_t)stride;
+        if (stride == 1)
+            bmci_image_row_to_grey8(crop, y, row);
+        else
+            bmci_image_row_to_rgb8(crop, y, row);
+    }
+    bmc_image_free(crop);
     /* torchvision in float32, one rounding per operation: x / 255, then - mean, then / std.
      * A byte has 256 values, so each channel's results are a table computed that way. */
     float table[3][256];
@@ -163,26 +176,11 @@ bmc_status bmc_preprocess(const bmc_image *image, const bmc_preprocess_options *
             v = v - options->mean[c];
             table[c][x] = v / options->std[c];
         }
-    /* Row by row into the three planes; a grey crop (convert('RGB') gives R = G = B) without
-     * making its RGB bytes. */
-    for (int32_t y = 0; y < size; y++) {
-        float *red = tensor + (size_t)y * (size_t)size, *green = red + plane, *blue = green + plane;
-        if (bmci_image_row_to_grey8(crop, y, row)) {
-            for (int32_t x = 0; x < size; x++) {
-                red[x] = table[0][row[x]];
-                green[x] = table[1][row[x]];
-                blue[x] = table[2][row[x]];
-            }
-        } else {
-            bmci_image_row_to_rgb8(crop, y, row);
-            for (int32_t x = 0; x < size; x++) {
-                red[x] = table[0][row[3 * x]];
-                green[x] = table[1][row[3 * x + 1]];
-                blue[x] = table[2][row[3 * x + 2]];
-            }
-        }
-    }
-    free(row);
-    bmc_image_free(crop);
+    float *const planes[3] = {tensor, tensor + plane, tensor + 2 * plane};
+    if (!bmci_normalize_simd(bytes, pixels, stride, table, planes))
+        for (size_t i = 0; i < pixels; i++)
+            for (int c = 0; c < 3; c++)
+                planes[c][i] = table[c][bytes[i * (size_t)stride + (stride == 3 ? (size_t)c : 0)]];
+    free(bytes);
     return status;
 }

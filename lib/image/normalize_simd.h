@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: MIT */
+/* Internal: the last step of preprocessing, bytes to the model's normalised float planes
+ * through per-channel tables, with AVX-512 VBMI where the CPU has it. */
+#ifndef BMC_LIB_NORMALIZE_SIMD_H
+#define BMC_LIB_NORMALIZE_SIMD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* planes[c][i] = table[c][bytes[i * stride + (stride == 3 ? c : 0)]] for i in 0 .. pixels - 1:
+ * stride 1 for grey bytes (one byte feeds the three planes), 3 for interleaved RGB. Returns 1
+ * when done, 0 when the CPU lacks the kernel's instructions (or the tests forbid them): the
+ * caller then does it with the tables itself. */
+int bmci_normalize_simd(const uint8_t *bytes, size_t pixels, int stride, const float table[3][256],
+                        float *const planes[3]);
+
+#endif
