@@ -16,6 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 static uint32_t read_be32(const uint8_t *p)
 {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
@@ -80,12 +84,15 @@ static void add_prior(uint8_t *restrict row, const uint8_t *restrict prior, size
 /* Sub (1), Average (3) and Paeth (4): each byte depends on the one bpp bytes before it. Those
  * are carried in locals (registers once the pixel loop is unrolled for a constant bpp): read
  * back from the row, every byte would wait for its own store to be forwarded. `bpp` and `type`
- * are constants at each call site. Bytes before the row's start count as 0. */
-static inline void unfilter_serial(uint8_t *restrict row, const uint8_t *restrict prior, size_t bytes,
+ * are constants at each call site. Bytes before the row's start count as 0; the row is done
+ * from byte `start` (a whole number of pixels), those before it already unfiltered. */
+static inline void unfilter_serial(uint8_t *restrict row, const uint8_t *restrict prior, size_t start, size_t bytes,
                                    const size_t bpp, const int type)
 {
     uint8_t a[8] = {0}, c[8] = {0}; /* left and upper left of the next pixel's bytes */
-    for (size_t i = 0; i < bytes; i += bpp) {
+    for (size_t k = 0; start >= bpp && k < bpp; k++)
+        a[k] = row[start - bpp + k], c[k] = prior[start - bpp + k];
+    for (size_t i = start; i < bytes; i += bpp) {
 #pragma GCC unroll 8
         for (size_t k = 0; k < bpp; k++) {
             if (i + k >= bytes) /* a last partial pixel, never in a valid row: only for safety */
@@ -99,15 +106,52 @@ static inline void unfilter_serial(uint8_t *restrict row, const uint8_t *restric
     }
 }
 
+#if defined(__SSE2__)
+/* Sub for pixels of 1, 2, 4 or 8 bytes, 16 bytes a step: within a step, a prefix sum of the
+ * bytes bpp apart (shifted copies added, doubling the distance), plus the last pixel of the
+ * step before repeated across the step. Sums wrap modulo 256 byte by byte, as the filter does.
+ * Returns how many bytes it did (whole steps); the caller does the rest. */
+static inline size_t unfilter_sub_sse2(uint8_t *row, size_t bytes, const size_t bpp)
+{
+    __m128i carry = _mm_setzero_si128();
+    size_t i = 0;
+    for (; i + 16 <= bytes; i += 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(row + i));
+        switch (bpp) {
+        case 1: x = _mm_add_epi8(x, _mm_slli_si128(x, 1)); /* fall through */
+        case 2: x = _mm_add_epi8(x, _mm_slli_si128(x, 2)); /* fall through */
+        case 4: x = _mm_add_epi8(x, _mm_slli_si128(x, 4)); /* fall through */
+        default: x = _mm_add_epi8(x, _mm_slli_si128(x, 8));
+        }
+        x = _mm_add_epi8(x, carry);
+        _mm_storeu_si128((__m128i *)(row + i), x);
+        switch (bpp) { /* the step's last pixel in every pixel of the next */
+        case 1: carry = _mm_unpackhi_epi64(_mm_shufflehi_epi16(_mm_unpackhi_epi8(x, x), 0xff),
+                                           _mm_shufflehi_epi16(_mm_unpackhi_epi8(x, x), 0xff)); break;
+        case 2: carry = _mm_unpackhi_epi64(_mm_shufflehi_epi16(x, 0xff), _mm_shufflehi_epi16(x, 0xff)); break;
+        case 4: carry = _mm_shuffle_epi32(x, 0xff); break;
+        default: carry = _mm_unpackhi_epi64(x, x);
+        }
+    }
+    return i;
+}
+#endif
+
 static inline void unfilter_serial_types(uint8_t *restrict row, const uint8_t *restrict prior, size_t bytes,
                                          const size_t bpp, int type)
 {
-    if (type == 1)
-        unfilter_serial(row, prior, bytes, bpp, 1);
-    else if (type == 3)
-        unfilter_serial(row, prior, bytes, bpp, 3);
-    else
-        unfilter_serial(row, prior, bytes, bpp, 4);
+    if (type == 1) {
+        size_t start = 0;
+#if defined(__SSE2__)
+        if (bpp == 1 || bpp == 2 || bpp == 4 || bpp == 8)
+            start = unfilter_sub_sse2(row, bytes, bpp);
+#endif
+        unfilter_serial(row, prior, start, bytes, bpp, 1);
+    } else if (type == 3) {
+        unfilter_serial(row, prior, 0, bytes, bpp, 3);
+    } else {
+        unfilter_serial(row, prior, 0, bytes, bpp, 4);
+    }
 }
 
 /* Undo one row's filter; `prior` is the previous row unfiltered (zeros for the first). bpp is

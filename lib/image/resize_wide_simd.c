@@ -51,15 +51,22 @@ WIDE_INLINE __m512d gather8(const uint8_t *base, __m512i index, __mmask8 m, cons
  * portable code writes as (int32_t)(v >= 0 ? v + 0.5 : v - 0.5), a truncation */
 WIDE_INLINE void store8(uint8_t *p, __mmask8 m, __m512d sum, const int is_float)
 {
+    __m256i bits;
     if (is_float) {
-        _mm512_mask_storeu_ps(p, (__mmask16)m, _mm512_castps256_ps512(_mm512_cvtpd_ps(sum)));
-        return;
+        bits = _mm256_castps_si256(_mm512_cvtpd_ps(sum));
+    } else {
+        const __m512d half = _mm512_set1_pd(0.5);
+        __mmask8 positive = _mm512_cmp_pd_mask(sum, _mm512_setzero_pd(), _CMP_GE_OQ);
+        __m512d rounded = _mm512_mask_add_round_pd(_mm512_sub_round_pd(sum, half, NEAREST), positive, sum, half,
+                                                   NEAREST);
+        bits = _mm512_cvttpd_epi32(rounded);
     }
-    const __m512d half = _mm512_set1_pd(0.5);
-    __mmask8 positive = _mm512_cmp_pd_mask(sum, _mm512_setzero_pd(), _CMP_GE_OQ);
-    __m512d rounded = _mm512_mask_add_round_pd(_mm512_sub_round_pd(sum, half, NEAREST), positive, sum, half,
-                                               NEAREST);
-    _mm512_mask_storeu_epi32(p, (__mmask16)m, _mm512_castsi256_si512(_mm512_cvttpd_epi32(rounded)));
+    /* masked stores are slow on some CPUs (AMD's Zen 4 among them): only the last block of a
+     * row takes one */
+    if (m == 0xff)
+        _mm256_storeu_si256((__m256i *)p, bits);
+    else
+        _mm512_mask_storeu_epi32(p, (__mmask16)m, _mm512_castsi256_si512(bits));
 }
 
 static __mmask8 first_lanes(size_t n)
