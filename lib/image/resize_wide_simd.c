@@ -111,12 +111,16 @@ WIDE_INLINE void horizontal_row(const uint8_t *src, const uint8_t *src2, int32_t
                                 uint8_t *dst2, const struct bmci_weights_wide *w, const struct htable *t,
                                 const int pair, const int is_float)
 {
-    for (int32_t i = 0; i < w->count; i += 8) {
-        __mmask8 live = first_lanes((size_t)(w->count - i));
-        __m512i start = _mm512_maskz_loadu_epi32((__mmask16)live, w->start + i);
-        __m512i length = _mm512_maskz_loadu_epi32((__mmask16)live, w->length + i);
-        int32_t first = w->start[i];
-        int narrow = t->span[i / 8] <= 32;
+    /* the tables in locals: the stores below go through byte pointers, which may alias anything,
+     * and would make the compiler load them again at every step */
+    const int32_t count = w->count, *starts = w->start, *lengths = w->length, *taps = t->taps, *spans = t->span;
+    const double *kt = t->kt;
+    for (int32_t i = 0; i < count; i += 8) {
+        __mmask8 live = first_lanes((size_t)(count - i));
+        __m512i start = _mm512_maskz_loadu_epi32((__mmask16)live, starts + i);
+        __m512i length = _mm512_maskz_loadu_epi32((__mmask16)live, lengths + i);
+        int32_t first = starts[i];
+        int narrow = spans[i / 8] <= 32;
         __m512i lo = _mm512_setzero_si512(), hi = lo, lo2 = lo, hi2 = lo, offset = start;
         if (narrow) {
             load_window(src, in_width, first, &lo, &hi);
@@ -125,10 +129,11 @@ WIDE_INLINE void horizontal_row(const uint8_t *src, const uint8_t *src2, int32_t
             offset = _mm512_sub_epi32(start, _mm512_set1_epi32(first));
         }
         __m512d sum = _mm512_setzero_pd(), sum2 = sum;
-        for (int32_t j = 0; j < t->taps[i / 8]; j++) {
+        int32_t block_taps = taps[i / 8];
+        for (int32_t j = 0; j < block_taps; j++) {
             __m512i tap = _mm512_set1_epi32(j);
             __mmask8 m = live & (__mmask8)_mm512_cmpgt_epi32_mask(length, tap);
-            __m512d k = _mm512_maskz_loadu_pd(m, t->kt + (size_t)j * (size_t)w->count + (size_t)i);
+            __m512d k = _mm512_maskz_loadu_pd(m, kt + (size_t)j * (size_t)count + (size_t)i);
             __m512i index = _mm512_add_epi32(offset, tap);
             __m512d v = narrow ? pick8(lo, hi, index, is_float) : gather8(src, index, m, is_float);
             sum = add_product(sum, m, v, k);
