@@ -76,13 +76,80 @@ static __mmask8 first_lanes(size_t n)
 
 /* ---- horizontal ------------------------------------------------------------------------------ */
 
-/* What the pass precomputes once: the weights transposed (tap j of output i at j * count + i)
- * so that eight outputs' weights of a tap are one load, and per block of eight outputs its
- * longest kernel and its span (first to last input sample it reads). */
+/* What the pass precomputes once: the weights transposed (tap j of output i at j * stride + i,
+ * stride the count rounded up to whole blocks, zeros past each output's kernel) so that eight
+ * outputs' weights of a tap are one load, and per block of eight outputs its longest kernel
+ * and its span (first to last input sample it reads). */
 struct htable {
     double *kt;
+    size_t stride;
     int32_t *taps, *span;
 };
+
+/* Eight outputs of integer samples (mode I) whose inputs lie within 16 samples: the samples
+ * are converted to double once, as two vectors, and each tap's eight permuted out of them.
+ * The outputs' shorter kernels run on with zero weights, which is exact for finite samples:
+ * the terms are then +-0, and a sum that starts from +0.0 is never -0.0, so adding them leaves
+ * it as it is. (Float samples may be infinite, and inf * 0 is NaN: they keep the masks.) */
+WIDE_INLINE void load_doubles(const uint8_t *src, int32_t in_width, int32_t first, __m512d *lo, __m512d *hi)
+{
+    int32_t left = in_width - first;
+    __mmask16 m = left >= 16 ? 0xffff : (__mmask16)((1u << left) - 1);
+    __m512i v = _mm512_maskz_loadu_epi32(m, src + 4 * (size_t)first);
+    *lo = _mm512_cvtepi32_pd(_mm512_castsi512_si256(v));
+    *hi = _mm512_cvtepi32_pd(_mm512_extracti64x4_epi64(v, 1));
+}
+
+/* One row, or two (`n`, a constant): the second row's sums are independent of the first's, so
+ * their additions overlap, and the weights and indices serve both. (Four rows at once measured
+ * slower: more vectors than registers.) */
+WIDE_INLINE void horizontal_block_int(const uint8_t *const *src, int32_t in_width, uint8_t *const *dst,
+                                      const struct bmci_weights_wide *w, const struct htable *t, int32_t i,
+                                      __mmask8 live, const int n)
+{
+    int32_t first = w->start[i], taps = t->taps[i / 8];
+    const double *kt = t->kt + (size_t)i;
+    size_t stride = t->stride;
+    __m512d lo[2], hi[2], sum[2];
+    for (int r = 0; r < n; r++) {
+        load_doubles(src[r], in_width, first, &lo[r], &hi[r]);
+        sum[r] = _mm512_setzero_pd();
+    }
+    __m512i start = _mm512_maskz_loadu_epi32((__mmask16)live, w->start + i);
+    __m512i offset = _mm512_cvtepi32_epi64(_mm512_castsi512_si256(_mm512_sub_epi32(start, _mm512_set1_epi32(first))));
+    for (int32_t j = 0; j < taps; j++) {
+        __m512d k = _mm512_loadu_pd(kt + (size_t)j * stride);
+        __m512i index = _mm512_add_epi64(offset, _mm512_set1_epi64(j));
+        for (int r = 0; r < n; r++)
+            sum[r] = _mm512_add_round_pd(
+                sum[r], _mm512_mul_round_pd(_mm512_permutex2var_pd(lo[r], index, hi[r]), k, NEAREST), NEAREST);
+    }
+    for (int r = 0; r < n; r++)
+        store8(dst[r] + 4 * (size_t)i, live, sum[r], 0);
+}
+
+/* Rows of integer samples whose blocks all read within 16 samples, two at a time: per tap a
+ * permutation, a product and a sum, where the general pass below also converts each sample
+ * again and masks the shorter kernels (0.065 -> 0.048 ms for a 300 x 257 image's pass). */
+WIDE_INLINE void horizontal_rows_int(const uint8_t *src, ptrdiff_t src_stride, int32_t in_width, uint8_t *dst,
+                                     ptrdiff_t dst_stride, int32_t rows, const struct bmci_weights_wide *w,
+                                     const struct htable *t)
+{
+    for (int32_t y = 0; y < rows; y += 2) {
+        const uint8_t *s[2];
+        uint8_t *d[2];
+        int n = rows - y < 2 ? rows - y : 2;
+        for (int r = 0; r < n; r++)
+            s[r] = src + (ptrdiff_t)(y + r) * src_stride, d[r] = dst + (ptrdiff_t)(y + r) * dst_stride;
+        for (int32_t i = 0; i < w->count; i += 8) {
+            __mmask8 live = first_lanes((size_t)(w->count - i));
+            if (n == 2)
+                horizontal_block_int(s, in_width, d, w, t, i, live, 2);
+            else
+                horizontal_block_int(s, in_width, d, w, t, i, live, 1);
+        }
+    }
+}
 
 /* Eight outputs whose inputs lie within 32 samples: those samples are loaded once (two
  * vectors) and each tap's eight picked out of them by a permutation. Gathers would be simpler,
@@ -115,6 +182,7 @@ WIDE_INLINE void horizontal_row(const uint8_t *src, const uint8_t *src2, int32_t
      * and would make the compiler load them again at every step */
     const int32_t count = w->count, *starts = w->start, *lengths = w->length, *taps = t->taps, *spans = t->span;
     const double *kt = t->kt;
+    const size_t stride = t->stride;
     for (int32_t i = 0; i < count; i += 8) {
         __mmask8 live = first_lanes((size_t)(count - i));
         __m512i start = _mm512_maskz_loadu_epi32((__mmask16)live, starts + i);
@@ -133,7 +201,7 @@ WIDE_INLINE void horizontal_row(const uint8_t *src, const uint8_t *src2, int32_t
         for (int32_t j = 0; j < block_taps; j++) {
             __m512i tap = _mm512_set1_epi32(j);
             __mmask8 m = live & (__mmask8)_mm512_cmpgt_epi32_mask(length, tap);
-            __m512d k = _mm512_maskz_loadu_pd(m, kt + (size_t)j * (size_t)count + (size_t)i);
+            __m512d k = _mm512_maskz_loadu_pd(m, kt + (size_t)j * stride + (size_t)i);
             __m512i index = _mm512_add_epi32(offset, tap);
             __m512d v = narrow ? pick8(lo, hi, index, is_float) : gather8(src, index, m, is_float);
             sum = add_product(sum, m, v, k);
@@ -152,6 +220,13 @@ WIDE_TARGET static void horizontal_rows(const uint8_t *src, ptrdiff_t src_stride
                                         ptrdiff_t dst_stride, int32_t rows, int is_float,
                                         const struct bmci_weights_wide *w, const struct htable *t)
 {
+    int narrow = 1;
+    for (int32_t b = 0; b < (w->count + 7) / 8; b++)
+        narrow &= t->span[b] <= 16;
+    if (!is_float && narrow) {
+        horizontal_rows_int(src, src_stride, in_width, dst, dst_stride, rows, w, t);
+        return;
+    }
     for (int32_t y = 0; y < rows; y += 2) {
         const uint8_t *s = src + (ptrdiff_t)y * src_stride, *s2 = s + src_stride;
         uint8_t *d = dst + (ptrdiff_t)y * dst_stride, *d2 = d + dst_stride;
@@ -174,12 +249,12 @@ int bmci_resize_horizontal_wide_simd(const uint8_t *src, ptrdiff_t src_stride, i
     if (bmci_resize_simd_level() < 2)
         return 0;
     size_t count = (size_t)w->count, ksize = (size_t)w->ksize, blocks = (count + 7) / 8;
-    struct htable t = {malloc(count * ksize * sizeof *t.kt), calloc(blocks, sizeof *t.taps),
+    struct htable t = {calloc(blocks * 8 * ksize, sizeof *t.kt), blocks * 8, calloc(blocks, sizeof *t.taps),
                        calloc(blocks, sizeof *t.span)};
     if (t.kt && t.taps && t.span) {
         for (size_t i = 0; i < count; i++) {
-            for (size_t j = 0; j < ksize; j++)
-                t.kt[j * count + i] = w->k[i * ksize + j];
+            for (size_t j = 0; j < (size_t)w->length[i]; j++)
+                t.kt[j * t.stride + i] = w->k[i * ksize + j];
             int32_t b = (int32_t)(i / 8), reach = w->start[i] + w->length[i] - w->start[b * 8];
             t.taps[b] = w->length[i] > t.taps[b] ? w->length[i] : t.taps[b];
             t.span[b] = reach > t.span[b] ? reach : t.span[b];
