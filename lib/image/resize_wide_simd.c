@@ -12,6 +12,7 @@
  * vertical pass loads whole rows. */
 #include "image/resize_wide_simd.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "image/resize_simd.h"
@@ -270,22 +271,30 @@ int bmci_resize_horizontal_wide_simd(const uint8_t *src, ptrdiff_t src_stride, i
 
 /* ---- vertical -------------------------------------------------------------------------------- */
 
+/* The samples s .. s + 7 of a row in the lanes of m, as doubles: int32 or float samples
+ * converted, or doubles (`converted`: rows of the integer pass's ring, below). */
+WIDE_INLINE __m512d row8(const uint8_t *row, size_t s, __mmask8 m, const int is_float, const int converted)
+{
+    if (converted)
+        return _mm512_maskz_loadu_pd(m, row + 8 * s);
+    return load8(row + 4 * s, m, is_float);
+}
+
 /* One output row from n input rows: 32 samples a step in four independent sums (one sum's
  * additions wait on each other), then eight a step. */
 WIDE_INLINE void vertical_row(const uint8_t *const *rows, const double *k, int32_t n, uint8_t *dst, size_t samples,
-                              const int is_float)
+                              const int is_float, const int converted)
 {
     const __mmask8 all = 0xff;
     size_t s = 0;
     for (; s + 32 <= samples; s += 32) {
         __m512d a0 = _mm512_setzero_pd(), a1 = a0, a2 = a0, a3 = a0;
         for (int32_t r = 0; r < n; r++) {
-            const uint8_t *p = rows[r] + 4 * s;
             __m512d weight = _mm512_set1_pd(k[r]);
-            a0 = add_product(a0, all, load8(p, all, is_float), weight);
-            a1 = add_product(a1, all, load8(p + 32, all, is_float), weight);
-            a2 = add_product(a2, all, load8(p + 64, all, is_float), weight);
-            a3 = add_product(a3, all, load8(p + 96, all, is_float), weight);
+            a0 = add_product(a0, all, row8(rows[r], s, all, is_float, converted), weight);
+            a1 = add_product(a1, all, row8(rows[r], s + 8, all, is_float, converted), weight);
+            a2 = add_product(a2, all, row8(rows[r], s + 16, all, is_float, converted), weight);
+            a3 = add_product(a3, all, row8(rows[r], s + 24, all, is_float, converted), weight);
         }
         store8(dst + 4 * s, all, a0, is_float);
         store8(dst + 4 * s + 32, all, a1, is_float);
@@ -296,15 +305,49 @@ WIDE_INLINE void vertical_row(const uint8_t *const *rows, const double *k, int32
         __mmask8 m = first_lanes(samples - s);
         __m512d sum = _mm512_setzero_pd();
         for (int32_t r = 0; r < n; r++)
-            sum = add_product(sum, m, load8(rows[r] + 4 * s, m, is_float), _mm512_set1_pd(k[r]));
+            sum = add_product(sum, m, row8(rows[r], s, m, is_float, converted), _mm512_set1_pd(k[r]));
         store8(dst + 4 * s, m, sum, is_float);
     }
 }
 
+/* Integer samples (mode I) converted to double once per input row, not once per output row that
+ * reads it (about five times for a small downscale; the conversion is the costliest step of a
+ * tap here): the rows of the current window are kept converted in a ring of ksize rows. Output
+ * windows only move forward, so a row's slot is reused only once no later window reads it.
+ * Returns 0, doing nothing, for weights whose windows go back or exceed ksize. */
+WIDE_INLINE int vertical_rows_int(const uint8_t *src, ptrdiff_t src_stride, int32_t row0, uint8_t *dst,
+                                  ptrdiff_t dst_stride, size_t samples, const struct bmci_weights_wide *w,
+                                  const uint8_t **rows, double *ring)
+{
+    const int32_t count = w->count, ksize = w->ksize, *starts = w->start, *lengths = w->length;
+    for (int32_t y = 0; y < count; y++)
+        if (lengths[y] > ksize || (y > 0 && starts[y] < starts[y - 1]))
+            return 0;
+    size_t ring_stride = (samples + 7) / 8 * 8;
+    int32_t converted = 0; /* rows before this one (from row0) are in the ring */
+    for (int32_t y = 0; y < count; y++) {
+        int32_t n = lengths[y], first = starts[y] - row0;
+        for (; converted < first + n; converted++) {
+            const uint8_t *in = src + (ptrdiff_t)converted * src_stride;
+            double *out = ring + (size_t)(converted % ksize) * ring_stride;
+            for (size_t s = 0; s < samples; s += 8) {
+                __mmask8 m = first_lanes(samples - s);
+                _mm512_storeu_pd(out + s, load8(in + 4 * s, m, 0));
+            }
+        }
+        for (int32_t r = 0; r < n; r++)
+            rows[r] = (const uint8_t *)(ring + (size_t)((first + r) % ksize) * ring_stride);
+        vertical_row(rows, w->k + (size_t)y * (size_t)ksize, n, dst + (ptrdiff_t)y * dst_stride, samples, 0, 1);
+    }
+    return 1;
+}
+
 WIDE_TARGET static void vertical_rows(const uint8_t *src, ptrdiff_t src_stride, int32_t row0, uint8_t *dst,
                                       ptrdiff_t dst_stride, size_t samples, int is_float,
-                                      const struct bmci_weights_wide *w, const uint8_t **rows)
+                                      const struct bmci_weights_wide *w, const uint8_t **rows, double *ring)
 {
+    if (!is_float && ring && vertical_rows_int(src, src_stride, row0, dst, dst_stride, samples, w, rows, ring))
+        return;
     for (int32_t y = 0; y < w->count; y++) {
         int32_t n = w->length[y];
         for (int32_t r = 0; r < n; r++)
@@ -312,9 +355,9 @@ WIDE_TARGET static void vertical_rows(const uint8_t *src, ptrdiff_t src_stride, 
         const double *k = w->k + (size_t)y * (size_t)w->ksize;
         uint8_t *d = dst + (ptrdiff_t)y * dst_stride;
         if (is_float)
-            vertical_row(rows, k, n, d, samples, 1);
+            vertical_row(rows, k, n, d, samples, 1, 0);
         else
-            vertical_row(rows, k, n, d, samples, 0);
+            vertical_row(rows, k, n, d, samples, 0, 0);
     }
 }
 
@@ -327,7 +370,12 @@ int bmci_resize_vertical_wide_simd(const uint8_t *src, ptrdiff_t src_stride, int
     const uint8_t **rows = malloc((size_t)w->ksize * sizeof *rows);
     if (!rows)
         return 0;
-    vertical_rows(src, src_stride, row0, dst, dst_stride, samples, is_float, w, rows);
+    /* the integer pass's ring; without it that pass converts as it goes */
+    double *ring = is_float || samples > SIZE_MAX / 8 / (size_t)w->ksize - 8
+                       ? NULL
+                       : malloc((size_t)w->ksize * ((samples + 7) / 8 * 8) * sizeof *ring);
+    vertical_rows(src, src_stride, row0, dst, dst_stride, samples, is_float, w, rows, ring);
+    free(ring);
     free(rows);
     return 1;
 }
