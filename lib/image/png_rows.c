@@ -74,10 +74,19 @@ static inline uint8_t paeth(int a, int b, int c)
     return (uint8_t)best;
 }
 
-/* The Up filter: rows never overlap, and saying so lets the compiler vectorise. */
+/* The Up filter, 16 bytes a step where SSE2 is there (the compilers' -O2 leaves the plain loop
+ * byte by byte). */
 static void add_prior(uint8_t *restrict row, const uint8_t *restrict prior, size_t bytes)
 {
-    for (size_t i = 0; i < bytes; i++)
+    size_t i = 0;
+#if defined(__SSE2__)
+    for (; i + 16 <= bytes; i += 16) {
+        __m128i sum = _mm_add_epi8(_mm_loadu_si128((const __m128i *)(row + i)),
+                                   _mm_loadu_si128((const __m128i *)(prior + i)));
+        _mm_storeu_si128((__m128i *)(row + i), sum);
+    }
+#endif
+    for (; i < bytes; i++)
         row[i] = (uint8_t)(row[i] + prior[i]);
 }
 
