@@ -62,12 +62,7 @@ WIDE_INLINE void store8(uint8_t *p, __mmask8 m, __m512d sum, const int is_float)
                                                    NEAREST);
         bits = _mm512_cvttpd_epi32(rounded);
     }
-    /* masked stores are slow on some CPUs (AMD's Zen 4 among them): only the last block of a
-     * row takes one */
-    if (m == 0xff)
-        _mm256_storeu_si256((__m256i *)p, bits);
-    else
-        _mm512_mask_storeu_epi32(p, (__mmask16)m, _mm512_castsi256_si512(bits));
+    _mm512_mask_storeu_epi32(p, (__mmask16)m, _mm512_castsi256_si512(bits));
 }
 
 static __mmask8 first_lanes(size_t n)
