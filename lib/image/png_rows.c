@@ -128,7 +128,7 @@ static ALWAYS_INLINE void unfilter_serial(uint8_t *restrict row, const uint8_t *
  * bytes bpp apart (shifted copies added, doubling the distance), plus the last pixel of the
  * step before repeated across the step. Sums wrap modulo 256 byte by byte, as the filter does.
  * Returns how many bytes it did (whole steps); the caller does the rest. */
-static inline size_t unfilter_sub_sse2(uint8_t *row, size_t bytes, const size_t bpp)
+static ALWAYS_INLINE size_t unfilter_sub_sse2(uint8_t *row, size_t bytes, const size_t bpp)
 {
     __m128i carry = _mm_setzero_si128();
     size_t i = 0;

@@ -9,7 +9,9 @@
  * twice. Lanes past an output's kernel are masked, not multiplied by zero weights: in mode F,
  * 0 * inf is NaN. The horizontal pass gathers each tap's samples (the outputs' windows
  * overlap and step unevenly, so they are permuted out of the window the outputs read); the
- * vertical pass loads whole rows. */
+ * vertical pass loads whole rows. Integer samples (mode I) have passes of their own that
+ * convert each sample to double once and, in the horizontal one, depart from Pillow's
+ * operations only where an integer result cannot tell (see horizontal_rows_int). */
 #include "image/resize_wide_simd.h"
 
 #include <stdint.h>
@@ -52,17 +54,15 @@ WIDE_INLINE __m512d gather8(const uint8_t *base, __m512i index, __mmask8 m, cons
  * portable code writes as (int32_t)(v >= 0 ? v + 0.5 : v - 0.5), a truncation */
 WIDE_INLINE void store8(uint8_t *p, __mmask8 m, __m512d sum, const int is_float)
 {
-    __m256i bits;
     if (is_float) {
-        bits = _mm256_castps_si256(_mm512_cvtpd_ps(sum));
-    } else {
-        const __m512d half = _mm512_set1_pd(0.5);
-        __mmask8 positive = _mm512_cmp_pd_mask(sum, _mm512_setzero_pd(), _CMP_GE_OQ);
-        __m512d rounded = _mm512_mask_add_round_pd(_mm512_sub_round_pd(sum, half, NEAREST), positive, sum, half,
-                                                   NEAREST);
-        bits = _mm512_cvttpd_epi32(rounded);
+        _mm512_mask_storeu_ps(p, (__mmask16)m, _mm512_castps256_ps512(_mm512_cvtpd_ps(sum)));
+        return;
     }
-    _mm512_mask_storeu_epi32(p, (__mmask16)m, _mm512_castsi256_si512(bits));
+    const __m512d half = _mm512_set1_pd(0.5);
+    __mmask8 positive = _mm512_cmp_pd_mask(sum, _mm512_setzero_pd(), _CMP_GE_OQ);
+    __m512d rounded = _mm512_mask_add_round_pd(_mm512_sub_round_pd(sum, half, NEAREST), positive, sum, half,
+                                               NEAREST);
+    _mm512_mask_storeu_epi32(p, (__mmask16)m, _mm512_castsi256_si512(_mm512_cvttpd_epi32(rounded)));
 }
 
 static __mmask8 first_lanes(size_t n)
@@ -82,8 +82,8 @@ struct htable {
     int32_t *taps, *span;
 };
 
-/* The horizontal pass of integer samples (mode I) when each block of eight outputs reads within
- * 16 samples, as in downscales up to about 1.5x and all upscales. Block by block: the block's
+/* horizontal_rows_int: the horizontal pass of integer samples (mode I) when each block of eight
+ * outputs reads within 16 samples, as in downscales up to about 1.5x and all upscales. Block by block: the block's
  * weights and sample indices stay in registers while the rows go by, two at a time (their
  * sums are independent, so their additions overlap). A row's 16 samples are converted to
  * double once and each tap's eight permuted out of them. Two departures from Pillow's order of
@@ -233,9 +233,9 @@ WIDE_TARGET static void horizontal_rows(const uint8_t *src, ptrdiff_t src_stride
                                         ptrdiff_t dst_stride, int32_t rows, int is_float,
                                         const struct bmci_weights_wide *w, const struct htable *t)
 {
-    int narrow = 1;
+    int narrow = 1; /* every block within 16 samples, and none without taps */
     for (int32_t b = 0; b < (w->count + 7) / 8; b++)
-        narrow &= t->span[b] <= 16;
+        narrow &= t->span[b] <= 16 && t->taps[b] >= 1;
     if (!is_float && narrow) {
         horizontal_rows_int(src, src_stride, in_width, dst, dst_stride, rows, w, t);
         return;
