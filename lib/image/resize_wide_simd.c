@@ -16,6 +16,7 @@
 
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "image/resize_simd.h"
 
@@ -80,6 +81,8 @@ struct htable {
     double *kt;
     size_t stride;
     int32_t *taps, *span;
+    double *columns;  /* for integer samples with long kernels (horizontal_rows_int_long), or NULL */
+    int32_t *results;
 };
 
 /* horizontal_rows_int: the horizontal pass of integer samples (mode I) when each block of eight
@@ -164,6 +167,102 @@ WIDE_INLINE void horizontal_rows_int(const uint8_t *src, ptrdiff_t src_stride, i
     }
 }
 
+/* The horizontal pass of integer samples with long kernels (downscales past about 1.5x, such as
+ * a radiograph of 2500 x 2048 to 224): eight rows in the lanes of a vector instead of eight
+ * outputs, so that a tap's eight samples are one load and its weight one broadcast, with no
+ * gather or permutation. Each block of eight rows is first transposed, as doubles, into
+ * `columns` (column x's eight samples at 8 * x), with zero columns past the row's end for the
+ * kernels' zero-weight tail; the outputs of four columns at a time go on together (their sums
+ * are independent), each over the longest kernel of the four with Pillow's zero weights past
+ * its own (exact for integers, as in the short-kernel pass above); the results are
+ * transposed back into the rows. `columns` holds (in_width + ksize) * 8 doubles, `results`
+ * count * 8 int32. */
+#define LONG_OUTPUTS 4 /* outputs whose sums go on together */
+
+/* Rows y .. y + n - 1 (n <= 8; lanes past n are zero) as columns of eight doubles. */
+WIDE_INLINE void transpose_rows(const uint8_t *src, ptrdiff_t src_stride, int32_t in_width, int n, double *columns)
+{
+    int32_t x = 0;
+    for (; x + 8 <= in_width; x += 8) {
+        __m256i r[8];
+        for (int i = 0; i < 8; i++)
+            r[i] = i < n ? _mm256_loadu_si256((const __m256i *)(src + (ptrdiff_t)i * src_stride + 4 * (size_t)x))
+                         : _mm256_setzero_si256();
+        /* the 8 x 8 transpose of 32-bit values: pairs, then quadruples, then 128-bit halves */
+        __m256i a[8], b[8];
+        for (int i = 0; i < 8; i += 2) {
+            a[i] = _mm256_unpacklo_epi32(r[i], r[i + 1]);
+            a[i + 1] = _mm256_unpackhi_epi32(r[i], r[i + 1]);
+        }
+        for (int i = 0; i < 8; i += 4)
+            for (int j = 0; j < 2; j++) {
+                b[i + j] = _mm256_unpacklo_epi64(a[i + j], a[i + j + 2]);
+                b[i + j + 2] = _mm256_unpackhi_epi64(a[i + j], a[i + j + 2]);
+            }
+        /* b[0] holds columns 0 (low half) and 4 (high half), b[2] 1 and 5, b[1] 2 and 6, b[3] 3 and 7,
+         * for rows 0-3; b[4..7] the same for rows 4-7 */
+        static const int order[4] = {0, 2, 1, 3};
+        for (int c = 0; c < 4; c++) {
+            __m256i rows03 = b[order[c]], rows47 = b[4 + order[c]];
+            __m256i low = _mm256_permute2x128_si256(rows03, rows47, 0x20);
+            __m256i high = _mm256_permute2x128_si256(rows03, rows47, 0x31);
+            _mm512_storeu_pd(columns + 8 * (size_t)(x + c), _mm512_cvtepi32_pd(low));
+            _mm512_storeu_pd(columns + 8 * (size_t)(x + c + 4), _mm512_cvtepi32_pd(high));
+        }
+    }
+    for (; x < in_width; x++) {
+        int32_t v[8] = {0};
+        for (int i = 0; i < n; i++)
+            memcpy(&v[i], src + (ptrdiff_t)i * src_stride + 4 * (size_t)x, 4);
+        _mm512_storeu_pd(columns + 8 * (size_t)x, _mm512_cvtepi32_pd(_mm256_loadu_si256((const __m256i *)v)));
+    }
+}
+
+/* Outputs i .. i + n - 1 (n a constant) of the block, each over `taps` taps. */
+WIDE_INLINE void long_outputs(const double *columns, const struct bmci_weights_wide *w, int32_t i, int32_t taps,
+                              int32_t *results, const int n)
+{
+    const double *col[LONG_OUTPUTS], *k[LONG_OUTPUTS];
+    __m512d sum[LONG_OUTPUTS];
+    for (int o = 0; o < n; o++) {
+        col[o] = columns + 8 * (size_t)w->start[i + o];
+        k[o] = w->k + (size_t)(i + o) * (size_t)w->ksize;
+        sum[o] = _mm512_mul_round_pd(_mm512_loadu_pd(col[o]), _mm512_set1_pd(k[o][0]), NEAREST);
+    }
+    for (int32_t j = 1; j < taps; j++)
+        for (int o = 0; o < n; o++)
+            sum[o] = _mm512_add_round_pd(
+                sum[o], _mm512_mul_round_pd(_mm512_loadu_pd(col[o] + 8 * (size_t)j), _mm512_set1_pd(k[o][j]), NEAREST),
+                NEAREST);
+    for (int o = 0; o < n; o++)
+        store8((uint8_t *)(results + 8 * (size_t)(i + o)), 0xff, sum[o], 0);
+}
+
+WIDE_INLINE void horizontal_rows_int_long(const uint8_t *src, ptrdiff_t src_stride, int32_t in_width, uint8_t *dst,
+                                          ptrdiff_t dst_stride, int32_t rows, const struct bmci_weights_wide *w,
+                                          double *columns, int32_t *results)
+{
+    const int32_t count = w->count;
+    for (int32_t y = 0; y < rows; y += 8) {
+        int n = rows - y < 8 ? rows - y : 8;
+        transpose_rows(src + (ptrdiff_t)y * src_stride, src_stride, in_width, n, columns);
+        int32_t i = 0;
+        for (; i + LONG_OUTPUTS <= count; i += LONG_OUTPUTS) {
+            int32_t taps = 0;
+            for (int o = 0; o < LONG_OUTPUTS; o++)
+                taps = w->length[i + o] > taps ? w->length[i + o] : taps;
+            long_outputs(columns, w, i, taps, results, LONG_OUTPUTS);
+        }
+        for (; i < count; i++)
+            long_outputs(columns, w, i, w->length[i], results, 1);
+        for (int r = 0; r < n; r++) {
+            int32_t *out = (int32_t *)(dst + (ptrdiff_t)(y + r) * dst_stride);
+            for (int32_t x = 0; x < count; x++)
+                out[x] = results[8 * (size_t)x + (size_t)r];
+        }
+    }
+}
+
 /* Eight outputs whose inputs lie within 32 samples: those samples are loaded once (two
  * vectors) and each tap's eight picked out of them by a permutation. Gathers would be simpler,
  * but microcode against Gather Data Sampling makes them slower here than the scalar pass. */
@@ -240,6 +339,10 @@ WIDE_TARGET static void horizontal_rows(const uint8_t *src, ptrdiff_t src_stride
         horizontal_rows_int(src, src_stride, in_width, dst, dst_stride, rows, w, t);
         return;
     }
+    if (!is_float && t->columns) {
+        horizontal_rows_int_long(src, src_stride, in_width, dst, dst_stride, rows, w, t->columns, t->results);
+        return;
+    }
     for (int32_t y = 0; y < rows; y += 2) {
         const uint8_t *s = src + (ptrdiff_t)y * src_stride, *s2 = s + src_stride;
         uint8_t *d = dst + (ptrdiff_t)y * dst_stride, *d2 = d + dst_stride;
@@ -263,14 +366,24 @@ int bmci_resize_horizontal_wide_simd(const uint8_t *src, ptrdiff_t src_stride, i
         return 0;
     size_t count = (size_t)w->count, ksize = (size_t)w->ksize, blocks = (count + 7) / 8;
     struct htable t = {calloc(blocks * 8 * ksize, sizeof *t.kt), blocks * 8, calloc(blocks, sizeof *t.taps),
-                       calloc(blocks, sizeof *t.span)};
+                       calloc(blocks, sizeof *t.span), NULL, NULL};
     if (t.kt && t.taps && t.span) {
+        int long_kernels = 0;
         for (size_t i = 0; i < count; i++) {
             for (size_t j = 0; j < (size_t)w->length[i]; j++)
                 t.kt[j * t.stride + i] = w->k[i * ksize + j];
             int32_t b = (int32_t)(i / 8), reach = w->start[i] + w->length[i] - w->start[b * 8];
             t.taps[b] = w->length[i] > t.taps[b] ? w->length[i] : t.taps[b];
             t.span[b] = reach > t.span[b] ? reach : t.span[b];
+            long_kernels |= t.span[b] > 16;
+        }
+        if (!is_float && long_kernels) { /* without them the older kernels below run */
+            t.columns = calloc(((size_t)in_width + ksize) * 8, sizeof *t.columns);
+            t.results = t.columns ? malloc(count * 8 * sizeof *t.results) : NULL;
+            if (!t.results) {
+                free(t.columns);
+                t.columns = NULL;
+            }
         }
         horizontal_rows(src, src_stride, in_width, dst, dst_stride, rows, is_float, w, &t);
     }
@@ -278,6 +391,8 @@ int bmci_resize_horizontal_wide_simd(const uint8_t *src, ptrdiff_t src_stride, i
     free(t.kt);
     free(t.taps);
     free(t.span);
+    free(t.columns);
+    free(t.results);
     return done;
 }
 
