@@ -3,7 +3,8 @@
 """Image decoding + preprocessing throughput, single thread, one process, same files:
 libbiomedclip (through ctypes) against its reference, Pillow 9.4 + torch doing open_clip's
 transform (Resize(224, BICUBIC) on the short side, CenterCrop(224), convert('RGB'),
-ToTensor, Normalize). Before timing it checks that both give the same tensor.
+ToTensor, Normalize). Before timing it checks that both give the same tensor. The images are
+the fixtures' and a radiograph-sized 16-bit grey PNG made here (radiograph_png).
 
 Usage: /usr/bin/python3 -m tools.bench.bench_preprocess BUILD_DIR
 (needs BUILD_DIR/libbiomedclip.so and the image fixtures in BUILD_DIR/fixtures/image).
@@ -11,6 +12,7 @@ Usage: /usr/bin/python3 -m tools.bench.bench_preprocess BUILD_DIR
 import ctypes
 import os
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -21,6 +23,18 @@ MEAN = torch.as_tensor((0.48145466, 0.4578275, 0.40821073), dtype=torch.float32)
 STD = torch.as_tensor((0.26862954, 0.26130258, 0.27577711), dtype=torch.float32)[:, None, None]
 IMAGES = ["images/jpeg_rgb_420.jpg", "images/png_rgb8.png", "images/png_gray16.png", "images/png_rgba8.png",
           "images/size_3000x17.png", "images/big_4096x4096.jpg"]
+
+
+def radiograph_png(folder):
+    """A stand-in for the commonest radiology input, a digital radiograph stored as 16-bit grey
+    PNG: 2500 x 2048, smooth structure with film-like noise (so that it compresses as such
+    images do, 8 MB here), written by Pillow; seeded, so every run times the same file."""
+    rng = np.random.default_rng(7)
+    y, x = np.mgrid[0:2048, 0:2500]
+    body = 20000 + 15000 * np.sin(x / 300.0) * np.cos(y / 250.0) + rng.normal(0, 300, (2048, 2500))
+    path = os.path.join(folder, "radiograph_2500x2048.png")
+    Image.fromarray(body.clip(0, 65535).astype(np.uint16), mode="I;16").save(path)
+    return path
 
 
 def pillow_torch(path):
@@ -89,7 +103,8 @@ def main():
           "thresholds fixed), CPU ms per image")
     print(f"  {'image':28s} {'size':>10s} {'libbiomedclip':>14s} {'Pillow+torch':>13s} {'ratio':>7s}")
     ratios = []
-    for rel in IMAGES:
+    scratch = tempfile.TemporaryDirectory()
+    for rel in IMAGES + [radiograph_png(scratch.name)]:
         path = os.path.join(fixtures, rel)
         if not os.path.exists(path):
             sys.exit(f"bench_preprocess: {path} is missing (make fixtures BUILD={build})")
