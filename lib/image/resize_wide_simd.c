@@ -218,21 +218,23 @@ WIDE_INLINE void transpose_rows(const uint8_t *src, ptrdiff_t src_stride, int32_
     }
 }
 
-/* Outputs i .. i + n - 1 (n a constant) of the block, each over `taps` taps. */
-WIDE_INLINE void long_outputs(const double *columns, const struct bmci_weights_wide *w, int32_t i, int32_t taps,
-                              int32_t *results, const int n)
+/* Outputs i .. i + n - 1 (n a constant) of the block, each over `taps` taps; the weights are
+ * the pass's transposed table, zero past each output's kernel. */
+WIDE_INLINE void long_outputs(const double *columns, const struct bmci_weights_wide *w, const struct htable *t,
+                              int32_t i, int32_t taps, int32_t *results, const int n)
 {
-    const double *col[LONG_OUTPUTS], *k[LONG_OUTPUTS];
+    const double *col[LONG_OUTPUTS], *k = t->kt + (size_t)i;
     __m512d sum[LONG_OUTPUTS];
     for (int o = 0; o < n; o++) {
         col[o] = columns + 8 * (size_t)w->start[i + o];
-        k[o] = w->k + (size_t)(i + o) * (size_t)w->ksize;
-        sum[o] = _mm512_mul_round_pd(_mm512_loadu_pd(col[o]), _mm512_set1_pd(k[o][0]), NEAREST);
+        sum[o] = _mm512_mul_round_pd(_mm512_loadu_pd(col[o]), _mm512_set1_pd(k[o]), NEAREST);
     }
     for (int32_t j = 1; j < taps; j++)
         for (int o = 0; o < n; o++)
             sum[o] = _mm512_add_round_pd(
-                sum[o], _mm512_mul_round_pd(_mm512_loadu_pd(col[o] + 8 * (size_t)j), _mm512_set1_pd(k[o][j]), NEAREST),
+                sum[o],
+                _mm512_mul_round_pd(_mm512_loadu_pd(col[o] + 8 * (size_t)j),
+                                    _mm512_set1_pd(k[(size_t)j * t->stride + (size_t)o]), NEAREST),
                 NEAREST);
     for (int o = 0; o < n; o++)
         store8((uint8_t *)(results + 8 * (size_t)(i + o)), 0xff, sum[o], 0);
@@ -240,8 +242,10 @@ WIDE_INLINE void long_outputs(const double *columns, const struct bmci_weights_w
 
 WIDE_INLINE void horizontal_rows_int_long(const uint8_t *src, ptrdiff_t src_stride, int32_t in_width, uint8_t *dst,
                                           ptrdiff_t dst_stride, int32_t rows, const struct bmci_weights_wide *w,
-                                          double *columns, int32_t *results)
+                                          const struct htable *t)
 {
+    double *columns = t->columns;
+    int32_t *results = t->results;
     const int32_t count = w->count;
     for (int32_t y = 0; y < rows; y += 8) {
         int n = rows - y < 8 ? rows - y : 8;
@@ -251,10 +255,10 @@ WIDE_INLINE void horizontal_rows_int_long(const uint8_t *src, ptrdiff_t src_stri
             int32_t taps = 0;
             for (int o = 0; o < LONG_OUTPUTS; o++)
                 taps = w->length[i + o] > taps ? w->length[i + o] : taps;
-            long_outputs(columns, w, i, taps, results, LONG_OUTPUTS);
+            long_outputs(columns, w, t, i, taps, results, LONG_OUTPUTS);
         }
         for (; i < count; i++)
-            long_outputs(columns, w, i, w->length[i], results, 1);
+            long_outputs(columns, w, t, i, w->length[i], results, 1);
         for (int r = 0; r < n; r++) {
             int32_t *out = (int32_t *)(dst + (ptrdiff_t)(y + r) * dst_stride);
             for (int32_t x = 0; x < count; x++)
@@ -340,7 +344,7 @@ WIDE_TARGET static void horizontal_rows(const uint8_t *src, ptrdiff_t src_stride
         return;
     }
     if (!is_float && t->columns) {
-        horizontal_rows_int_long(src, src_stride, in_width, dst, dst_stride, rows, w, t->columns, t->results);
+        horizontal_rows_int_long(src, src_stride, in_width, dst, dst_stride, rows, w, t);
         return;
     }
     for (int32_t y = 0; y < rows; y += 2) {
