@@ -81,14 +81,15 @@ struct htable {
     double *kt;
     size_t stride;
     int32_t *taps, *span;
-    double *columns;  /* for integer samples with long kernels (horizontal_rows_int_long), or NULL */
+    int short_kernels; /* every block within 16 samples and with taps (horizontal_rows_int) */
+    double *columns;   /* for integer samples with long kernels (horizontal_rows_int_long), or NULL */
     int32_t *results;
 };
 
 /* horizontal_rows_int: the horizontal pass of integer samples (mode I) when each block of eight
- * outputs reads within 16 samples, as in downscales up to about 1.5x and all upscales. Block by block: the block's
- * weights and sample indices stay in registers while the rows go by, two at a time (their
- * sums are independent, so their additions overlap). A row's 16 samples are converted to
+ * outputs reads within 16 samples, as in downscales up to about 1.5x and all upscales. Block
+ * by block: the block's weights and sample indices stay in registers while the rows go by, two
+ * at a time (their sums are independent, so their additions overlap). A row's 16 samples are converted to
  * double once and each tap's eight permuted out of them. Two departures from Pillow's order of
  * operations, neither of which changes an integer result: the sum starts from the first term
  * rather than from 0.0 + that term, and outputs with shorter kernels run on with zero weights
@@ -336,10 +337,7 @@ WIDE_TARGET static void horizontal_rows(const uint8_t *src, ptrdiff_t src_stride
                                         ptrdiff_t dst_stride, int32_t rows, int is_float,
                                         const struct bmci_weights_wide *w, const struct htable *t)
 {
-    int narrow = 1; /* every block within 16 samples, and none without taps */
-    for (int32_t b = 0; b < (w->count + 7) / 8; b++)
-        narrow &= t->span[b] <= 16 && t->taps[b] >= 1;
-    if (!is_float && narrow) {
+    if (!is_float && t->short_kernels) {
         horizontal_rows_int(src, src_stride, in_width, dst, dst_stride, rows, w, t);
         return;
     }
@@ -370,18 +368,18 @@ int bmci_resize_horizontal_wide_simd(const uint8_t *src, ptrdiff_t src_stride, i
         return 0;
     size_t count = (size_t)w->count, ksize = (size_t)w->ksize, blocks = (count + 7) / 8;
     struct htable t = {calloc(blocks * 8 * ksize, sizeof *t.kt), blocks * 8, calloc(blocks, sizeof *t.taps),
-                       calloc(blocks, sizeof *t.span), NULL, NULL};
+                       calloc(blocks, sizeof *t.span), 1, NULL, NULL};
     if (t.kt && t.taps && t.span) {
-        int long_kernels = 0;
         for (size_t i = 0; i < count; i++) {
             for (size_t j = 0; j < (size_t)w->length[i]; j++)
                 t.kt[j * t.stride + i] = w->k[i * ksize + j];
             int32_t b = (int32_t)(i / 8), reach = w->start[i] + w->length[i] - w->start[b * 8];
             t.taps[b] = w->length[i] > t.taps[b] ? w->length[i] : t.taps[b];
             t.span[b] = reach > t.span[b] ? reach : t.span[b];
-            long_kernels |= t.span[b] > 16;
         }
-        if (!is_float && long_kernels) { /* without them the older kernels below run */
+        for (size_t b = 0; b < blocks; b++)
+            t.short_kernels &= t.span[b] <= 16 && t.taps[b] >= 1;
+        if (!is_float && !t.short_kernels) { /* without them the older kernels below run */
             t.columns = calloc(((size_t)in_width + ksize) * 8, sizeof *t.columns);
             t.results = t.columns ? malloc(count * 8 * sizeof *t.results) : NULL;
             if (!t.results) {
