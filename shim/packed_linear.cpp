@@ -15,10 +15,11 @@
 // bmc::packed_linear_add (float32: the same arithmetic, the product rounded, then the add;
 // bfloat16: rounded once instead of twice). A linear followed by GELU (erf form, PyTorch's
 // default) becomes bmc::packed_linear_gelu, in both dtypes: libtorch 1.13's own bfloat16 GELU
-// is a slow pass of its own, and its float32 one is oneDNN's eltwise gelu_erf as a separate
-// pass over a fresh tensor, the same arithmetic as the post-op. On a 2-core AVX-512 machine the
-// post-op added 0.07-0.1 ms to ViT's 197 x 768 x 3072 product where the separate pass took
-// about 0.3 ms inside the forward; the image tower at batch 1 ran 1.5-2.3% faster in float32.
+// is a slow pass of its own, and its float32 one is a separate pass over a fresh tensor (in
+// oneDNN's eltwise kernel, by the profile; the parity tests read the same differences to the
+// reference with the post-op). On a 2-core AVX-512 machine the post-op added 0.07-0.1 ms to
+// ViT's 197 x 768 x 3072 product where the separate pass took about 0.3 ms inside the forward;
+// the image tower at batch 1 ran 0.7-2.3% faster in float32 (alternated runs).
 #include "shim/packed_linear.h"
 
 #ifdef BMC_HAVE_ONEDNN
