@@ -103,20 +103,19 @@ def main():
           "thresholds fixed), CPU ms per image")
     print(f"  {'image':28s} {'size':>10s} {'libbiomedclip':>14s} {'Pillow+torch':>13s} {'ratio':>7s}")
     ratios = []
-    scratch = tempfile.TemporaryDirectory()
-    for rel in IMAGES + [radiograph_png(scratch.name)]:
-        path = os.path.join(fixtures, rel)
-        if not os.path.exists(path):
-            sys.exit(f"bench_preprocess: {path} is missing (make fixtures BUILD={build})")
-        reference = pillow_torch(path).numpy()
-        difference = float(np.abs(lib.preprocess(path) - reference).max())
-        if difference > 1e-6:
-            sys.exit(f"bench_preprocess: {rel}: tensors differ by {difference}")
-        ours, theirs = seconds_per_call(lib.preprocess, path), seconds_per_call(pillow_torch, path)
-        ratios.append(theirs / ours)
-        w, h = Image.open(path).size
-        print(f"  {os.path.basename(rel):28s} {f'{w}x{h}':>10s} {ours * 1e3:14.2f} {theirs * 1e3:13.2f} "
-              f"{theirs / ours:6.2f}x")
+    with tempfile.TemporaryDirectory() as scratch:
+        for path in [os.path.join(fixtures, rel) for rel in IMAGES] + [radiograph_png(scratch)]:
+            if not os.path.exists(path):
+                sys.exit(f"bench_preprocess: {path} is missing (make fixtures BUILD={build})")
+            reference = pillow_torch(path).numpy()
+            difference = float(np.abs(lib.preprocess(path) - reference).max())
+            if difference > 1e-6:
+                sys.exit(f"bench_preprocess: {path}: tensors differ by {difference}")
+            ours, theirs = seconds_per_call(lib.preprocess, path), seconds_per_call(pillow_torch, path)
+            ratios.append(theirs / ours)
+            w, h = Image.open(path).size
+            print(f"  {os.path.basename(path):28s} {f'{w}x{h}':>10s} {ours * 1e3:14.2f} {theirs * 1e3:13.2f} "
+                  f"{theirs / ours:6.2f}x")
     print(f"  geometric mean speed-up: {float(np.exp(np.mean(np.log(ratios)))):.2f}x (same tensors, max diff 0)")
 
 
