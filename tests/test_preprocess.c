@@ -119,14 +119,14 @@ static void test_pillow_fixtures_portable(void)
 /* The normalisation by itself, at sizes whose pixel counts are not whole vector steps and with
  * other means and deviations: each float must be torchvision's float32 arithmetic on the
  * preprocessed RGB bytes (themselves held to Pillow above), one rounding per operation, with
- * and without the SIMD kernels. */
+ * every kernel set the CPU has (AVX2 alone too) and without any. */
 static void test_normalisation_equals_float32_arithmetic(void)
 {
     static const char *names[] = {"png_gray16", "png_rgb8", "png_rgba8", "jpeg_rgb_420"};
     static const int32_t sizes[] = {1, 7, 63, 64, 65, 130, 224, 225};
-    int compared = 0;
-    for (int portable = 0; portable <= 1; portable++) {
-        int previous = bmci_resize_force_portable(portable);
+    int compared = 0, previous = bmci_resize_limit_simd(3), top = bmci_resize_simd_level();
+    for (int level = 0; level <= top; level++) {
+        bmci_resize_limit_simd(level);
         for (size_t n = 0; n < sizeof names / sizeof *names; n++) {
             bmc_image *image = load_fixture(names[n]);
             for (size_t s = 0; image && s < sizeof sizes / sizeof *sizes; s++) {
@@ -152,8 +152,8 @@ static void test_normalisation_equals_float32_arithmetic(void)
                             v = v / options.std[c];
                             differ += memcmp(&v, &tensor[(size_t)c * plane + i], sizeof v) != 0;
                         }
-                    CHECK(differ == 0, "%s at %d%s: %zu of %zu floats differ from x / 255, - mean, / std",
-                          names[n], sizes[s], portable ? " (portable)" : "", differ, 3 * plane);
+                    CHECK(differ == 0, "%s at %d, SIMD level %d: %zu of %zu floats differ from x / 255, - mean, / std",
+                          names[n], sizes[s], level, differ, 3 * plane);
                     compared++;
                 }
                 free(rgb);
@@ -161,8 +161,8 @@ static void test_normalisation_equals_float32_arithmetic(void)
             }
             bmc_image_free(image);
         }
-        bmci_resize_force_portable(previous);
     }
+    bmci_resize_limit_simd(previous);
     printf("normalisation: %d tensors equal to float32 arithmetic\n", compared);
 }
 

