@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* AVX-512 kernels of the 32-bit resampling passes (modes I and F), bit for bit the portable
- * ones.
+ * ones; on CPUs with AVX2 but not AVX-512 the entry points hand over to resize_wide_avx2.c.
  *
  * Pillow sums a 32-bit sample's terms in double, one output at a time. Here eight outputs go
  * at once, one per lane, and each lane still adds its own terms in Pillow's order, from 0.0.
@@ -364,7 +364,10 @@ int bmci_resize_horizontal_wide_simd(const uint8_t *src, ptrdiff_t src_stride, i
                                      ptrdiff_t dst_stride, int32_t rows, int is_float,
                                      const struct bmci_weights_wide *w)
 {
-    if (bmci_resize_simd_level() < 2)
+    int level = bmci_resize_simd_level();
+    if (level == 1 && !is_float)
+        return bmci_resize_horizontal_int_avx2(src, src_stride, in_width, dst, dst_stride, rows, w);
+    if (level < 2)
         return 0;
     size_t count = (size_t)w->count, ksize = (size_t)w->ksize, blocks = (count + 7) / 8;
     struct htable t = {calloc(blocks * 8 * ksize, sizeof *t.kt), blocks * 8, calloc(blocks, sizeof *t.taps),
@@ -494,7 +497,10 @@ int bmci_resize_vertical_wide_simd(const uint8_t *src, ptrdiff_t src_stride, int
                                    ptrdiff_t dst_stride, size_t samples, int is_float,
                                    const struct bmci_weights_wide *w)
 {
-    if (bmci_resize_simd_level() < 2)
+    int level = bmci_resize_simd_level();
+    if (level == 1)
+        return bmci_resize_vertical_wide_avx2(src, src_stride, row0, dst, dst_stride, samples, is_float, w);
+    if (level < 2)
         return 0;
     const uint8_t **rows = malloc((size_t)w->ksize * sizeof *rows);
     if (!rows)
