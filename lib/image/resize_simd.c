@@ -195,6 +195,59 @@ AVX2_INLINE __m128i band_sums(__m256i hi, __m256i lo, const int bands)
     return _mm_add_epi32(four, _mm_set1_epi32(1 << (PRECISION_BITS - 1)));
 }
 
+/* Output pixel i of four rows at once when its groups' 16-byte loads stay inside the row (all
+ * but the row's last few pixels). The weights are loaded once for the four rows; the rows' hi
+ * and lo sums are paired into 256-bit vectors (row a's in the low 128 bits, row b's in the high)
+ * as the two halves of the taps are added, so that the shift, fold, rounding and narrowing run
+ * on two rows a step; all of it modulo 2^32, where the split sums add up to the exact one in
+ * any grouping. The four pixels are stored as whole 32-bit words where the bytes past `bands`
+ * fall inside the row, which the next pixels then overwrite (`spill`), and as `bands` bytes
+ * otherwise. */
+AVX2_INLINE __m256i paired_sums(__m256i hi_a, __m256i lo_a, __m256i hi_b, __m256i lo_b, const int bands)
+{
+    __m256i hi = _mm256_add_epi32(_mm256_permute2x128_si256(hi_a, hi_b, 0x20), _mm256_permute2x128_si256(hi_a, hi_b, 0x31));
+    __m256i lo = _mm256_add_epi32(_mm256_permute2x128_si256(lo_a, lo_b, 0x20), _mm256_permute2x128_si256(lo_a, lo_b, 0x31));
+    __m256i sum = _mm256_add_epi32(_mm256_slli_epi32(hi, SPLIT_BITS), lo);
+    if (bands <= 2)
+        sum = _mm256_add_epi32(sum, _mm256_shuffle_epi32(sum, _MM_SHUFFLE(1, 0, 3, 2)));
+    if (bands == 1)
+        sum = _mm256_add_epi32(sum, _mm256_shuffle_epi32(sum, _MM_SHUFFLE(2, 3, 0, 1)));
+    return _mm256_srai_epi32(_mm256_add_epi32(sum, _mm256_set1_epi32(1 << (PRECISION_BITS - 1))), PRECISION_BITS);
+}
+
+AVX2_INLINE void four_rows(const uint8_t *s, ptrdiff_t src_stride, size_t step, size_t groups, const __m256i *k,
+                           __m256i mask, uint8_t *d, ptrdiff_t dst_stride, const int bands, int spill)
+{
+    __m256i hi[4], lo[4];
+#pragma GCC unroll 4 /* the arrays stay in registers only when unrolled */
+    for (int r = 0; r < 4; r++)
+        hi[r] = lo[r] = _mm256_setzero_si256();
+    for (size_t g = 0; g < groups; g++, s += step, k += 2) {
+        __m256i khi = _mm256_loadu_si256(k), klo = _mm256_loadu_si256(k + 1);
+#pragma GCC unroll 4
+        for (int r = 0; r < 4; r++) {
+            __m128i bytes = _mm_loadu_si128((const __m128i *)(s + r * src_stride));
+            __m256i px = _mm256_shuffle_epi8(_mm256_broadcastsi128_si256(bytes), mask);
+            hi[r] = _mm256_add_epi32(hi[r], _mm256_madd_epi16(px, khi));
+            lo[r] = _mm256_add_epi32(lo[r], _mm256_madd_epi16(px, klo));
+        }
+    }
+    __m256i rows01 = paired_sums(hi[0], lo[0], hi[1], lo[1], bands); /* row 0 | row 1 */
+    __m256i rows23 = paired_sums(hi[2], lo[2], hi[3], lo[3], bands); /* row 2 | row 3 */
+    /* packs and packus work within 128-bit halves: 32-bit word 0 is row 0, 1 row 2, 4 row 1, 5 row 3 */
+    __m256i packed = _mm256_packus_epi16(_mm256_packs_epi32(rows01, rows23), _mm256_setzero_si256());
+    uint32_t words[8];
+    _mm256_storeu_si256((__m256i *)words, packed);
+    static const int word_of_row[4] = {0, 4, 1, 5};
+#pragma GCC unroll 4
+    for (int r = 0; r < 4; r++) {
+        if (spill) /* sizes known at compile time: one store each, not a byte loop */
+            memcpy(d + r * dst_stride, &words[word_of_row[r]], 4);
+        else
+            memcpy(d + r * dst_stride, &words[word_of_row[r]], (size_t)bands);
+    }
+}
+
 /* `bands` is a constant at each call site, so the compiler specialises the pass per band count.
  * Rows go four at a time, so that the four pixels' shifts, clipping and narrowing to bytes are
  * one vector sequence (packs then packus clamp to 0..255 as Pillow's clip8 does) instead of a
@@ -218,6 +271,12 @@ AVX2_INLINE void horizontal_avx2_bands(const uint8_t *src, ptrdiff_t src_stride,
         const uint8_t *row = src + y * src_stride;
         uint8_t *d = dst + y * dst_stride;
         for (int32_t i = 0; i < w->count; i++, d += bands) {
+            size_t first = (size_t)w->start[i] * (size_t)bands, groups = t->offset[i + 1] - t->offset[i];
+            if (first + (groups - 1) * step + 16 <= (size_t)in_width * (size_t)bands) {
+                four_rows(row + first, src_stride, step, groups, (const __m256i *)(t->w + 32 * t->offset[i]), mask, d,
+                          dst_stride, bands, bands < 4 && (i + 1) * bands + 4 - bands <= w->count * bands);
+                continue;
+            }
             __m128i v[4];
             for (int r = 0; r < 4; r++) {
                 __m256i hi, lo;
