@@ -482,7 +482,7 @@ static bmc_status premultiplied_copy(const bmc_image *image, bmc_image **out)
  * division is a multiplication by m = floor(2^32 / alpha) + 1 and a shift: for n = 255 * sample
  * < 2^16, n * m / 2^32 exceeds n / alpha by less than 2^-16, while the fraction of n / alpha is
  * at most 1 - 1 / alpha, so the floor is the same (and a division per sample was most of an
- * RGBA image's preprocessing). */
+ * RGBA image's preprocessing). RGBA pixels go eight a step through resize_simd.c where it can. */
 static void unpremultiply(bmc_image *image)
 {
     size_t pixels = (size_t)image->width * (size_t)image->height;
@@ -490,8 +490,9 @@ static void unpremultiply(bmc_image *image)
     uint64_t reciprocal[256];
     for (uint32_t alpha = 1; alpha < 256; alpha++)
         reciprocal[alpha] = ((uint64_t)1 << 32) / alpha + 1;
-    uint8_t *p = image->pixels;
-    for (size_t i = 0; i < pixels; i++, p += bands) {
+    size_t done = bands == 4 ? bmci_unpremultiply_rgba_simd(image->pixels, pixels) : 0;
+    uint8_t *p = image->pixels + done * (size_t)bands;
+    for (size_t i = done; i < pixels; i++, p += bands) {
         uint32_t alpha = p[bands - 1];
         if (alpha == 0 || alpha == 255)
             continue;

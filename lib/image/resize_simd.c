@@ -638,9 +638,47 @@ size_t bmci_premultiply_rgba_simd(const uint8_t *src, uint8_t *dst, size_t pixel
     return bmci_resize_simd_level() >= 1 ? premultiply_rgba_avx2(src, dst, pixels) : 0;
 }
 
+/* Pillow's rgba2rgbA on eight pixels a step: each colour sample c of a pixel whose alpha a is
+ * neither 0 nor 255 becomes min(255, 255 * c / a), the quotient truncated, as the portable
+ * code's reciprocals give it. In float, 255 * c and a are exact and the division is correctly
+ * rounded; a quotient that is not a whole number lies at least 1/a above the one below and
+ * below the one above, far more than a float's rounding near 255 (2^-16), so truncating the
+ * float gives the integer quotient. Pixels of alpha 0 (whose division is not a number) and
+ * 255 keep their samples. */
+__attribute__((target("avx2"))) static size_t unpremultiply_rgba_avx2(uint8_t *pixels, size_t count)
+{
+    const __m256i low_byte = _mm256_set1_epi32(0xff);
+    const __m256 full = _mm256_set1_ps(255.0f);
+    size_t i = 0;
+    for (; i + 8 <= count; i += 8) {
+        __m256i px = _mm256_loadu_si256((const __m256i *)(pixels + 4 * i));
+        __m256i a = _mm256_srli_epi32(px, 24);
+        __m256 alpha = _mm256_cvtepi32_ps(a);
+        __m256i out = _mm256_slli_epi32(a, 24);
+        for (int b = 0; b < 3; b++) {
+            __m256 c = _mm256_cvtepi32_ps(_mm256_and_si256(_mm256_srli_epi32(px, 8 * b), low_byte));
+            __m256 q = _mm256_min_ps(_mm256_div_ps(_mm256_mul_ps(c, full), alpha), full);
+            out = _mm256_or_si256(out, _mm256_slli_epi32(_mm256_cvttps_epi32(q), 8 * b));
+        }
+        __m256i keep = _mm256_or_si256(_mm256_cmpeq_epi32(a, _mm256_setzero_si256()), _mm256_cmpeq_epi32(a, low_byte));
+        _mm256_storeu_si256((__m256i *)(pixels + 4 * i), _mm256_blendv_epi8(out, px, keep));
+    }
+    return i;
+}
+
+size_t bmci_unpremultiply_rgba_simd(uint8_t *pixels, size_t count)
+{
+    return bmci_resize_simd_level() >= 1 ? unpremultiply_rgba_avx2(pixels, count) : 0;
+}
+
 #else /* no x86 kernels: the portable passes always run */
 
 size_t bmci_premultiply_rgba_simd(const uint8_t *src, uint8_t *dst, size_t pixels)
+{
+    return 0;
+}
+
+size_t bmci_unpremultiply_rgba_simd(uint8_t *pixels, size_t count)
 {
     return 0;
 }

@@ -36,6 +36,11 @@ int bmci_resize_vertical_u8_simd(const uint8_t *src, ptrdiff_t src_stride, int32
  * Returns how many it did (0 without SIMD support): the caller does the rest. */
 size_t bmci_premultiply_rgba_simd(const uint8_t *src, uint8_t *dst, size_t pixels);
 
+/* Pillow's unpremultiplication of RGBA pixels in place (colour samples times 255 / alpha,
+ * truncated and clipped; alpha 0 and 255 left alone), for the leading pixels it can do in whole
+ * vector steps. Returns how many it did (0 without SIMD support): the caller does the rest. */
+size_t bmci_unpremultiply_rgba_simd(uint8_t *pixels, size_t count);
+
 /* Tests only: 1 makes the passes above return 0 (so the portable code runs), 0 lets them run
  * again. Returns the previous setting. Not thread-safe: tests call it between resizes. */
 int bmci_resize_force_portable(int force);
