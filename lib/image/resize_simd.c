@@ -248,12 +248,25 @@ AVX2_INLINE void four_rows(const uint8_t *s, ptrdiff_t src_stride, size_t step, 
     }
 }
 
+/* Output pixel i of one row, whatever its position (pixel_sums copies a load that would leave
+ * the row), rounded, clipped to bytes by packs then packus as Pillow's clip8 does, and stored. */
+AVX2_INLINE void one_pixel(const uint8_t *row, int32_t in_width, int bands, size_t step, int32_t i,
+                           const struct bmci_weights8 *w, const struct htable *t, __m256i mask, uint8_t *d)
+{
+    __m256i hi, lo;
+    pixel_sums(row, in_width, bands, step, i, w, t, mask, &hi, &lo);
+    __m128i v = _mm_srai_epi32(band_sums(hi, lo, bands), PRECISION_BITS);
+    __m128i bytes = _mm_packus_epi16(_mm_packs_epi32(v, v), _mm_packs_epi32(v, v));
+    uint32_t out = (uint32_t)_mm_cvtsi128_si32(bytes);
+    memcpy(d, &out, (size_t)bands);
+}
+
 /* `bands` is a constant at each call site, so the compiler specialises the pass per band count.
- * Rows go four at a time, so that the four pixels' shifts, clipping and narrowing to bytes are
- * one vector sequence (packs then packus clamp to 0..255 as Pillow's clip8 does) instead of a
- * store and scalar clipping per sample: 0.70 -> 0.56 ms per 333 x 250 JPEG, decode included.
- * (Loading each group's weights once for the four rows, with the sums in arrays, was slower:
- * 0.85 ms.) */
+ * Rows go four at a time through four_rows wherever its loads stay inside the row, and one at a
+ * time otherwise (the row's last few pixels) and for the last rows. Four rows a pixel went from
+ * 0.34 to 0.20-0.26 ms for a 333 x 250 JPEG's resize (docs/performance.md); an earlier
+ * version with the sums in arrays left to the compiler, which kept them on the stack, had
+ * measured slower than one row at a time. */
 AVX2_INLINE void horizontal_avx2_bands(const uint8_t *src, ptrdiff_t src_stride, int32_t in_width, uint8_t *dst,
                                        ptrdiff_t dst_stride, int32_t rows, const int bands,
                                        const struct bmci_weights8 *w, const struct htable *t)
@@ -272,35 +285,19 @@ AVX2_INLINE void horizontal_avx2_bands(const uint8_t *src, ptrdiff_t src_stride,
         uint8_t *d = dst + y * dst_stride;
         for (int32_t i = 0; i < w->count; i++, d += bands) {
             size_t first = (size_t)w->start[i] * (size_t)bands, groups = t->offset[i + 1] - t->offset[i];
-            if (first + (groups - 1) * step + 16 <= (size_t)in_width * (size_t)bands) {
+            if (first + (groups - 1) * step + 16 <= (size_t)in_width * (size_t)bands)
                 four_rows(row + first, src_stride, step, groups, (const __m256i *)(t->w + 32 * t->offset[i]), mask, d,
                           dst_stride, bands, bands < 4 && (i + 1) * bands + 4 - bands <= w->count * bands);
-                continue;
-            }
-            __m128i v[4];
-            for (int r = 0; r < 4; r++) {
-                __m256i hi, lo;
-                pixel_sums(row + r * src_stride, in_width, bands, step, i, w, t, mask, &hi, &lo);
-                v[r] = _mm_srai_epi32(band_sums(hi, lo, bands), PRECISION_BITS);
-            }
-            __m128i bytes = _mm_packus_epi16(_mm_packs_epi32(v[0], v[1]), _mm_packs_epi32(v[2], v[3]));
-            uint32_t out[4];
-            _mm_storeu_si128((__m128i *)out, bytes);
-            for (int r = 0; r < 4; r++)
-                memcpy(d + r * dst_stride, &out[r], (size_t)bands);
+            else
+                for (int r = 0; r < 4; r++)
+                    one_pixel(row + r * src_stride, in_width, bands, step, i, w, t, mask, d + r * dst_stride);
         }
     }
     for (; y < rows; y++) {
         const uint8_t *row = src + y * src_stride;
         uint8_t *d = dst + y * dst_stride;
-        for (int32_t i = 0; i < w->count; i++, d += bands) {
-            __m256i hi, lo;
-            pixel_sums(row, in_width, bands, step, i, w, t, mask, &hi, &lo);
-            __m128i v = _mm_srai_epi32(band_sums(hi, lo, bands), PRECISION_BITS);
-            __m128i bytes = _mm_packus_epi16(_mm_packs_epi32(v, v), _mm_packs_epi32(v, v));
-            uint32_t out = (uint32_t)_mm_cvtsi128_si32(bytes);
-            memcpy(d, &out, (size_t)bands);
-        }
+        for (int32_t i = 0; i < w->count; i++, d += bands)
+            one_pixel(row, in_width, bands, step, i, w, t, mask, d);
     }
 }
 
