@@ -69,15 +69,18 @@ AVX2_INLINE void output_sums(const double *columns, const struct bmci_weights_wi
 {
     const double *col[OUTPUTS], *k[OUTPUTS];
     __m256d sum[OUTPUTS];
+#pragma GCC unroll 4 /* the sums stay in registers only when these loops are unrolled */
     for (int o = 0; o < m; o++) {
         col[o] = columns + 4 * (size_t)w->start[i + o];
         k[o] = w->k + (size_t)(i + o) * (size_t)w->ksize;
         sum[o] = _mm256_mul_pd(_mm256_loadu_pd(col[o]), _mm256_broadcast_sd(k[o]));
     }
     for (int32_t j = 1; j < taps; j++)
+#pragma GCC unroll 4
         for (int o = 0; o < m; o++)
             sum[o] = _mm256_add_pd(sum[o], _mm256_mul_pd(_mm256_loadu_pd(col[o] + 4 * (size_t)j),
                                                          _mm256_broadcast_sd(k[o] + j)));
+#pragma GCC unroll 4
     for (int o = 0; o < m; o++)
         result[o] = round_int(sum[o]);
 }
@@ -173,13 +176,16 @@ AVX2_INLINE void vertical_row(const uint8_t *const *rows, const double *k, int32
     size_t s = 0;
     for (; s + 32 <= samples; s += 32) {
         __m256d a[8];
+#pragma GCC unroll 8 /* as in output_sums: unrolled, the sums stay in registers */
         for (int v = 0; v < 8; v++)
             a[v] = _mm256_setzero_pd();
         for (int32_t r = 0; r < n; r++) {
             __m256d weight = _mm256_broadcast_sd(k + r);
+#pragma GCC unroll 8
             for (int v = 0; v < 8; v++)
                 a[v] = _mm256_add_pd(a[v], _mm256_mul_pd(row4(rows[r], s + 4 * (size_t)v, is_float, converted), weight));
         }
+#pragma GCC unroll 8
         for (int v = 0; v < 8; v++)
             store4(dst + 4 * (s + 4 * (size_t)v), a[v], is_float);
     }

@@ -114,14 +114,17 @@ WIDE_INLINE void block_rows_int(const uint8_t *src, ptrdiff_t src_stride, int32_
                                 const __m512i *index, const int taps, const int n)
 {
     __m512d lo[ROWS], hi[ROWS], sum[ROWS];
+#pragma GCC unroll 8 /* the arrays stay in registers only when these loops are unrolled */
     for (int r = 0; r < n; r++) {
         load_doubles(src + (ptrdiff_t)r * src_stride, in_width, first, &lo[r], &hi[r]);
         sum[r] = _mm512_mul_round_pd(_mm512_permutex2var_pd(lo[r], index[0], hi[r]), k[0], NEAREST);
     }
     for (int j = 1; j < taps; j++)
+#pragma GCC unroll 8
         for (int r = 0; r < n; r++)
             sum[r] = _mm512_add_round_pd(
                 sum[r], _mm512_mul_round_pd(_mm512_permutex2var_pd(lo[r], index[j], hi[r]), k[j], NEAREST), NEAREST);
+#pragma GCC unroll 8
     for (int r = 0; r < n; r++)
         store8(dst + (ptrdiff_t)r * dst_stride, live, sum[r], 0);
 }
@@ -226,17 +229,20 @@ WIDE_INLINE void long_outputs(const double *columns, const struct bmci_weights_w
 {
     const double *col[LONG_OUTPUTS], *k = t->kt + (size_t)i;
     __m512d sum[LONG_OUTPUTS];
+#pragma GCC unroll 8 /* as in block_rows_int */
     for (int o = 0; o < n; o++) {
         col[o] = columns + 8 * (size_t)w->start[i + o];
         sum[o] = _mm512_mul_round_pd(_mm512_loadu_pd(col[o]), _mm512_set1_pd(k[o]), NEAREST);
     }
     for (int32_t j = 1; j < taps; j++)
+#pragma GCC unroll 8
         for (int o = 0; o < n; o++)
             sum[o] = _mm512_add_round_pd(
                 sum[o],
                 _mm512_mul_round_pd(_mm512_loadu_pd(col[o] + 8 * (size_t)j),
                                     _mm512_set1_pd(k[(size_t)j * t->stride + (size_t)o]), NEAREST),
                 NEAREST);
+#pragma GCC unroll 8
     for (int o = 0; o < n; o++)
         store8((uint8_t *)(results + 8 * (size_t)(i + o)), 0xff, sum[o], 0);
 }
