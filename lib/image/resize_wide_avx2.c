@@ -5,8 +5,8 @@
  *
  * As there, each output sums its own terms in double in Pillow's order, with separate products
  * and additions: these functions are compiled for AVX2 without FMA, so the compiler cannot
- * fuse them. Four doubles a vector. The horizontal pass puts four rows in the lanes of a vector
- * (so that a tap's four samples are one load and its weight one broadcast, whatever the
+ * fuse them. Four doubles a vector. The horizontal pass puts eight rows in the lanes of two
+ * vectors (so that a tap's samples are two loads and its weight one broadcast, whatever the
  * kernel's length) and runs each output over the longest kernel of the four outputs it takes at
  * once, with Pillow's zero weights past its own: for integer samples that can only change the
  * sign of a zero sum, and both signs round to the same integer. Float samples keep the portable
@@ -34,55 +34,82 @@ AVX2_INLINE __m128i round_int(__m256d sum)
 
 /* ---- horizontal, integer samples ------------------------------------------------------------- */
 
-#define LANES 4   /* rows in a vector's lanes */
+#define LANES 8   /* rows in a block: two vectors of four, so that a weight's broadcast serves eight */
 #define OUTPUTS 4 /* outputs whose sums go on together (independent additions overlap) */
 
 /* Rows 0 .. n - 1 (n <= 4; lanes past n are zero) of the block as columns of four doubles,
- * column x at 4 * x. */
+ * column x at LANES * x. */
 AVX2_INLINE void transpose_rows(const uint8_t *src, ptrdiff_t src_stride, int32_t in_width, int n, double *columns)
 {
     int32_t x = 0;
-    for (; n == LANES && x + 4 <= in_width; x += 4) {
+    for (; n == 4 && x + 4 <= in_width; x += 4) {
         __m128i r[4];
         for (int i = 0; i < 4; i++)
             r[i] = _mm_loadu_si128((const __m128i *)(src + (ptrdiff_t)i * src_stride + 4 * (size_t)x));
         __m128i a0 = _mm_unpacklo_epi32(r[0], r[1]), a1 = _mm_unpackhi_epi32(r[0], r[1]);
         __m128i a2 = _mm_unpacklo_epi32(r[2], r[3]), a3 = _mm_unpackhi_epi32(r[2], r[3]);
-        double *out = columns + 4 * (size_t)x;
+        double *out = columns + LANES * (size_t)x;
         _mm256_storeu_pd(out, _mm256_cvtepi32_pd(_mm_unpacklo_epi64(a0, a2)));
-        _mm256_storeu_pd(out + 4, _mm256_cvtepi32_pd(_mm_unpackhi_epi64(a0, a2)));
-        _mm256_storeu_pd(out + 8, _mm256_cvtepi32_pd(_mm_unpacklo_epi64(a1, a3)));
-        _mm256_storeu_pd(out + 12, _mm256_cvtepi32_pd(_mm_unpackhi_epi64(a1, a3)));
+        _mm256_storeu_pd(out + LANES, _mm256_cvtepi32_pd(_mm_unpackhi_epi64(a0, a2)));
+        _mm256_storeu_pd(out + 2 * LANES, _mm256_cvtepi32_pd(_mm_unpacklo_epi64(a1, a3)));
+        _mm256_storeu_pd(out + 3 * LANES, _mm256_cvtepi32_pd(_mm_unpackhi_epi64(a1, a3)));
     }
     for (; x < in_width; x++) {
         int32_t v[4] = {0};
         for (int i = 0; i < n; i++)
             memcpy(&v[i], src + (ptrdiff_t)i * src_stride + 4 * (size_t)x, 4);
-        _mm256_storeu_pd(columns + 4 * (size_t)x, _mm256_cvtepi32_pd(_mm_loadu_si128((const __m128i *)v)));
+        _mm256_storeu_pd(columns + LANES * (size_t)x, _mm256_cvtepi32_pd(_mm_loadu_si128((const __m128i *)v)));
     }
 }
 
-/* The rounded sums of outputs i .. i + m - 1 (m a constant) for the block's four rows, each
- * over `taps` taps of its weights (zero past its kernel). */
+/* The rounded sums of outputs i .. i + m - 1 (m a constant) for the block's eight rows (rows
+ * 0-3 in low[o], 4-7 in high[o]), each over `taps` taps of its weights (zero past its kernel). */
 AVX2_INLINE void output_sums(const double *columns, const struct bmci_weights_wide *w, int32_t i, int32_t taps,
-                             __m128i *result, const int m)
+                             __m128i *low, __m128i *high, const int m)
 {
     const double *col[OUTPUTS], *k[OUTPUTS];
-    __m256d sum[OUTPUTS];
+    __m256d lo[OUTPUTS], hi[OUTPUTS];
 #pragma GCC unroll 4 /* the sums stay in registers only when these loops are unrolled */
     for (int o = 0; o < m; o++) {
-        col[o] = columns + 4 * (size_t)w->start[i + o];
+        col[o] = columns + LANES * (size_t)w->start[i + o];
         k[o] = w->k + (size_t)(i + o) * (size_t)w->ksize;
-        sum[o] = _mm256_mul_pd(_mm256_loadu_pd(col[o]), _mm256_broadcast_sd(k[o]));
+        __m256d weight = _mm256_broadcast_sd(k[o]);
+        lo[o] = _mm256_mul_pd(_mm256_loadu_pd(col[o]), weight);
+        hi[o] = _mm256_mul_pd(_mm256_loadu_pd(col[o] + 4), weight);
     }
     for (int32_t j = 1; j < taps; j++)
 #pragma GCC unroll 4
-        for (int o = 0; o < m; o++)
-            sum[o] = _mm256_add_pd(sum[o], _mm256_mul_pd(_mm256_loadu_pd(col[o] + 4 * (size_t)j),
-                                                         _mm256_broadcast_sd(k[o] + j)));
+        for (int o = 0; o < m; o++) {
+            __m256d weight = _mm256_broadcast_sd(k[o] + j);
+            const double *c = col[o] + LANES * (size_t)j;
+            lo[o] = _mm256_add_pd(lo[o], _mm256_mul_pd(_mm256_loadu_pd(c), weight));
+            hi[o] = _mm256_add_pd(hi[o], _mm256_mul_pd(_mm256_loadu_pd(c + 4), weight));
+        }
 #pragma GCC unroll 4
-    for (int o = 0; o < m; o++)
-        result[o] = round_int(sum[o]);
+    for (int o = 0; o < m; o++) {
+        low[o] = round_int(lo[o]);
+        high[o] = round_int(hi[o]);
+    }
+}
+
+/* Four outputs of n <= 4 rows: v[o] holds output o of the rows, transposed here into rows. */
+AVX2_INLINE void store_four(const __m128i *v, uint8_t *d, ptrdiff_t dst_stride, int n)
+{
+    __m128i a0 = _mm_unpacklo_epi32(v[0], v[1]), a1 = _mm_unpackhi_epi32(v[0], v[1]);
+    __m128i a2 = _mm_unpacklo_epi32(v[2], v[3]), a3 = _mm_unpackhi_epi32(v[2], v[3]);
+    __m128i row[4] = {_mm_unpacklo_epi64(a0, a2), _mm_unpackhi_epi64(a0, a2), _mm_unpacklo_epi64(a1, a3),
+                      _mm_unpackhi_epi64(a1, a3)};
+    for (int r = 0; r < n; r++)
+        _mm_storeu_si128((__m128i *)(d + (ptrdiff_t)r * dst_stride), row[r]);
+}
+
+/* One output of n <= 4 rows. */
+AVX2_INLINE void store_one(__m128i v, uint8_t *d, ptrdiff_t dst_stride, int n)
+{
+    int32_t lanes[4];
+    _mm_storeu_si128((__m128i *)lanes, v);
+    for (int r = 0; r < n; r++)
+        memcpy(d + (ptrdiff_t)r * dst_stride, &lanes[r], 4);
 }
 
 AVX2_TARGET static void horizontal_int(const uint8_t *src, ptrdiff_t src_stride, int32_t in_width, uint8_t *dst,
@@ -92,29 +119,25 @@ AVX2_TARGET static void horizontal_int(const uint8_t *src, ptrdiff_t src_stride,
     const int32_t count = w->count;
     for (int32_t y = 0; y < rows; y += LANES) {
         int n = rows - y < LANES ? rows - y : LANES;
-        transpose_rows(src + (ptrdiff_t)y * src_stride, src_stride, in_width, n, columns);
-        uint8_t *d = dst + (ptrdiff_t)y * dst_stride;
+        int n_low = n < 4 ? n : 4, n_high = n - n_low;
+        transpose_rows(src + (ptrdiff_t)y * src_stride, src_stride, in_width, n_low, columns);
+        transpose_rows(src + (ptrdiff_t)(y + 4) * src_stride, src_stride, in_width, n_high, columns + 4);
+        uint8_t *d = dst + (ptrdiff_t)y * dst_stride, *d_high = d + (ptrdiff_t)n_low * dst_stride;
         int32_t i = 0;
         for (; i + OUTPUTS <= count; i += OUTPUTS) {
             int32_t taps = 0;
             for (int o = 0; o < OUTPUTS; o++)
                 taps = w->length[i + o] > taps ? w->length[i + o] : taps;
-            __m128i v[OUTPUTS]; /* v[o]: output i + o of rows 0..3; transposed into rows */
-            output_sums(columns, w, i, taps, v, OUTPUTS);
-            __m128i a0 = _mm_unpacklo_epi32(v[0], v[1]), a1 = _mm_unpackhi_epi32(v[0], v[1]);
-            __m128i a2 = _mm_unpacklo_epi32(v[2], v[3]), a3 = _mm_unpackhi_epi32(v[2], v[3]);
-            __m128i row[4] = {_mm_unpacklo_epi64(a0, a2), _mm_unpackhi_epi64(a0, a2), _mm_unpacklo_epi64(a1, a3),
-                              _mm_unpackhi_epi64(a1, a3)};
-            for (int r = 0; r < n; r++)
-                _mm_storeu_si128((__m128i *)(d + (ptrdiff_t)r * dst_stride + 4 * (size_t)i), row[r]);
+            __m128i low[OUTPUTS], high[OUTPUTS];
+            output_sums(columns, w, i, taps, low, high, OUTPUTS);
+            store_four(low, d + 4 * (size_t)i, dst_stride, n_low);
+            store_four(high, d_high + 4 * (size_t)i, dst_stride, n_high);
         }
         for (; i < count; i++) {
-            __m128i v;
-            output_sums(columns, w, i, w->length[i], &v, 1);
-            int32_t lanes[4];
-            _mm_storeu_si128((__m128i *)lanes, v);
-            for (int r = 0; r < n; r++)
-                memcpy(d + (ptrdiff_t)r * dst_stride + 4 * (size_t)i, &lanes[r], 4);
+            __m128i low, high;
+            output_sums(columns, w, i, w->length[i], &low, &high, 1);
+            store_one(low, d + 4 * (size_t)i, dst_stride, n_low);
+            store_one(high, d_high + 4 * (size_t)i, dst_stride, n_high);
         }
     }
 }
