@@ -4,8 +4,11 @@
 
 #include "biomedclip.h"
 #include "harness.h"
+#include "core/crc32.h"
 #include "core/error.h"
 #include "core/runtime.h"
+
+#include <zlib.h>
 
 static void test_version(void)
 {
@@ -91,11 +94,43 @@ static void test_configure(void)
     CHECK(log_calls == before, "no callback after reset");
 }
 
+/* bmci_crc32 against zlib's crc32, the definition the file formats name: whole buffers of every
+ * length up to 300 bytes at every alignment (the fast paths' heads and tails), a 1 MiB buffer,
+ * and the same buffers continued from a split anywhere. */
+static void test_crc32(void)
+{
+    enum { BIG = 1 << 20 };
+    unsigned char *data = malloc(BIG + 64);
+    if (!data) {
+        CHECK(0, "out of memory");
+        return;
+    }
+    uint32_t state = 12345;
+    for (size_t i = 0; i < BIG + 64; i++) {
+        state = state * 1103515245u + 12345u;
+        data[i] = (unsigned char)(state >> 16);
+    }
+    CHECK(bmci_crc32(0, "123456789", 9) == 0xCBF43926u, "check value %08x", bmci_crc32(0, "123456789", 9));
+    int wrong = 0;
+    for (size_t offset = 0; offset < 16; offset++)
+        for (size_t size = 0; size <= 300; size++)
+            wrong += bmci_crc32(0, data + offset, size) != (uint32_t)crc32(0, data + offset, (uInt)size);
+    CHECK(wrong == 0, "%d of 4,816 short buffers differ from zlib", wrong);
+    uint32_t whole = (uint32_t)crc32(0, data + 3, BIG);
+    CHECK(bmci_crc32(0, data + 3, BIG) == whole, "1 MiB buffer");
+    wrong = 0;
+    for (size_t split = 0; split <= BIG; split += 65521)
+        wrong += bmci_crc32(bmci_crc32(0, data + 3, split), data + 3 + split, BIG - split) != whole;
+    CHECK(wrong == 0, "%d continued CRCs differ", wrong);
+    free(data);
+}
+
 int main(void)
 {
     RUN(test_version);
     RUN(test_status_strings);
     RUN(test_last_error_is_thread_local);
     RUN(test_configure);
+    RUN(test_crc32);
     return harness_summary("test_core");
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* CRC-32 as zlib's crc32() computes it (reflected polynomial 0xEDB88320, initial and final
- * XOR with 0xFFFFFFFF), for the checksums of index files. */
+ * XOR with 0xFFFFFFFF), for the checksums of model bundles (their zip records), index files and
+ * probe files. */
 #ifndef BMC_LIB_CRC32_H
 #define BMC_LIB_CRC32_H
 
