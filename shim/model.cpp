@@ -189,7 +189,7 @@ void pack_linear_layers(bmci_torch_model *model)
     }
 }
 
-// Loading reads every weight, and packing then frees the float copies of the linear layers'
+// Loading reads every weight, and packing then frees the float copies of the linear layers
 // (most of the model). Once glibc has seen large blocks freed it serves blocks of that size
 // from its heap instead of fresh mappings, and keeps what is freed there: a second model
 // loaded into the same process stayed 0.65 GB over its size until trimmed (full-size model,
