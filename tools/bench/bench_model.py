@@ -151,6 +151,19 @@ def best_of_alternated(runs: dict) -> dict:
     return best
 
 
+def engine_rows(dtypes, run_library, run_onnx_runtime) -> dict:
+    """A model-only row's engines: the library in each dtype (run_library(dtype) -> items/s) and
+    ONNX Runtime at 2 threads (run_onnx_runtime(threads) -> items/s) best of alternated runs,
+    ONNX Runtime at 1 thread once."""
+    runs = {f"library {d}": (lambda d=d: run_library(d)) for d in dtypes}
+    runs[ORT_PAIRED] = lambda: run_onnx_runtime(2)
+    best = best_of_alternated(runs)
+    rows = {f"library {d}": best[f"library {d}"] for d in dtypes}
+    rows["onnxruntime f32, 1 thread(s)"] = run_onnx_runtime(1)
+    rows[ORT_PAIRED] = best[ORT_PAIRED]
+    return rows
+
+
 def write_texts(folder: str, texts) -> str:
     """The texts as the library's tool reads them, one a line; returns the file's path."""
     path = os.path.join(folder, "texts.txt")
@@ -229,13 +242,8 @@ def bench_towers(build: str, bundle: str, model, meta: dict, device: str, quick:
     # 24 images at batch 1: with 8, one run's ratios to ONNX Runtime moved by +-5% between runs.
     for batch, count in ((1, 4 if quick else 24), (32, 32)):
         pixels = np.random.default_rng(0).standard_normal((count, 3, size, size)).astype(np.float32)
-        paired = {f"library {d}": (lambda d=d: library(build, ["tensors", bundle, batch, 1, count], d))
-                  for d in dtypes}
-        paired[ORT_PAIRED] = lambda: onnx_runtime(onnx["image"], "pixels", pixels, batch, 1, 2, folder)
-        best = best_of_alternated(paired)
-        rows = {f"library {d}": best[f"library {d}"] for d in dtypes}
-        rows["onnxruntime f32, 1 thread(s)"] = onnx_runtime(onnx["image"], "pixels", pixels, batch, 1, 1, folder)
-        rows[ORT_PAIRED] = best[ORT_PAIRED]
+        rows = engine_rows(dtypes, lambda d: library(build, ["tensors", bundle, batch, 1, count], d),
+                           lambda t: onnx_runtime(onnx["image"], "pixels", pixels, batch, 1, t, folder))
         x = torch.from_numpy(pixels)
         rows["python torch.jit f32"] = count / time_rounds(lambda: [model.encode_image(x[i:i + batch])
                                                                   for i in range(0, count, batch)], 1)
@@ -246,13 +254,8 @@ def bench_towers(build: str, bundle: str, model, meta: dict, device: str, quick:
         tokens = [bert_tokenizer.encode(t, vocab, meta["context_length"]) for t in texts]
         longest = max(len([i for i in row if i != meta["pad_id"]]) for row in tokens)
         ids = np.array([row[:longest] for row in tokens], dtype=np.int64)
-        paired = {f"library {d}": (lambda d=d: library(build, ["texts", bundle, batch, 1, text_file], d))
-                  for d in dtypes}
-        paired[ORT_PAIRED] = lambda: onnx_runtime(onnx["text"], "ids", ids, batch, 1, 2, folder)
-        best = best_of_alternated(paired)
-        rows = {f"library {d}": best[f"library {d}"] for d in dtypes}
-        rows["onnxruntime f32, 1 thread(s)"] = onnx_runtime(onnx["text"], "ids", ids, batch, 1, 1, folder)
-        rows[ORT_PAIRED] = best[ORT_PAIRED]
+        rows = engine_rows(dtypes, lambda d: library(build, ["texts", bundle, batch, 1, text_file], d),
+                           lambda t: onnx_runtime(onnx["text"], "ids", ids, batch, 1, t, folder))
         padded = torch.tensor(tokens)
         rows["python torch.jit f32 (256)"] = len(texts) / time_rounds(
             lambda: [model.encode_text(padded[i:i + batch]) for i in range(0, len(texts), batch)], 1)
