@@ -37,6 +37,17 @@ AVX2_INLINE __m128i round_int(__m256d sum)
 #define LANES 8   /* rows in a block: two vectors of four, so that a weight's broadcast serves eight */
 #define OUTPUTS 4 /* outputs whose sums go on together (independent additions overlap) */
 
+/* A 4 x 4 block of 32-bit values transposed in place: v[i] lane j becomes v[j] lane i. */
+AVX2_INLINE void transpose4(__m128i v[4])
+{
+    __m128i a0 = _mm_unpacklo_epi32(v[0], v[1]), a1 = _mm_unpackhi_epi32(v[0], v[1]);
+    __m128i a2 = _mm_unpacklo_epi32(v[2], v[3]), a3 = _mm_unpackhi_epi32(v[2], v[3]);
+    v[0] = _mm_unpacklo_epi64(a0, a2);
+    v[1] = _mm_unpackhi_epi64(a0, a2);
+    v[2] = _mm_unpacklo_epi64(a1, a3);
+    v[3] = _mm_unpackhi_epi64(a1, a3);
+}
+
 /* Rows 0 .. n - 1 (n <= 4; lanes past n are zero) of the block as columns of four doubles,
  * column x at LANES * x. */
 AVX2_INLINE void transpose_rows(const uint8_t *src, ptrdiff_t src_stride, int32_t in_width, int n, double *columns)
@@ -46,13 +57,12 @@ AVX2_INLINE void transpose_rows(const uint8_t *src, ptrdiff_t src_stride, int32_
         __m128i r[4];
         for (int i = 0; i < 4; i++)
             r[i] = _mm_loadu_si128((const __m128i *)(src + (ptrdiff_t)i * src_stride + 4 * (size_t)x));
-        __m128i a0 = _mm_unpacklo_epi32(r[0], r[1]), a1 = _mm_unpackhi_epi32(r[0], r[1]);
-        __m128i a2 = _mm_unpacklo_epi32(r[2], r[3]), a3 = _mm_unpackhi_epi32(r[2], r[3]);
+        transpose4(r);
         double *out = columns + LANES * (size_t)x;
-        _mm256_storeu_pd(out, _mm256_cvtepi32_pd(_mm_unpacklo_epi64(a0, a2)));
-        _mm256_storeu_pd(out + LANES, _mm256_cvtepi32_pd(_mm_unpackhi_epi64(a0, a2)));
-        _mm256_storeu_pd(out + 2 * LANES, _mm256_cvtepi32_pd(_mm_unpacklo_epi64(a1, a3)));
-        _mm256_storeu_pd(out + 3 * LANES, _mm256_cvtepi32_pd(_mm_unpackhi_epi64(a1, a3)));
+        _mm256_storeu_pd(out, _mm256_cvtepi32_pd(r[0]));
+        _mm256_storeu_pd(out + LANES, _mm256_cvtepi32_pd(r[1]));
+        _mm256_storeu_pd(out + 2 * LANES, _mm256_cvtepi32_pd(r[2]));
+        _mm256_storeu_pd(out + 3 * LANES, _mm256_cvtepi32_pd(r[3]));
     }
     for (; x < in_width; x++) {
         int32_t v[4] = {0};
@@ -93,14 +103,11 @@ AVX2_INLINE void output_sums(const double *columns, const struct bmci_weights_wi
 }
 
 /* Four outputs of n <= 4 rows: v[o] holds output o of the rows, transposed here into rows. */
-AVX2_INLINE void store_four(const __m128i *v, uint8_t *d, ptrdiff_t dst_stride, int n)
+AVX2_INLINE void store_four(__m128i v[4], uint8_t *d, ptrdiff_t dst_stride, int n)
 {
-    __m128i a0 = _mm_unpacklo_epi32(v[0], v[1]), a1 = _mm_unpackhi_epi32(v[0], v[1]);
-    __m128i a2 = _mm_unpacklo_epi32(v[2], v[3]), a3 = _mm_unpackhi_epi32(v[2], v[3]);
-    __m128i row[4] = {_mm_unpacklo_epi64(a0, a2), _mm_unpackhi_epi64(a0, a2), _mm_unpacklo_epi64(a1, a3),
-                      _mm_unpackhi_epi64(a1, a3)};
+    transpose4(v);
     for (int r = 0; r < n; r++)
-        _mm_storeu_si128((__m128i *)(d + (ptrdiff_t)r * dst_stride), row[r]);
+        _mm_storeu_si128((__m128i *)(d + (ptrdiff_t)r * dst_stride), v[r]);
 }
 
 /* One output of n <= 4 rows. */
@@ -121,7 +128,8 @@ AVX2_TARGET static void horizontal_int(const uint8_t *src, ptrdiff_t src_stride,
         int n = rows - y < LANES ? rows - y : LANES;
         int n_low = n < 4 ? n : 4, n_high = n - n_low;
         transpose_rows(src + (ptrdiff_t)y * src_stride, src_stride, in_width, n_low, columns);
-        transpose_rows(src + (ptrdiff_t)(y + 4) * src_stride, src_stride, in_width, n_high, columns + 4);
+        if (n_high > 0) /* else the high lanes keep the last block's rows: summed, never stored */
+            transpose_rows(src + (ptrdiff_t)(y + 4) * src_stride, src_stride, in_width, n_high, columns + 4);
         uint8_t *d = dst + (ptrdiff_t)y * dst_stride, *d_high = d + (ptrdiff_t)n_low * dst_stride;
         int32_t i = 0;
         for (; i + OUTPUTS <= count; i += OUTPUTS) {
