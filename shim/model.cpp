@@ -301,6 +301,11 @@ extern "C" bmc_status bmci_torch_encode_text(const bmci_torch_model *model, cons
     });
 }
 
+extern "C" int bmci_torch_on_cpu(const bmci_torch_model *model)
+{
+    return model->device.is_cpu() ? 1 : 0;
+}
+
 extern "C" void bmci_torch_free(bmci_torch_model *model)
 {
     try {

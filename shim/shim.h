@@ -43,6 +43,9 @@ bmc_status bmci_torch_encode_image(const bmci_torch_model *model, const float *p
 bmc_status bmci_torch_encode_text(const bmci_torch_model *model, const int64_t *ids,
                                   int64_t count, int64_t length, float *out, int64_t dim);
 
+/* Whether the model runs on the CPU (1) or an accelerator (0). */
+int bmci_torch_on_cpu(const bmci_torch_model *model);
+
 /* Release a loaded model. NULL is allowed. */
 void bmci_torch_free(bmci_torch_model *model);
 

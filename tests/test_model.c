@@ -260,6 +260,24 @@ static void test_text_embeddings(void)
         diff = max_abs_diff(one, got + i * dim, dim);
         CHECK(diff <= (is_tiny() ? 1e-5 : 1e-4), "text %d alone vs in a batch: %g", i, diff);
     }
+
+    /* Every text in one batch, in reverse order: the encoder runs them in groups of similar
+     * length and must put each row back in its text's place. */
+    bmc_text_encoder_free(encoder);
+    encoder = NULL;
+    options.batch_size = text_count;
+    const char *reversed[MAX_ITEMS];
+    for (int i = 0; i < text_count; i++)
+        reversed[i] = pointers[text_count - 1 - i];
+    float *all = malloc(text_count * dim * sizeof *all);
+    CHECK_STATUS(bmc_text_encoder_create(model, &options, &encoder), BMC_OK);
+    CHECK_STATUS(bmc_text_encoder_encode(encoder, reversed, text_count, BMC_ENCODE_RAW, all,
+                                         text_count * dim), BMC_OK);
+    for (int i = 0; i < text_count; i++) {
+        diff = max_abs_diff(all + (size_t)(text_count - 1 - i) * dim, got + i * dim, dim);
+        CHECK(diff <= (is_tiny() ? 1e-5 : 1e-4), "text %d in one reversed batch: %g", i, diff);
+    }
+    free(all);
 done:
     bmc_text_encoder_free(encoder);
     free(padded);
