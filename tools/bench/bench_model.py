@@ -12,7 +12,10 @@ already padded to the longest text; and the bundle under torch.jit in Python. Ea
 items/s, the GFLOP/s that makes (matrix products counted from the bundle's sizes) and the ratio
 to ONNX Runtime's better thread count; the machine's matrix-product peak (4096^3 in oneDNN on a
 packed operand, the engine of the library's products: tests/tool_matmul_peak.c) is printed
-beside them.
+beside them. Text rows count the products of the batch padded to its longest text, the work
+ONNX Runtime does; the library runs a batch's texts in groups of similar length (padding each
+group only to its own longest), so its GFLOP/s and share of the peak read high by up to the
+ratio of the longest length to the mean, both printed in the row's title.
 
 End to end: files (JPEG and PNG of several sizes, up to 2048x1536) -> L2-normalised
 embeddings. The library runs tests/tool_bench_model.c (decode, Pillow-exact preprocessing in
@@ -252,14 +255,16 @@ def bench_towers(build: str, bundle: str, model, meta: dict, device: str, quick:
                                ("long reports", [REPORT * 2] * (8 if quick else 32), 8)):
         text_file = write_texts(folder, texts)
         tokens = [bert_tokenizer.encode(t, vocab, meta["context_length"]) for t in texts]
-        longest = max(len([i for i in row if i != meta["pad_id"]]) for row in tokens)
+        real = [len([i for i in row if i != meta["pad_id"]]) for row in tokens]
+        longest = max(real)
         ids = np.array([row[:longest] for row in tokens], dtype=np.int64)
         rows = engine_rows(dtypes, lambda d: library(build, ["texts", bundle, batch, 1, text_file], d),
                            lambda t: onnx_runtime(onnx["text"], "ids", ids, batch, 1, t, folder))
         padded = torch.tensor(tokens)
         rows["python torch.jit f32 (256)"] = len(texts) / time_rounds(
             lambda: [model.encode_text(padded[i:i + batch]) for i in range(0, len(texts), batch)], 1)
-        print_rows(f"texts, {name} ({longest} tokens), batch {batch}", rows,
+        print_rows(f"texts, {name} ({longest} tokens padded, {sum(real) / len(real):.1f} on average), "
+                   f"batch {batch}", rows,
                    tower_flops(meta, "text", longest), peaks)
     print("  matrix-product peak of this machine (4096^3, the library's engine): " +
           ", ".join(f"{d} {v:.0f} GFLOP/s ({engine})" for d, (v, engine) in peaks.items()))
