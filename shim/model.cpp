@@ -169,6 +169,20 @@ void freeze_for_inference(torch::jit::script::Module &module)
     }
 }
 
+// Loading reads every weight, and packing then frees the float copies of the linear layers
+// (most of the model). Once glibc has seen large blocks freed it serves blocks of that size
+// from its heap instead of fresh mappings, and keeps what is freed there: a second model
+// loaded into the same process stayed 0.65 GB over its size until trimmed, and peaked at 1.6x
+// its size while the float copies were being freed (full-size model, tests/test_model.c's
+// resident-memory check). So the packing hands the pages back as it goes, and the load once
+// more at its end; each call costs milliseconds next to the load's seconds.
+void return_freed_memory()
+{
+#if defined(__GLIBC__)
+    malloc_trim(0);
+#endif
+}
+
 // On the CPU, linear layers run on weights that oneDNN packed once (packed_linear.cpp), about
 // twice as fast as libtorch's own float32 path here. A failure to pack is not fatal: the model
 // then runs as libtorch would.
@@ -177,7 +191,7 @@ void pack_linear_layers(bmci_torch_model *model)
     if (!model->device.is_cpu() || !bmci_packed_linear_available())
         return;
     try {
-        int64_t uses = bmci_pack_linear_layers(model->module, model->packed_linear_ids);
+        int64_t uses = bmci_pack_linear_layers(model->module, model->packed_linear_ids, return_freed_memory);
         int64_t products = bmci_route_matmuls(model->module);
         int64_t norms = bmci_route_layer_norms(model->module);
         bmci_log(BMC_LOG_DEBUG, "model: %lld linear layers packed for oneDNN (used %lld times over the "
@@ -187,19 +201,6 @@ void pack_linear_layers(bmci_torch_model *model)
     } catch (const std::exception &e) {
         bmci_log(BMC_LOG_WARN, "model: linear layers stay with libtorch, packing them failed: %s", e.what());
     }
-}
-
-// Loading reads every weight, and packing then frees the float copies of the linear layers
-// (most of the model). Once glibc has seen large blocks freed it serves blocks of that size
-// from its heap instead of fresh mappings, and keeps what is freed there: a second model
-// loaded into the same process stayed 0.65 GB over its size until trimmed (full-size model,
-// tests/test_model.c's resident-memory check). Returning those pages at the end of a load costs
-// milliseconds next to the load's seconds.
-void return_freed_memory()
-{
-#if defined(__GLIBC__)
-    malloc_trim(0);
-#endif
 }
 
 } // namespace

@@ -49,6 +49,11 @@ constexpr int64_t kLayoutRows = 256;
 // beyond it the cache starts afresh rather than growing without bound.
 constexpr size_t kMaxPrimitives = 64;
 
+// Weights freed between two calls of the caller's return_freed: glibc keeps what is freed of
+// blocks under its (adaptive) mapping threshold, so without them a second model's load still
+// peaked at 1.6x its size (full-size model); each call costs a few milliseconds.
+constexpr int64_t kReturnFreedBytes = 64 << 20;
+
 // What a layer does with the product before it is written out.
 enum class Post : int64_t { none = 0, gelu = 1, add = 2 };
 
@@ -258,59 +263,74 @@ LayerKey layer_key(const at::Tensor &weight, const c10::optional<at::Tensor> &bi
                     (int)weight.scalar_type(), bias ? bias->data_ptr() : nullptr);
 }
 
+// A linear node of some method's graph whose weight is a constant oneDNN can pack.
+struct LinearUse {
+    torch::jit::Graph *graph;
+    torch::jit::Node *node;
+    at::Tensor weight;
+    c10::optional<at::Tensor> bias;
+};
+
 struct Packer {
-    torch::jit::Graph &graph;
     std::vector<int64_t> &ids;
-    // One packed copy per layer, also when several methods inline it.
-    std::map<LayerKey, int64_t> packed;
-    std::vector<at::Tensor> keep_alive; // so no address in `packed` is reused during the pass
+    const std::function<void()> &return_freed;
+    int64_t freed_bytes = 0; // since return_freed was last called
     int64_t count = 0;
     int64_t fused = 0; // GELUs and residual adds folded into their layer's product
 
-    // The linear nodes are listed first: a replacement also removes the node after it (its
-    // GELU or add), which a walk over the nodes might be standing on.
-    void rewrite(torch::jit::Block *block)
-    {
-        std::vector<torch::jit::Node *> linears;
-        collect(block, linears);
-        for (torch::jit::Node *node : linears)
-            replace(node);
-    }
-
-    static void collect(torch::jit::Block *block, std::vector<torch::jit::Node *> &linears)
+    // Every packable linear node of `block` and the blocks inside it.
+    static void collect(torch::jit::Graph &graph, torch::jit::Block *block, std::vector<LinearUse> &uses)
     {
         for (torch::jit::Node *node : block->nodes()) {
             for (torch::jit::Block *inner : node->blocks())
-                collect(inner, linears);
-            if (node->kind() == c10::Symbol::fromQualString("aten::linear"))
-                linears.push_back(node);
+                collect(graph, inner, uses);
+            if (node->kind() != c10::Symbol::fromQualString("aten::linear"))
+                continue;
+            c10::optional<c10::IValue> weight = torch::jit::toIValue(node->input(1));
+            c10::optional<c10::IValue> bias = torch::jit::toIValue(node->input(2));
+            if (!weight || !weight->isTensor() || !packable_weight(weight->toTensor()) || !bias ||
+                !(bias->isNone() || bias->isTensor()))
+                continue;
+            LinearUse use{&graph, node, weight->toTensor(), c10::nullopt};
+            if (bias->isTensor())
+                use.bias = bias->toTensor();
+            uses.push_back(std::move(use));
         }
     }
 
-    void replace(torch::jit::Node *node)
+    // Packs one layer and rewrites all its uses, over every method, before the next layer, so
+    // that each float weight is freed as soon as it is packed (its last references are the
+    // graphs' constants, destroyed here, and `uses`): the load then peaks at the model's size
+    // plus one layer instead of twice the model.
+    void pack(std::vector<LinearUse> &uses)
     {
-        c10::optional<c10::IValue> weight = torch::jit::toIValue(node->input(1));
-        c10::optional<c10::IValue> bias = torch::jit::toIValue(node->input(2));
-        if (!weight || !weight->isTensor() || !packable_weight(weight->toTensor()) || !bias ||
-            !(bias->isNone() || bias->isTensor()))
-            return;
-        at::Tensor w = weight->toTensor();
-        c10::optional<at::Tensor> b;
-        if (bias->isTensor())
-            b = bias->toTensor();
-        LayerKey key = layer_key(w, b);
-        int64_t id;
-        auto found = packed.find(key);
-        if (found != packed.end()) {
-            id = found->second;
-        } else {
-            id = register_layer(std::make_shared<PackedLinear>(w, b));
-            ids.push_back(id);
-            packed.emplace(key, id);
-            keep_alive.push_back(w);
-            if (b)
-                keep_alive.push_back(*b);
+        int64_t id = register_layer(std::make_shared<PackedLinear>(uses[0].weight, uses[0].bias));
+        ids.push_back(id);
+        int64_t bytes = (int64_t)uses[0].weight.nbytes();
+        for (LinearUse &use : uses) {
+            torch::jit::Value *weight = use.node->input(1), *bias = use.node->input(2);
+            replace(*use.graph, use.node, id);
+            drop_if_unused(weight);
+            drop_if_unused(bias);
+            use.bias.reset();
+            if (use.weight.use_count() == 1 && use.weight.storage().use_count() == 1)
+                freed_bytes += bytes;
+            use.weight.reset();
         }
+        if (freed_bytes >= kReturnFreedBytes) {
+            return_freed();
+            freed_bytes = 0;
+        }
+    }
+
+    static void drop_if_unused(torch::jit::Value *value)
+    {
+        if (value->uses().empty() && value->node()->kind() == c10::prim::Constant)
+            value->node()->destroy();
+    }
+
+    void replace(torch::jit::Graph &graph, torch::jit::Node *node, int64_t id)
+    {
         // The one consumer of the product, when it is a GELU or an add that can ride on it.
         torch::jit::Node *consumer = nullptr;
         torch::jit::Value *residual = nullptr;
@@ -371,21 +391,32 @@ struct Packer {
 
 } // namespace
 
-int64_t bmci_pack_linear_layers(torch::jit::script::Module &module, std::vector<int64_t> &ids)
+int64_t bmci_pack_linear_layers(torch::jit::script::Module &module, std::vector<int64_t> &ids,
+                                const std::function<void()> &return_freed)
 {
-    int64_t count = 0;
-    std::map<LayerKey, int64_t> packed;
-    std::vector<at::Tensor> keep_alive;
+    // The graphs are held here: a method's graph() is a handle to the one its function runs.
+    std::vector<std::shared_ptr<torch::jit::Graph>> graphs;
+    std::vector<LinearUse> all;
     for (const auto &method : module.get_methods()) {
-        std::shared_ptr<torch::jit::Graph> graph = method.graph();
-        Packer packer{*graph, ids, std::move(packed), std::move(keep_alive)};
-        packer.rewrite(graph->block());
-        torch::jit::EliminateDeadCode(graph); // drops the graph's float copies of the weights
-        count += packer.count;
-        packed = std::move(packer.packed);
-        keep_alive = std::move(packer.keep_alive);
+        graphs.push_back(method.graph());
+        Packer::collect(*graphs.back(), graphs.back()->block(), all);
     }
-    return count;
+    // The uses of each layer, in the order the layers first appear.
+    std::map<LayerKey, size_t> layer_of;
+    std::vector<std::vector<LinearUse>> layers;
+    for (LinearUse &use : all) {
+        auto found = layer_of.emplace(layer_key(use.weight, use.bias), layers.size()).first;
+        if (found->second == layers.size())
+            layers.emplace_back();
+        layers[found->second].push_back(std::move(use));
+    }
+    all.clear();
+    Packer packer{ids, return_freed};
+    for (std::vector<LinearUse> &uses : layers)
+        packer.pack(uses);
+    for (const auto &graph : graphs)
+        torch::jit::EliminateDeadCode(graph);
+    return packer.count;
 }
 
 void bmci_packed_linear_release(const std::vector<int64_t> &ids)
@@ -407,7 +438,8 @@ bool bmci_packed_linear_available()
 
 #else // built without oneDNN's headers: linear layers stay with libtorch
 
-int64_t bmci_pack_linear_layers(torch::jit::script::Module &, std::vector<int64_t> &)
+int64_t bmci_pack_linear_layers(torch::jit::script::Module &, std::vector<int64_t> &,
+                                const std::function<void()> &)
 {
     return 0;
 }
