@@ -401,7 +401,8 @@ int64_t bmci_pack_linear_layers(torch::jit::script::Module &module, std::vector<
         graphs.push_back(method.graph());
         Packer::collect(*graphs.back(), graphs.back()->block(), all);
     }
-    // The uses of each layer, in the order the layers first appear.
+    // The uses of each layer, in the order the layers first appear. Every weight is still held
+    // (by `all`) while the keys are taken, so no two layers' keys can share a freed address.
     std::map<LayerKey, size_t> layer_of;
     std::vector<std::vector<LinearUse>> layers;
     for (LinearUse &use : all) {
