@@ -276,7 +276,6 @@ struct Packer {
     const std::function<void()> &return_freed;
     int64_t freed_bytes = 0; // since return_freed was last called
     int64_t count = 0;
-    int64_t fused = 0; // GELUs and residual adds folded into their layer's product
 
     // Every packable linear node of `block` and the blocks inside it.
     static void collect(torch::jit::Graph &graph, torch::jit::Block *block, std::vector<LinearUse> &uses)
@@ -357,10 +356,8 @@ struct Packer {
             out = graph.insert(c10::Symbol::fromQualString("bmc::packed_linear"), {node->input(0), id});
         out->setType(replaced->output()->type());
         replaced->output()->replaceAllUsesWith(out);
-        if (consumer) {
+        if (consumer)
             consumer->destroy();
-            ++fused;
-        }
         node->destroy();
         ++count;
     }

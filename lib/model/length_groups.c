@@ -14,16 +14,16 @@
 bmc_status bmci_length_groups_init(bmci_length_groups *groups, size_t capacity, size_t max_length)
 {
     memset(groups, 0, sizeof *groups);
-    groups->capacity = capacity;
     groups->max_length = max_length;
     groups->order = malloc(capacity * sizeof *groups->order);
     groups->ends = malloc(capacity * sizeof *groups->ends);
-    groups->at_most = malloc((max_length + 1) * sizeof *groups->at_most);
+    groups->slot = malloc((max_length + 1) * sizeof *groups->slot);
     groups->lengths = malloc((max_length + 1) * sizeof *groups->lengths);
+    groups->up_to = malloc((max_length + 1) * sizeof *groups->up_to);
     groups->cost = malloc((max_length + 2) * sizeof *groups->cost);
     groups->cut = malloc((max_length + 2) * sizeof *groups->cut);
-    if (!groups->order || !groups->ends || !groups->at_most || !groups->lengths || !groups->cost ||
-        !groups->cut) {
+    if (!groups->order || !groups->ends || !groups->slot || !groups->lengths || !groups->up_to ||
+        !groups->cost || !groups->cut) {
         bmci_length_groups_free(groups);
         return BMC_ERR_OUT_OF_MEMORY;
     }
@@ -36,35 +36,34 @@ void bmci_length_groups_free(bmci_length_groups *groups)
         return;
     free(groups->order);
     free(groups->ends);
-    free(groups->at_most);
+    free(groups->slot);
     free(groups->lengths);
+    free(groups->up_to);
     free(groups->cost);
     free(groups->cut);
     memset(groups, 0, sizeof *groups);
 }
 
-/* Counting sort, stable: order[] gets the indices shortest first; lengths[] the distinct
- * lengths ascending; at_most[length] how many texts are no longer. Returns the distinct count. */
+/* Counting sort, stable: order[] gets the indices shortest first, lengths[] the distinct
+ * lengths ascending and up_to[] how many texts are no longer than each. Returns the distinct
+ * count. */
 static size_t sort_by_length(bmci_length_groups *groups, const size_t *lengths, size_t n)
 {
-    size_t *at_most = groups->at_most;
-    memset(at_most, 0, (groups->max_length + 1) * sizeof *at_most);
+    size_t *slot = groups->slot;
+    memset(slot, 0, (groups->max_length + 1) * sizeof *slot);
     for (size_t i = 0; i < n; i++)
-        at_most[lengths[i]]++;
+        slot[lengths[i]]++;
     size_t distinct = 0, total = 0;
     for (size_t length = 0; length <= groups->max_length; length++) {
-        if (at_most[length])
-            groups->lengths[distinct++] = length;
-        total += at_most[length];
-        at_most[length] = total;
+        total += slot[length];
+        if (slot[length]) {
+            groups->lengths[distinct] = length;
+            groups->up_to[distinct++] = total;
+        }
+        slot[length] = total; /* one past the last place of this length; filled backwards */
     }
     for (size_t i = n; i-- > 0;)
-        groups->order[--at_most[lengths[i]]] = i;
-    /* at_most[length] now counts the shorter texts; shift to "no longer than" for the plan. */
-    for (size_t k = 0; k < distinct; k++) {
-        size_t length = groups->lengths[k];
-        at_most[length] = k + 1 < distinct ? at_most[groups->lengths[k + 1]] : n;
-    }
+        groups->order[--slot[lengths[i]]] = i;
     return distinct;
 }
 
@@ -72,15 +71,15 @@ void bmci_length_groups_plan(bmci_length_groups *groups, const size_t *lengths, 
                              size_t group_cost)
 {
     size_t distinct = sort_by_length(groups, lengths, n);
-    const size_t *at_most = groups->at_most;
+    const size_t *up_to = groups->up_to;
     /* cost[k]: the cheapest plan for the texts of the k shortest distinct lengths. */
     groups->cost[0] = 0;
     for (size_t k = 1; k <= distinct; k++) {
-        size_t longest = groups->lengths[k - 1], texts = at_most[longest];
+        size_t longest = groups->lengths[k - 1];
         groups->cost[k] = (size_t)-1;
         for (size_t j = 0; j < k; j++) {
-            size_t before = j ? at_most[groups->lengths[j - 1]] : 0;
-            size_t cost = groups->cost[j] + (texts - before) * longest + group_cost;
+            size_t before = j ? up_to[j - 1] : 0;
+            size_t cost = groups->cost[j] + (up_to[k - 1] - before) * longest + group_cost;
             if (cost < groups->cost[k]) {
                 groups->cost[k] = cost;
                 groups->cut[k] = j;
@@ -90,7 +89,7 @@ void bmci_length_groups_plan(bmci_length_groups *groups, const size_t *lengths, 
     /* Walk the cuts back from the longest length, then put the group ends in ascending order. */
     size_t count = 0;
     for (size_t k = distinct; k > 0; k = groups->cut[k])
-        groups->ends[count++] = at_most[groups->lengths[k - 1]];
+        groups->ends[count++] = up_to[k - 1];
     for (size_t g = 0; g < count / 2; g++) {
         size_t swap = groups->ends[g];
         groups->ends[g] = groups->ends[count - 1 - g];

@@ -13,10 +13,10 @@ typedef struct bmci_length_groups {
     size_t *order;        /* the batch's indices, shortest text first, ties in batch order */
     size_t *ends;         /* group g is order[ends[g - 1] .. ends[g]) (ends[-1] taken as 0) */
     size_t count;         /* groups in the plan */
-    size_t capacity;      /* most texts a batch may hold */
     size_t max_length;    /* longest text, in tokens */
-    size_t *at_most;      /* max_length + 1: texts of each length, then how many are no longer */
+    size_t *slot;         /* max_length + 1: the counting sort's next place for each length */
     size_t *lengths;      /* the distinct lengths of the batch, ascending (max_length + 1) */
+    size_t *up_to;        /* up_to[k]: how many texts are no longer than lengths[k] */
     size_t *cost;         /* cost[k]: cheapest plan for the texts no longer than lengths[k - 1] */
     size_t *cut;          /* where that plan's last group starts, as an index into lengths */
 } bmci_length_groups;
