@@ -8,7 +8,15 @@ set -u
 BUILD=${BUILD:-build}
 PYTHON=${PYTHON:-/usr/bin/python3}
 fixtures=$BUILD/fixtures/model-full
-if [ ! -f "$fixtures/.done" ] || [ tools/fixtures/make_model_fixtures.py -nt "$fixtures/.done" ]; then
+# Remade when their generator or the model and export code it imports changed.
+stale() {
+    local f
+    for f in tools/fixtures/make_model_fixtures.py tools/reference/*.py tools/export/*.py; do
+        [ "$f" -nt "$fixtures/.done" ] && return 0
+    done
+    return 1
+}
+if [ ! -f "$fixtures/.done" ] || stale; then
     rm -rf "$fixtures"
     "$PYTHON" -m tools.fixtures.make_model_fixtures --size full "$fixtures" || { echo "full_model: 0 passed, 1 failed"; exit 1; }
     touch "$fixtures/.done"

@@ -15,6 +15,7 @@ Prints "model_tools: N passed, N failed" and exits non-zero on any failure.
 """
 import json
 import os
+import re
 import shutil
 import struct
 import subprocess
@@ -315,7 +316,9 @@ def test_bundle(tmp):
     check(meta == expected, f"bundle.json is {meta}")
     check(meta["logit_scale"] == float(np.float32(np.log(100.0) * 0.98)),
           f"logit_scale {meta['logit_scale']} is not the float32 parameter at full precision")
-    check(info["round_trip_error"] == 0.0, f"round trip error {info['round_trip_error']}")
+    # The bundle's encoders skip rows the result never reads (tools/export/bundle_model.py):
+    # the same values up to the order of float additions.
+    check(info["round_trip_error"] < 1e-5, f"round trip error {info['round_trip_error']}")
     check(set(m for m in ("encode_image", "encode_text") if hasattr(module, m))
           == {"encode_image", "encode_text"}, "bundle lacks a method")
 
@@ -326,18 +329,23 @@ def test_bundle(tmp):
             pixels = torch.randn(n, 3, 224, 224, generator=gen)
             out = module.encode_image(pixels)
             check(out.shape == (n, 64) and out.dtype == torch.float32, f"image output {out.shape}")
-            check(max_diff(out, eager.encode_image(pixels)) < 1e-6, f"image N={n}: script != eager")
+            check(max_diff(out, eager.encode_image(pixels)) < 1e-5, f"image N={n}: script != eager")
         ids = torch.randint(1000, 30000, (4, 256), generator=gen)
         ids[:, 0], lengths = 101, [256, 40, 7, 2]
         for row, n in enumerate(lengths):
             ids[row, n - 1] = 102
             ids[row, n:] = 0
         padded = module.encode_text(ids)
-        check(max_diff(padded, eager.encode_text(ids)) < 1e-6, "text: script != eager")
+        check(max_diff(padded, eager.encode_text(ids)) < 1e-5, "text: script != eager")
         alone = torch.cat([module.encode_text(ids[i:i + 1, :n]) for i, n in enumerate(lengths)])
         d = max_diff(padded, alone)
         print(f"  padded-256 vs unpadded text (scripted): {d:.3g}")
         check(d < 1e-5, f"padded and unpadded text differ by {d}")
+        # Padding where the library never puts it: inside a text, and at the pooled position.
+        odd = ids[:, :40].clone()
+        odd[1, 5], odd[2, 0] = 0, 0
+        check(max_diff(module.encode_text(odd), eager.encode_text(odd)) < 1e-5,
+              "text with padding inside or first: script != eager")
         longest = module.encode_text(ids[1:, :40])
         check(max_diff(longest, padded[1:]) < 1e-5, "padding to the longest row changes results")
         swapped = ids.clone()
@@ -388,7 +396,9 @@ def test_cli_errors(tmp):
     r = subprocess.run([sys.executable, *script, "--checkpoint", os.path.join(tmp, CHECKPOINT_BIN),
                         "--vocab", DEFAULT_VOCAB, "--out", os.path.join(tmp, "ok.bmc.pt"),
                         "--name", "demo"], capture_output=True, text=True, cwd=ROOT)
-    check(r.returncode == 0 and "max abs diff 0" in r.stdout, f"export CLI: {r.stdout}{r.stderr}")
+    diff = re.search(r"TorchScript vs eager max abs diff (\S+)$", r.stdout.strip())
+    check(r.returncode == 0 and diff and float(diff.group(1)) < 1e-5,
+          f"export CLI: {r.stdout}{r.stderr}")
 
 
 def test_fixtures(tmp):

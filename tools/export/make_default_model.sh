@@ -9,7 +9,8 @@
 # from BIOMEDCLIP_VOCAB; see docs/converting-weights.md). Without it, the stand-in is made: the
 # full-size architecture (ViT-B/16 + BERT-base) with seeded random weights, written as an
 # open_clip checkpoint first and converted through the same exporter. OUTDIR/SOURCE remembers
-# which, so the bundle is remade only when the choice changes.
+# which, and a digest of the exporter's code, so the bundle is remade only when the choice or
+# the exporter changes.
 set -euo pipefail
 out=${1:?usage: make_default_model.sh OUTDIR}
 python=${PYTHON:-/usr/bin/python3}
@@ -20,6 +21,8 @@ if [ -n "${BIOMEDCLIP_CHECKPOINT:-}" ]; then
 else
     want="stand-in full-size model, random seed 0"
 fi
+here=$(dirname "$0")
+want="$want; exporter $(cat "$here"/*.py "$here"/../reference/*.py | sha256sum | cut -c1-16)"
 if [ -f "$out/model.bmc.pt" ] && [ "$(cat "$out/SOURCE" 2>/dev/null)" = "$want" ]; then
     exit 0
 fi
