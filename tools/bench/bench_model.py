@@ -9,11 +9,10 @@ short prompts (batch 32) and long reports (batch 8), for the library in float32 
 CPU runs it natively, bfloat16; ONNX Runtime's CPU provider (npm onnxruntime-node) on the same
 weights exported by tools/export/export_onnx.py, at 1 and 2 intra-op threads, given token ids
 already padded to the longest text; and the reference model (open_clip's computation, with the
-bundle's weights) under torch.jit in Python. Each row prints
-items/s, the GFLOP/s that makes (matrix products counted from the bundle's sizes) and the ratio
-to ONNX Runtime's better thread count; the machine's matrix-product peak (4096^3 in oneDNN on a
-packed operand, the engine of the library's products: tests/tool_matmul_peak.c) is printed
-beside them. Text rows count the products of the batch padded to its longest text, the work
+bundle's weights) under torch.jit in Python. Each row prints items/s, the GFLOP/s that makes
+(matrix products counted from the bundle's sizes) and the ratio to ONNX Runtime's better thread
+count; the machine's matrix-product peak (4096^3 in oneDNN on a packed operand, the engine of
+the library's products: tests/tool_matmul_peak.c) is printed beside them. Text rows count the products of the batch padded to its longest text, the work
 ONNX Runtime does; the library runs a batch's texts in groups of similar length, and the
 bundle's encoders keep padding rows out of the linear layers and run the last layer for the
 pooled row only (tools/export/bundle_model.py), so its GFLOP/s and share of the peak read high,
@@ -24,8 +23,9 @@ End to end: files (JPEG and PNG of several sizes, up to 2048x1536) -> L2-normali
 embeddings. The library runs tests/tool_bench_model.c (decode, Pillow-exact preprocessing in
 C, the bundle through the shim) in its best dtype; the peer decodes with Pillow, applies
 open_clip's transform the torchvision way and runs the reference model scripted with torch.jit
-in float32, as a Python host running open_clip would. The library runs once decoding each batch before encoding it and once
-through bmc_image_encoder_encode_files, which decodes the next batch while the model runs.
+in float32, as a Python host running open_clip would. The library runs once decoding each batch
+before encoding it and once through bmc_image_encoder_encode_files, which decodes the next
+batch while the model runs.
 Texts likewise: the peer gets its token ids for free and pads to the context length as
 open_clip does; the library tokenizes inside the timed region.
 

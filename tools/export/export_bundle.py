@@ -7,8 +7,8 @@
 
 The bundle is one TorchScript archive (torch.jit.save) holding the scripted model, float32 on
 the CPU, with the methods encode_image and encode_text (leaner than the reference's, the same
-result: tools/export/bundle_model.py), and two extra files: bundle.json (the
-metadata) and vocab.txt (the vocabulary, byte for byte). docs/model-bundle.md is the format.
+result: tools/export/bundle_model.py), and two extra files: bundle.json (the metadata) and
+vocab.txt (the vocabulary, byte for byte). docs/model-bundle.md is the format.
 The checkpoint is loaded strictly; before reporting success the exporter loads the written
 archive back and compares it with the eager model on a random batch.
 """
@@ -21,7 +21,8 @@ from typing import Dict, Optional
 
 import torch
 
-from tools.reference.biomedclip_model import BiomedCLIP, FusedAttention, ModelConfig, count_parameters
+from tools.reference.biomedclip_model import (BiomedCLIP, FusedAttention, ModelConfig,
+                                              count_parameters)
 from tools.export.bundle_model import BundleModel
 from tools.export.checkpoint import CheckpointError, build_model, infer_config, load_checkpoint
 
@@ -133,9 +134,9 @@ def lean_copy(model: BiomedCLIP, cfg: ModelConfig) -> BundleModel:
 
 def write_bundle(model: BiomedCLIP, cfg: ModelConfig, vocab: bytes, out: str, name: str,
                  source: str) -> Dict:
-    """Script `model` (its lean copy) and write the bundle at `out` (through a temporary file, renamed only
-    after the written archive was read back and matched the eager model). Returns facts about
-    it: metadata, parameters, round_trip_error."""
+    """Script the lean copy of `model` and write the bundle at `out` (through a temporary file,
+    renamed only after the written archive was read back and matched the eager model). Returns
+    facts about it: metadata, parameters, round_trip_error."""
     if len(vocab_tokens(vocab)) != cfg.vocab_size:
         raise ExportError(f"vocabulary has {len(vocab_tokens(vocab))} entries, the model's "
                           f"word embeddings {cfg.vocab_size}")
