@@ -12,12 +12,12 @@ already padded to the longest text; and the reference model (open_clip's computa
 bundle's weights) under torch.jit in Python. Each row prints items/s, the GFLOP/s that makes
 (matrix products counted from the bundle's sizes) and the ratio to ONNX Runtime's better thread
 count; the machine's matrix-product peak (4096^3 in oneDNN on a packed operand, the engine of
-the library's products: tests/tool_matmul_peak.c) is printed beside them. Text rows count the products of the batch padded to its longest text, the work
-ONNX Runtime does; the library runs a batch's texts in groups of similar length, and the
-bundle's encoders keep padding rows out of the linear layers and run the last layer for the
-pooled row only (tools/export/bundle_model.py), so its GFLOP/s and share of the peak read high,
-by up to the ratio of the longest length to the mean (both printed in the row's title) times
-about 1.07.
+the library's products: tests/tool_matmul_peak.c) is printed beside them. Text rows count the
+products of the batch padded to its longest text, the work ONNX Runtime does; the library runs
+a batch's texts in groups of similar length, and the bundle's encoders keep padding rows out of
+the linear layers and run the last layer for the pooled row only (tools/export/bundle_model.py),
+so its GFLOP/s and share of the peak read high, by up to the ratio of the longest length to the
+mean (both printed in the row's title) times about 1.07.
 
 End to end: files (JPEG and PNG of several sizes, up to 2048x1536) -> L2-normalised
 embeddings. The library runs tests/tool_bench_model.c (decode, Pillow-exact preprocessing in
@@ -25,9 +25,8 @@ C, the bundle through the shim) in its best dtype; the peer decodes with Pillow,
 open_clip's transform the torchvision way and runs the reference model scripted with torch.jit
 in float32, as a Python host running open_clip would. The library runs once decoding each batch
 before encoding it and once through bmc_image_encoder_encode_files, which decodes the next
-batch while the model runs.
-Texts likewise: the peer gets its token ids for free and pads to the context length as
-open_clip does; the library tokenizes inside the timed region.
+batch while the model runs. Texts likewise: the peer gets its token ids for free and pads to
+the context length as open_clip does; the library tokenizes inside the timed region.
 
 Every engine runs in its own process, one after the other, with its own default threads unless
 a row says otherwise. The library and ONNX Runtime at 2 threads, whose ratio the goals are set

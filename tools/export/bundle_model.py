@@ -65,12 +65,16 @@ class LeanVisionBlock(VisionBlock):
 
 
 class PackedBertLayer(BertLayer):
+    def heads_of(self, rows: Tensor, index: Tensor, n: int, length: int) -> Tensor:
+        """Packed [tokens, width] -> [n, heads, length, head_dim], zeros at the padding."""
+        return split_heads(unpack_rows(rows, index, n, length), self.attention.self.heads)
+
     def packed(self, x: Tensor, index: Tensor, n: int, length: int, mask: Tensor) -> Tensor:
         """forward on packed rows ([tokens, width]): the same result for every real token."""
         attn = self.attention.self
-        q = split_heads(unpack_rows(attn.query(x), index, n, length), attn.heads)
-        k = split_heads(unpack_rows(attn.key(x), index, n, length), attn.heads)
-        v = split_heads(unpack_rows(attn.value(x), index, n, length), attn.heads)
+        q = self.heads_of(attn.query(x), index, n, length)
+        k = self.heads_of(attn.key(x), index, n, length)
+        v = self.heads_of(attn.value(x), index, n, length)
         attended = pack_rows(merge_heads(attn.core(q, k, v, mask)), index)
         x = self.attention.output(attended, x)
         return self.output(self.intermediate(x), x)
@@ -81,8 +85,8 @@ class PackedBertLayer(BertLayer):
         attn = self.attention.self
         cls = x.index_select(0, first)
         q = split_heads(attn.query(cls).unsqueeze(1), attn.heads)
-        k = split_heads(unpack_rows(attn.key(x), index, n, length), attn.heads)
-        v = split_heads(unpack_rows(attn.value(x), index, n, length), attn.heads)
+        k = self.heads_of(attn.key(x), index, n, length)
+        v = self.heads_of(attn.value(x), index, n, length)
         attended = merge_heads(attn.core(q, k, v, mask)).squeeze(1)
         y = self.attention.output(attended, cls)
         return self.output(self.intermediate(y), y)
